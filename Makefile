@@ -1,0 +1,30 @@
+# Two entry points a fresh machine needs (Python 3.11, pip, make):
+#   make demo   – install, generate the demo data set, run the whole pipeline
+#   make test   – install, run the test suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION = 0.13.9
+UV = .tools/bin/uv
+
+.PHONY: demo test bench install ui
+
+$(UV):
+	$(PY) -m venv .tools
+	.tools/bin/pip install -q uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PY)
+	touch $@
+
+install: .venv/.synced
+
+demo: install
+	.venv/bin/permits demo
+
+test: install
+	.venv/bin/python -m pytest
+
+bench: install
+	.venv/bin/permits bench
+
+ui: install
+	.venv/bin/permits ui

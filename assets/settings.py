@@ -1,0 +1,40 @@
+"""Run settings as a Dagster resource.
+
+Every path here is an absolute path decided by whoever builds the Definitions
+(the `permits` command or `pipelines.definitions` for the UI); asset code never
+resolves a path against the working directory.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "expectations" / "policy.yaml"
+
+
+def today_shanghai() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+class PermitsSettings(ConfigurableResource):
+    """Where a run reads and writes, and which date it evaluates."""
+
+    input_dir: str = Field(description="Folder of input files in the data contract's formats")
+    site_dir: str = Field(description="Folder of the published static site")
+    as_of: str = Field(default="", description="Evaluation date YYYY-MM-DD; empty = today in Asia/Shanghai")
+    policy_file: str = Field(default="", description="Policy parameters YAML; empty = expectations/policy.yaml")
+    inbox_dir: str = Field(default="", description="Folder the inbox sensor watches")
+    archive_dir: str = Field(default="", description="Processed inbox files go to <archive_dir>/<run_id>/")
+    rejected_dir: str = Field(default="", description="Unreadable inbox files go here with a reason file")
+    sensor_stable_seconds: int = Field(default=30, description="A file must be unchanged this long before a run starts")
+
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.as_of) if self.as_of else today_shanghai()
+
+    def policy_path(self) -> Path:
+        return Path(self.policy_file) if self.policy_file else PACKAGED_POLICY

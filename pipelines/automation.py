@@ -1,0 +1,3 @@
+"""Schedules and sensors (issue 7)."""
+schedules: list = []
+sensors: list = []

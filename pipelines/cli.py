@@ -1,0 +1,177 @@
+"""The `permits` command. `run` and `demo` execute the Dagster job of
+`pipelines.definitions` (the same graph the UI shows)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="北京市工作居住证 数据工具 / Beijing Work Residence Permit toolkit", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+DEFAULT_SITE = Path("data/site")
+DEMO_INPUT = Path("data/demo-input")
+DEMO_SEED = 20261129
+
+
+def _dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or Path("data/dagster_home")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch(exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_pipeline(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
+                 policy: Optional[Path] = None, quiet: bool = False) -> dict:
+    """Execute the Dagster job once; returns the run summary. Raises on failure."""
+    from pipelines.runner import execute_run
+
+    _dagster_home()
+    return execute_run(input_dir=input_dir.resolve(), as_of=as_of, warehouse=warehouse.resolve(),
+                       site=site.resolve(), policy=policy.resolve() if policy else None,
+                       console=None if quiet else console)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[bold red]错误 / error:[/] {msg}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    input: Path = typer.Option(..., "--input", help="输入文件夹 / folder of input files"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="评估基准日 YYYY-MM-DD (默认: 今天, 北京时间)"),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, "--warehouse", help="DuckDB 数据仓库文件"),
+    site: Path = typer.Option(DEFAULT_SITE, "--site", help="发布的静态网站文件夹"),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="政策参数文件 (默认 expectations/policy.yaml)"),
+) -> None:
+    """Ingest a folder, evaluate the rule book, build marts and publish the site."""
+    import datetime as dt
+
+    if not input.is_dir():
+        _fail(f"input folder not found / 输入文件夹不存在: {input}")
+    if as_of:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            _fail(f"--as-of must be YYYY-MM-DD / 日期格式应为 YYYY-MM-DD: {as_of!r}")
+    if policy and not policy.is_file():
+        _fail(f"policy file not found / 政策参数文件不存在: {policy}")
+    try:
+        summary = run_pipeline(input, as_of, warehouse, site, policy)
+    except Exception as exc:  # one clear line, not a traceback
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    _print_summary(summary)
+
+
+@app.command()
+def demo(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, "--warehouse"),
+    site: Path = typer.Option(DEFAULT_SITE, "--site"),
+    out: Path = typer.Option(DEMO_INPUT, "--out", help="演示数据文件夹"),
+) -> None:
+    """Generate the built-in demo data set and run the whole pipeline on it."""
+    from pipelines.synthetic import generate as gen
+
+    with console.status("生成演示数据 / generating demo data…"):
+        info = gen(out, scale="demo", seed=DEMO_SEED)
+    console.print(f"演示数据 / demo data: {out.resolve()} (as_of {info['reference_date']})")
+    try:
+        summary = run_pipeline(out, info["reference_date"], warehouse, site)
+    except Exception as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    _print_summary(summary)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="输出文件夹"),
+    scale: str = typer.Option("demo", "--scale", help="demo | city"),
+    seed: int = typer.Option(DEMO_SEED, "--seed"),
+) -> None:
+    """Write a synthetic input folder in the contract's formats."""
+    from pipelines.synthetic import generate as gen
+
+    if scale not in ("demo", "city"):
+        _fail(f"--scale must be demo or city, not {scale!r}")
+    with console.status(f"generating {scale} data…"):
+        info = gen(out, scale=scale, seed=seed)
+    console.print_json(json.dumps(info, ensure_ascii=False, default=str))
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL 查询"),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, "--warehouse"),
+    format: str = typer.Option("table", "--format", help="table | csv | json"),
+    limit: int = typer.Option(1000, "--limit", help="表格最多显示行数 (table format only)"),
+) -> None:
+    """Run an ad-hoc query on the warehouse (read-only)."""
+    import duckdb
+
+    if not warehouse.is_file():
+        _fail(f"warehouse not found / 数据仓库不存在: {warehouse} (run `permits demo` or `permits run` first)")
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        rel = con.sql(query)
+        if rel is None:
+            console.print("OK")
+            return
+        cols = rel.columns
+        rows = rel.fetchall()
+    except duckdb.Error as exc:
+        _fail(str(exc).splitlines()[0])
+    if format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    elif format == "json":
+        sys.stdout.write(json.dumps([dict(zip(cols, r)) for r in rows], ensure_ascii=False, default=str, indent=1) + "\n")
+    elif format == "table":
+        t = Table(*cols, show_lines=False)
+        for r in rows[:limit]:
+            t.add_row(*["" if v is None else str(v) for v in r])
+        console.print(t)
+        if len(rows) > limit:
+            console.print(f"… {len(rows) - limit} more rows (use --limit or --format csv)")
+    else:
+        _fail("--format must be table, csv or json")
+
+
+@app.command()
+def ui(port: int = typer.Option(3000, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
+    """Start the Dagster web UI for workspace.yaml on 127.0.0.1."""
+    _dagster_home()
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
+    console.print(f"Dagster UI: http://{host}:{port}  (Ctrl-C 停止)")
+    proc = subprocess.Popen(cmd, cwd=Path.cwd(), start_new_session=True)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _print_summary(summary: dict) -> None:
+    t = Table("项目 / item", "值 / value")
+    for k, v in summary.items():
+        t.add_row(str(k), str(v))
+    console.print(t)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,61 @@
+"""The Dagster code location: one asset graph shared by the UI, the schedule,
+the sensor and the `permits` command."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from assets.ingest import ingest_assets
+from assets.marts import marts_assets
+from assets.publish import publish_assets
+from assets.rules import rules_assets, rules_checks
+from assets.settings import PermitsSettings
+from assets.warehouse import Warehouse
+
+JOB_NAME = "permits_job"
+
+
+def data_dir() -> Path:
+    """Default data folder: $PERMITS_DATA_DIR, else ./data of the process that
+    loads the definitions (the CLI and `dagster dev` both start in the repo)."""
+    return Path(os.environ.get("PERMITS_DATA_DIR", "data")).resolve()
+
+
+def default_resources(base: Path | None = None) -> dict:
+    base = base or data_dir()
+    return {
+        "settings": PermitsSettings(
+            input_dir=str(base / "inbox"),
+            site_dir=str(base / "site"),
+            inbox_dir=str(base / "inbox"),
+            archive_dir=str(base / "archive"),
+            rejected_dir=str(base / "rejected"),
+        ),
+        "warehouse": Warehouse(database=str(base / "warehouse.duckdb")),
+    }
+
+
+permits_job = define_asset_job(
+    JOB_NAME,
+    selection=AssetSelection.all(include_sources=False),
+    executor_def=in_process_executor,
+    description="Ingest → rules → marts → publish, for one as_of / 全流程批处理",
+)
+
+
+def build_definitions() -> Definitions:
+    from pipelines.automation import schedules, sensors
+
+    return Definitions(
+        assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets],
+        asset_checks=[*rules_checks],
+        jobs=[permits_job],
+        schedules=schedules,
+        sensors=sensors,
+        resources=default_resources(),
+    )
+
+
+defs = build_definitions()
