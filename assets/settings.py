@@ -36,5 +36,9 @@ class PermitsSettings(ConfigurableResource):
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else today_shanghai()
 
+    def work_dir(self, run_id: str) -> Path:
+        """Scratch folder of one run (GX results, Data Docs, staged site)."""
+        return Path(self.site_dir).resolve().parent / ".permits-work" / run_id
+
     def policy_path(self) -> Path:
         return Path(self.policy_file) if self.policy_file else PACKAGED_POLICY

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
+from assets.commit import commit_assets
 from assets.ingest import ingest_assets
 from assets.marts import marts_assets
 from assets.publish import publish_assets
@@ -49,7 +50,7 @@ def build_definitions() -> Definitions:
     from pipelines.automation import schedules, sensors
 
     return Definitions(
-        assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets],
+        assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *commit_assets],
         asset_checks=[*rules_checks],
         jobs=[permits_job],
         schedules=schedules,

@@ -1,0 +1,47 @@
+"""Shared fixtures. ``demo_run`` generates the demo data set once per test
+session and runs the whole Dagster job on it (ephemeral Dagster instance)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> dict:
+    from pipelines.cli import DEMO_SEED
+    from pipelines.synthetic import generate
+
+    out = tmp_path_factory.mktemp("demo-input")
+    info = generate(out, scale="demo", seed=DEMO_SEED)
+    return {"dir": out, **info}
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_data, tmp_path_factory) -> dict:
+    from dagster import DagsterInstance
+
+    from pipelines.runner import execute_run
+
+    base = tmp_path_factory.mktemp("demo-run")
+    warehouse, site = base / "warehouse.duckdb", base / "site"
+    summary = execute_run(input_dir=demo_data["dir"], as_of=demo_data["reference_date"], warehouse=warehouse,
+                          site=site, instance=DagsterInstance.ephemeral())
+    return {"warehouse": warehouse, "site": site, "summary": summary, "data": demo_data,
+            "as_of": demo_data["reference_date"]}
+
+
+@pytest.fixture()
+def ro_con(demo_run):
+    import duckdb
+
+    con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
+    yield con
+    con.close()
+
+
+def load_json(p: Path):
+    return json.loads(Path(p).read_text(encoding="utf-8"))
