@@ -2,7 +2,6 @@
 
 Nothing may read the run's staging database after this asset: asset checks
 report results that the rule layer saved in the run's work folder."""
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
