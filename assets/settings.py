@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, DailyPartitionsDefinition
 from pydantic import Field
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -19,6 +19,19 @@ PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "expectations" / "pol
 
 def today_shanghai() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
+
+
+# Every asset is partitioned by as_of (one partition per evaluation day), so a
+# past day can be re-run or backfilled from the UI. end_offset lets a planner
+# evaluate up to ~13 months ahead (renewal windows).
+AS_OF_PARTITIONS = DailyPartitionsDefinition(start_date="2020-01-01", timezone="Asia/Shanghai", end_offset=400)
+
+
+def resolve_as_of(context, settings: "PermitsSettings") -> dt.date:
+    """The run's as_of: the partition key when partitioned, else settings.as_of."""
+    if getattr(context, "has_partition_key", False) and context.has_partition_key:
+        return dt.date.fromisoformat(context.partition_key)
+    return settings.as_of_date()
 
 
 class PermitsSettings(ConfigurableResource):

@@ -29,14 +29,22 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
 
     job = defs.get_job_def(JOB_NAME)
     instance = instance or DagsterInstance.get()
+    import datetime as dt
+
+    from assets.settings import today_shanghai
+
+    as_of = as_of or today_shanghai().isoformat()
+    dt.date.fromisoformat(as_of)
     t0 = time.perf_counter()
     run_config = run_config_for(input_dir, as_of, warehouse, site, policy)
     tags = {"permits/as_of": as_of or "today", "permits/input": str(input_dir)}
     if console is not None:
         with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…"):
-            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags)
+            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags,
+                                          partition_key=as_of)
     else:
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags)
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags,
+                                          partition_key=as_of)
     steps = {}
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key:
