@@ -166,6 +166,32 @@ def ui(port: int = typer.Option(3000, "--port"), host: str = typer.Option("127.0
         proc.wait(timeout=30)
 
 
+@app.command()
+def bench(
+    out: Path = typer.Option(Path("bench-output"), "--out", help="数据缓存与结果文件夹"),
+    fractions: str = typer.Option("0.1,0.25,1", "--fractions", help="城市规模的比例, 逗号分隔"),
+    repeats: int = typer.Option(3, "--repeats", help="每个规模运行次数 (取中位数)"),
+    seed: int = typer.Option(DEMO_SEED, "--seed"),
+) -> None:
+    """City-scale benchmark: per-step wall/CPU/peak memory, DuckDB floor, growth (not a test)."""
+    from pipelines.bench import bench as run_bench
+
+    _dagster_home()
+    fr = [float(x) for x in fractions.split(",") if x.strip()]
+    report = run_bench(out.resolve(), fr, repeats, seed, log=console.print)
+    for scale, r in report["scales"].items():
+        t = Table(f"step (scale {scale}, median of {repeats})", "wall s", "CPU s", "peak RSS MB")
+        for name, v in r["median"]["steps"].items():
+            t.add_row(name, f"{v['wall_s']:.2f}", f"{v['cpu_s']:.2f}", f"{v['peak_rss_mb']:.0f}")
+        tot = r["median"]["total"]
+        t.add_row("[b]total[/b]", f"{tot['wall_s']:.2f}", f"{tot['cpu_s']:.2f}", f"{tot['peak_rss_mb']:.0f}")
+        t.add_row("DuckDB floor (scan + group-by)", f"{r['floor']['wall_s']:.2f}", f"{r['floor']['cpu_s']:.2f}", "")
+        console.print(t)
+    if "growth" in report:
+        console.print(f"growth of total wall time vs smallest scale: {report['growth']}")
+    console.print(f"figures: {out.resolve() / 'bench.json'}")
+
+
 def _print_summary(summary: dict) -> None:
     t = Table("项目 / item", "值 / value")
     for k, v in summary.items():
