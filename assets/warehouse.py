@@ -1,24 +1,33 @@
 """The DuckDB warehouse: write-then-swap staging, a single-writer lock, and the
-shared DDL (findings schema, comments).
+shared DDL (findings schema, comments), plus small helpers for run metadata.
 
 A run never writes the live file. Its first connection copies the live
 warehouse to ``<name>.run-<run_id>.duckdb`` (under an exclusive lock on
 ``<name>.lock``); every asset of the run writes that staging copy; the final
 ``warehouse_commit`` asset checkpoints it and renames it over the live file
 (atomic on POSIX). A run killed at any point leaves the live warehouse as it
-was; the next run removes stale staging files once it holds the lock.
+was; the kernel drops a dead process's ``flock``, and the next run removes
+stale staging files once it holds the lock. No manual clean-up is needed.
+
+A second writer either waits for the lock (``Warehouse.lock_timeout_seconds``,
+default 0 = do not wait) or gets ``WarehouseBusy`` naming the file and the run
+holding it. File-system errors (permission, disk full) are raised as
+``WarehouseIOError`` naming the path.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 FINDINGS_COLUMNS: list[tuple[str, str, str]] = [
     ("run_id", "VARCHAR", "Dagster run that produced the finding / 产生该结果的运行编号"),
@@ -41,7 +50,29 @@ class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse lock."""
 
 
-_held_locks: dict[str, object] = {}
+class WarehouseIOError(OSError):
+    """A file-system error on the warehouse; the message names the path."""
+
+
+_ERRNO_ZH = {
+    errno.EACCES: "没有写入权限 / permission denied",
+    errno.EPERM: "没有写入权限 / operation not permitted",
+    errno.EROFS: "只读文件系统 / read-only file system",
+    errno.ENOSPC: "磁盘空间不足 / no space left on device",
+    errno.EDQUOT: "磁盘配额已满 / disk quota exceeded",
+}
+
+
+def io_error(action: str, path: Path | str, exc: OSError) -> WarehouseIOError:
+    """A WarehouseIOError whose message names the action and the path."""
+    reason = _ERRNO_ZH.get(exc.errno or 0, exc.strerror or str(exc))
+    err = WarehouseIOError(exc.errno or 0, f"{action}: {path}: {reason}")
+    err.filename = str(path)
+    return err
+
+
+# live path -> (open lock file, run_id) held by this process
+_held_locks: dict[str, tuple[object, str]] = {}
 
 
 def _lock_path(live: Path) -> Path:
@@ -52,36 +83,115 @@ def staging_path(live: Path, run_id: str) -> Path:
     return live.with_name(f"{live.stem}.run-{run_id}{live.suffix or '.duckdb'}")
 
 
-def acquire_lock(live: Path, run_id: str) -> None:
-    """Take the single-writer lock for this process (idempotent per run)."""
-    key = str(live)
-    if key in _held_locks:
-        return
-    live.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(_lock_path(live), "a+")
+def lock_holder(live: Path) -> str | None:
+    """Who holds the lock ("run <id> (pid <n>)"), or None when it is free."""
+    lp = _lock_path(Path(live))
+    if str(live) in _held_locks:
+        return f"run {_held_locks[str(live)][1]} (pid {os.getpid()})"
+    if not lp.exists():
+        return None
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh = open(lp, "r")
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.seek(0)
-        holder = fh.read().strip() or "another run"
+        return fh.read().strip() or "another run"
+    finally:
         fh.close()
-        raise WarehouseBusy(f"warehouse busy / 数据仓库正被写入: {live} is being written by {holder}") from None
+    return None
+
+
+def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
+    """Take the single-writer lock for this run (idempotent per run).
+
+    Waits up to ``timeout`` seconds for another writer, then raises
+    WarehouseBusy naming the file and the holder. A lock left by a run of this
+    process that ended without committing is taken over (one process runs one
+    run at a time: the in-process executor)."""
+    key = str(live)
+    held = _held_locks.get(key)
+    if held is not None:
+        if held[1] == run_id:
+            return
+        release_lock(live)
+    try:
+        live.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(_lock_path(live), "a+")
+    except OSError as exc:
+        raise io_error("无法写入数据仓库目录 / cannot write the warehouse folder", live.parent, exc) from exc
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.seek(0)
+                holder = fh.read().strip() or "another run"
+                fh.close()
+                waited = f" (waited {timeout:g} s)" if timeout > 0 else ""
+                raise WarehouseBusy(f"warehouse busy / 数据仓库正被写入: {live} is being written by {holder}"
+                                    f"{waited}; try again later / 请稍后重试") from None
+            time.sleep(0.2)
     fh.seek(0)
     fh.truncate()
     fh.write(f"run {run_id} (pid {os.getpid()})")
     fh.flush()
-    _held_locks[key] = fh
+    _held_locks[key] = (fh, run_id)
 
 
 def release_lock(live: Path) -> None:
-    fh = _held_locks.pop(str(live), None)
-    if fh is not None:
+    held = _held_locks.pop(str(live), None)
+    if held is not None:
+        fh = held[0]
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
 
 
+def remove_stale_staging(live: Path, keep: Path | None = None) -> list[Path]:
+    """Delete staging copies (and their .wal/.copying files) of other runs.
+    Call only while holding the lock."""
+    removed = []
+    for stale in live.parent.glob(f"{live.stem}.run-*"):
+        if keep is not None and stale.name.startswith(keep.name):
+            continue
+        stale.unlink(missing_ok=True)
+        removed.append(stale)
+    return removed
+
+
+def abandon_run(live: Path, run_id: str) -> None:
+    """After a run that did not commit: drop its staging copy and its lock."""
+    live = Path(live)
+    held = _held_locks.get(str(live))
+    if held is not None and held[1] == run_id:
+        stage = staging_path(live, run_id)
+        for p in live.parent.glob(f"{stage.name}*"):
+            p.unlink(missing_ok=True)
+        release_lock(live)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class Warehouse(DuckDBResource):
     """DuckDBResource for the live warehouse file, with per-run staging."""
+
+    lock_timeout_seconds: float = Field(
+        default=0.0, description="Wait this long for another run's lock before failing with 'warehouse busy'")
 
     def live_path(self) -> Path:
         return Path(self.database)
@@ -91,36 +201,49 @@ class Warehouse(DuckDBResource):
         """Connection to this run's staging copy (created on first use)."""
         live = self.live_path()
         stage = staging_path(live, run_id)
+        acquire_lock(live, run_id, self.lock_timeout_seconds)
         if not stage.exists():
-            acquire_lock(live, run_id)
-            for stale in live.parent.glob(f"{live.stem}.run-*"):
-                if stale != stage:
-                    stale.unlink(missing_ok=True)
-            tmp = stage.with_name(stage.name + ".copying")
+            remove_stale_staging(live, keep=stage)
             if live.exists():
+                tmp = stage.with_name(stage.name + ".copying")
                 try:
                     shutil.copyfile(live, tmp)
+                    os.replace(tmp, stage)
                 except OSError as exc:
-                    raise OSError(f"cannot copy warehouse {live} to {tmp}: {exc.strerror}") from exc
-                os.replace(tmp, stage)
-        else:
-            acquire_lock(live, run_id)
-        con = duckdb.connect(str(stage), config=dict(self.connection_config))
+                    tmp.unlink(missing_ok=True)
+                    raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy",
+                                   stage, exc) from exc
+        try:
+            con = duckdb.connect(str(stage), config=dict(self.connection_config))
+        except duckdb.IOException as exc:
+            raise WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}") from exc
         try:
             yield con
         finally:
             con.close()
 
     def commit(self, run_id: str) -> Path:
-        """Swap this run's staging copy in as the live warehouse."""
+        """Swap this run's staging copy in as the live warehouse (atomic rename)."""
         live = self.live_path()
         stage = staging_path(live, run_id)
+        if not stage.exists():  # nothing of this run wrote the warehouse
+            abandon_run(live, run_id)
+            return live
+        acquire_lock(live, run_id, self.lock_timeout_seconds)
         con = duckdb.connect(str(stage))
         con.execute("CHECKPOINT")
         con.close()
-        os.replace(stage, live)
-        wal = stage.with_name(stage.name + ".wal")
-        wal.unlink(missing_ok=True)
+        try:
+            fd = os.open(stage, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(stage, live)
+        except OSError as exc:
+            raise io_error("无法提交数据仓库 / cannot swap the staged warehouse in", live, exc) from exc
+        _fsync_dir(live.parent)
+        stage.with_name(stage.name + ".wal").unlink(missing_ok=True)
         release_lock(live)
         return live
 
@@ -154,3 +277,31 @@ def replace_findings(con: duckdb.DuckDBPyConnection, rule_ids: list[str], rows_r
     con.execute(f"DELETE FROM findings WHERE rule_id IN ({ids})")
     con.execute(f"INSERT INTO findings {rows_relation_sql}")
     con.execute("COMMIT")
+
+
+# --- observability helpers (issue 7) -------------------------------------
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, int]:
+    """Row count of each table that exists (missing tables are left out).
+
+    Use it for Dagster metadata: ``MaterializeResult(metadata=rows_metadata(con, [...], t0))``."""
+    tables = list(tables)
+    have = existing_tables(con)
+    present = [t for t in tables if t in have]
+    if not present:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT {sql_str(t)}, count(*) FROM {t}" for t in present)
+    return {t: int(n) for t, n in con.sql(sql).fetchall()}
+
+
+def rows_metadata(con: duckdb.DuckDBPyConnection, tables: Iterable[str], started: float | None = None) -> dict:
+    """Dagster metadata: ``rows <table>`` for each table, plus ``seconds``
+    since ``started`` (a ``time.perf_counter()`` value) when given."""
+    md: dict = {f"rows {t}": n for t, n in table_counts(con, tables).items()}
+    if started is not None:
+        md["seconds"] = round(time.perf_counter() - started, 3)
+    return md

@@ -1,16 +1,47 @@
 """Execute the Dagster job for one as_of: the single code path behind
-`permits run`, `permits demo` and the benchmark."""
+`permits run`, `permits demo` and the benchmark.
+
+- The run id is chosen up front, so the warehouse lock is taken before the
+  job starts: a second run gets "warehouse busy" at once (or after waiting
+  ``lock_timeout`` seconds), never a half-done run.
+- Progress: every step start/finish of the run is pushed to the console as it
+  happens (an instance event listener; the job runs in this thread).
+- A run that fails or is interrupted drops its staging copy and its lock; a run
+  killed outright leaves them for the next run, which removes them itself.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Optional
 
 from dagster import DagsterEventType, DagsterInstance
 
+DAGSTER_YAML = """\
+# Written by `permits` (pipelines/runner.py::ensure_dagster_home).
+# One run at a time: runs queued by the schedule, the inbox sensor or a UI
+# backfill wait for each other instead of colliding on the warehouse lock.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(home: Path) -> Path:
+    """Create DAGSTER_HOME with a dagster.yaml that queues runs one at a time
+    (only when the file is missing or empty: an operator's own file wins)."""
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists() or not cfg.read_text(encoding="utf-8").strip():
+        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+    return cfg
+
 
 def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                   policy: Optional[Path] = None) -> dict:
+                   policy: Optional[Path] = None, lock_timeout: float = 0.0) -> dict:
     from assets.settings import PermitsSettings
     from pipelines.definitions import default_resources
 
@@ -20,31 +51,96 @@ def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site:
     settings.update({"input_dir": str(input_dir), "site_dir": str(site), "as_of": as_of or ""})
     if policy:
         settings["policy_file"] = str(policy)
-    return {"resources": {"settings": {"config": settings}, "warehouse": {"config": {"database": str(warehouse)}}}}
+    return {"resources": {"settings": {"config": settings},
+                          "warehouse": {"config": {"database": str(warehouse),
+                                                   "lock_timeout_seconds": float(lock_timeout)}}}}
+
+
+def _innermost_message(err) -> str:
+    """The user's own error message (Dagster wraps it in step errors)."""
+    while err is not None and getattr(err, "cause", None) is not None:
+        err = err.cause
+    if err is None:
+        return "step failed"
+    lines = [ln for ln in (err.message or "").strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else (err.cls_name or "step failed")
+
+
+class _Progress:
+    """Prints each step as it starts and finishes (rich console)."""
+
+    def __init__(self, console, status):
+        self.console, self.status, self.started = console, status, {}
+        self.done = 0
+
+    def __call__(self, entry) -> None:
+        ev = entry.dagster_event
+        if ev is None or not ev.step_key:
+            return
+        try:
+            if ev.event_type == DagsterEventType.STEP_START:
+                self.started[ev.step_key] = entry.timestamp
+                if self.status is not None:
+                    self.status.update(f"运行中 / running: {ev.step_key} …")
+            elif ev.event_type == DagsterEventType.STEP_SUCCESS:
+                self.done += 1
+                secs = ev.event_specific_data.duration_ms / 1000
+                self.console.print(f"  [green]✓[/] {ev.step_key}  [dim]{secs:.1f} s[/]")
+            elif ev.event_type == DagsterEventType.STEP_FAILURE:
+                err = ev.event_specific_data.error if ev.event_specific_data else None
+                self.console.print(f"  [red]✗ {ev.step_key}[/]: {_innermost_message(err)}")
+            elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+                data = ev.event_specific_data
+                if data is not None and not data.passed:
+                    self.console.print(f"  [yellow]![/] check {data.check_name} on "
+                                       f"{data.asset_key.to_user_string()}: failed")
+        except Exception:  # progress output must never break a run
+            pass
 
 
 def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None) -> dict:
-    from pipelines.definitions import JOB_NAME, defs
+                policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
+                lock_timeout: float = 0.0, tags: Optional[dict] = None, defs=None) -> dict:
+    """Run the whole job for partition ``as_of``; returns the run summary.
 
-    job = defs.get_job_def(JOB_NAME)
-    instance = instance or DagsterInstance.get()
-    import datetime as dt
+    Raises WarehouseBusy when another run holds the warehouse (after waiting
+    ``lock_timeout`` seconds) and RuntimeError naming the failed step and its
+    error otherwise. ``defs`` defaults to ``pipelines.definitions.defs``."""
+    import uuid
 
     from assets.settings import today_shanghai
+    from assets.warehouse import abandon_run, acquire_lock, lock_holder
 
+    if defs is None:
+        from pipelines.definitions import defs
+    from pipelines.definitions import JOB_NAME
+
+    job = defs.resolve_job_def(JOB_NAME)
+    instance = instance or DagsterInstance.get()
     as_of = as_of or today_shanghai().isoformat()
     dt.date.fromisoformat(as_of)
+    warehouse = Path(warehouse)
     t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, as_of, warehouse, site, policy)
-    tags = {"permits/as_of": as_of or "today", "permits/input": str(input_dir)}
-    if console is not None:
-        with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…"):
-            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags,
-                                          partition_key=as_of)
-    else:
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags,
-                                          partition_key=as_of)
+    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout)
+    run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
+    run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
+
+    if lock_timeout > 0 and console is not None and lock_holder(warehouse):
+        console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
+                      f"({lock_holder(warehouse)}), waiting up to {lock_timeout:g} s…[/]")
+    acquire_lock(warehouse, run_id, lock_timeout)  # the job's assets reuse it (same process, same run)
+    try:
+        if console is not None:
+            console.print(f"运行 / run {run_id}  as_of {as_of}")
+            with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…") as status:
+                instance.add_event_listener(run_id, _Progress(console, status))
+                result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                                tags=run_tags, partition_key=as_of, run_id=run_id)
+        else:
+            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                            tags=run_tags, partition_key=as_of, run_id=run_id)
+    finally:
+        abandon_run(warehouse, run_id)  # no-op after a commit; else drop staging + lock
     steps = {}
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key:
@@ -52,15 +148,41 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     if not result.success:
         failures = [ev for ev in result.all_events if ev.event_type == DagsterEventType.STEP_FAILURE]
         if failures:
-            err = failures[0].event_specific_data.error
-            msg = err.message.strip().splitlines()[-1] if err else "step failed"
+            msg = _innermost_message(failures[0].event_specific_data.error)
             raise RuntimeError(f"run {result.run_id} failed in {failures[0].step_key}: {msg}")
         raise RuntimeError(f"run {result.run_id} failed")
     return {
         "run_id": result.run_id,
-        "as_of": as_of or "today",
+        "as_of": as_of,
         "warehouse": str(warehouse),
-        "site": str(site / "index.html"),
+        "site": str(Path(site) / "index.html"),
         "seconds": round(time.perf_counter() - t0, 1),
         **{f"step {k} (s)": v for k, v in steps.items()},
     }
+
+
+def backfill_dates(end: str, days: int) -> list[str]:
+    """The ``days`` as_of dates ending with ``end`` (oldest first)."""
+    if days < 1:
+        raise ValueError("--backfill-days must be at least 1")
+    last = dt.date.fromisoformat(end)
+    return [(last - dt.timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
+
+
+def execute_backfill(input_dir: Path, end_as_of: Optional[str], days: int, warehouse: Path, site: Path,
+                     policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
+                     lock_timeout: float = 0.0, defs=None) -> list[dict]:
+    """Run ``days`` partitions ending at ``end_as_of`` one after the other
+    (oldest first), each a separate Dagster run tagged with the backfill.
+    Stops at the first failure (earlier partitions stay committed)."""
+    from assets.settings import today_shanghai
+
+    dates = backfill_dates(end_as_of or today_shanghai().isoformat(), days)
+    tag = {"permits/backfill": f"{dates[0]}..{dates[-1]}"}
+    out = []
+    for i, d in enumerate(dates, 1):
+        if console is not None:
+            console.rule(f"回填 / backfill {i}/{len(dates)}: as_of {d}")
+        out.append(execute_run(input_dir, d, warehouse, site, policy, console=console, instance=instance,
+                               lock_timeout=lock_timeout, tags=tag, defs=defs))
+    return out
