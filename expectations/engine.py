@@ -1,0 +1,171 @@
+"""Evaluate the SQL rules of the rule book in DuckDB.
+
+Each rule with ``check.engine: sql`` carries ``check.facts``: one SELECT that
+yields, for every entity the rule applies to, the columns
+
+    entity_key, uscc, id_number, due_on, pkey, breaks, <detail columns...>
+
+(``pkey`` = the policy variant used, ``'*'`` for the defaults; ``breaks`` =
+the entity breaks the rule; NULL counts as not breaking). Columns whose name
+starts with ``_`` feed the messages only; every other extra column goes into
+the finding's ``detail`` JSON together with the policy that applied.
+The facts are materialised once per rule (``_facts_<n>`` TEMP tables); the
+findings are their ``breaks`` rows, and Great Expectations validates the same
+facts (``expectations/gx_suites.py``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from expectations.calendar.build_calendar import CALENDAR_CSV
+from expectations.policy import Policy
+from expectations.rulebook import RuleBookError, load_rules
+
+PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
+STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
+GUARDS = {"applications", "permits", "employers", "persons", "dependents", "quarantine"}
+FINDINGS_SELECT_COLS = ("run_id", "as_of", "rule_id", "severity", "entity_type", "entity_key", "uscc", "id_number",
+                        "due_on", "message_zh", "message_en", "detail")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def sql_str(s: str) -> str:
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def facts_table(rule_id: str) -> str:
+    return "_facts_" + re.sub(r"[^A-Za-z0-9]", "_", rule_id)
+
+
+def sql_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
+    rules = load_rules() if rules is None else rules
+    out = {}
+    for rid, r in rules.items():
+        chk = r["check"]
+        if chk.get("engine") != "sql":
+            continue
+        if not chk.get("facts") or chk.get("guards") not in GUARDS:
+            raise RuleBookError(f"{r.get('file')}: {rid}: check needs 'facts' SQL and 'guards' in {sorted(GUARDS)}")
+        out[rid] = r
+    return out
+
+
+def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV) -> None:
+    """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
+    and everything in preamble.sql."""
+    from expectations.policy import create_policy_table
+
+    con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
+    kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
+    bits = {k: 1 << i for i, k in enumerate(kinds)}
+    con.execute("CREATE OR REPLACE TEMP TABLE _kinds (kind VARCHAR, bit INTEGER)")
+    if bits:
+        con.executemany("INSERT INTO _kinds VALUES (?, ?)", list(bits.items()))
+    create_policy_table(con, policy, bits)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cal_file AS SELECT CAST(date AS DATE) AS date, "
+                "CAST(is_workday AS BOOLEAN) AS is_workday, kind, source FROM read_csv(?, header = true, "
+                "columns = {'date': 'DATE', 'is_workday': 'BOOLEAN', 'kind': 'VARCHAR', 'source': 'VARCHAR'})",
+                [str(calendar_csv)])
+    con.execute(PREAMBLE.read_text(encoding="utf-8"))
+
+
+def _columns(con, table: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.sql(f"DESCRIBE {table}").fetchall()}
+
+
+def compile_template(template: str, columns: dict[str, str], where: str) -> str:
+    """A str.format template over fact columns -> a SQL concat() expression."""
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            parts.append(sql_str(literal))
+        if name is None:
+            continue
+        if name not in columns:
+            raise RuleBookError(f"{where}: template field {{{name}}} is not a column of the facts "
+                                f"({', '.join(columns)})")
+        typ = columns[name]
+        col = f'f."{name}"'
+        if typ == "DATE":
+            parts.append(f"dstr({col})")
+        elif typ.endswith("[]"):
+            parts.append(f"coalesce(array_to_string({col}, ', '), '—')")
+        else:
+            parts.append(f"coalesce(CAST({col} AS VARCHAR), '—')")
+    return "concat(" + ", ".join(parts or ["''"]) + ")"
+
+
+@dataclass
+class RuleFacts:
+    rule_id: str
+    table: str
+    columns: dict[str, str]
+    evaluated: int = 0
+    broken: int = 0
+    seconds: float = 0.0
+    detail_cols: list[str] = field(default_factory=list)
+
+
+def materialise_facts(con, rule: dict) -> RuleFacts:
+    rid = rule["rule_id"]
+    where = f"{rule.get('file', '?')}: {rid}"
+    table = facts_table(rid)
+    t0 = time.perf_counter()
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {rule['check']['facts']}")
+    except Exception as exc:  # duckdb errors carry the SQL problem; name the rule
+        raise RuleBookError(f"{where}: facts SQL failed: {exc}") from exc
+    cols = _columns(con, table)
+    missing = [c for c in STANDARD if c not in cols]
+    if missing:
+        raise RuleBookError(f"{where}: facts lack column(s) {', '.join(missing)}")
+    bad = [c for c in cols if not _IDENT.match(c)]
+    if bad:
+        raise RuleBookError(f"{where}: facts column names must be identifiers: {bad}")
+    n, distinct, broken = con.sql(
+        f"SELECT count(*), count(DISTINCT entity_key), count(*) FILTER (WHERE coalesce(breaks, false)) FROM {table}"
+    ).fetchall()[0]
+    if n != distinct:
+        raise RuleBookError(f"{where}: facts have {n - distinct} duplicate entity_key rows (one row per entity)")
+    detail = [c for c in cols if c not in STANDARD and not c.startswith("_")]
+    return RuleFacts(rid, table, cols, n, broken, round(time.perf_counter() - t0, 3), detail)
+
+
+def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:
+    """SELECT of the findings rows (FINDINGS_COLUMNS order, plus ``policy``)."""
+    where = f"{rule.get('file', '?')}: {rule['rule_id']}"
+    msg_zh = compile_template(rule["message_zh"], facts.columns, where + " message_zh")
+    msg_en = compile_template(rule["message_en"], facts.columns, where + " message_en")
+    detail_fields = [f'"{c}" := f."{c}"' for c in facts.detail_cols]
+    detail_fields.append("policy := struct_pack(version := p.policy_version, district := p.policy_district, "
+                         "overrides := p.policy_overrides)")
+    return (
+        f"SELECT {sql_str(run_id)} AS run_id, as_of() AS as_of, {sql_str(rule['rule_id'])} AS rule_id, "
+        f"{sql_str(rule['severity'])} AS severity, {sql_str(rule['entity_type'])} AS entity_type, "
+        f"CAST(f.entity_key AS VARCHAR) AS entity_key, CAST(f.uscc AS VARCHAR) AS uscc, "
+        f"CAST(f.id_number AS VARCHAR) AS id_number, CAST(f.due_on AS DATE) AS due_on, "
+        f"{msg_zh} AS message_zh, {msg_en} AS message_en, "
+        f"CAST(to_json(struct_pack({', '.join(detail_fields)})) AS JSON) AS detail, "
+        f"p.policy_label AS policy "
+        f"FROM {facts.table} f LEFT JOIN _policy p ON p.pkey = coalesce(f.pkey, '*') "
+        f"WHERE coalesce(f.breaks, false)"
+    )
+
+
+def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str, RuleFacts]:
+    """Materialise every SQL rule's facts and TEMP TABLE _run_findings (findings
+    columns + policy) with the breaking rows of all of them. Needs prepare()."""
+    rules = sql_rules(rules)
+    facts: dict[str, RuleFacts] = {}
+    selects = []
+    for rid, rule in rules.items():
+        f = materialise_facts(con, rule)
+        facts[rid] = f
+        selects.append(findings_sql(rule, f, run_id))
+    con.execute("CREATE OR REPLACE TEMP TABLE _run_findings AS " + " UNION ALL ".join(selects))
+    return facts

@@ -1,0 +1,115 @@
+"""Policy parameters (every bracketed parameter of rules.md) and district
+overrides, loaded from a YAML file and handed to SQL as a typed table.
+
+The `_policy` table has one row per policy variant: ``pkey = '*'`` for the
+defaults and one row per district listed under ``districts:`` (defaults merged
+with that district's overrides). Values reach DuckDB as bound parameters,
+never pasted into SQL text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from expectations.rulebook import RuleBookError
+
+DEFAULT_KEY = "*"
+DISTRICTS = ("dongcheng", "xicheng", "chaoyang", "fengtai", "shijingshan", "haidian", "mentougou", "fangshan",
+             "tongzhou", "shunyi", "changping", "daxing", "huairou", "pinggu", "miyun", "yanqing", "etdz")
+
+
+class PolicyError(RuleBookError):
+    pass
+
+
+@dataclass
+class Policy:
+    version: str
+    defaults: dict
+    districts: dict[str, dict] = field(default_factory=dict)
+    source: str = ""
+
+    def for_district(self, district: str | None) -> dict:
+        return {**self.defaults, **self.districts.get(district or "", {})}
+
+    def variants(self) -> list[dict]:
+        """One dict per policy variant: pkey, label columns and every parameter."""
+        out = [{"pkey": DEFAULT_KEY, "policy_version": self.version, "policy_district": None,
+                "policy_overrides": [], "policy_label": self.version, **self.defaults}]
+        for district, over in sorted(self.districts.items()):
+            out.append({"pkey": district, "policy_version": self.version, "policy_district": district,
+                        "policy_overrides": sorted(over), "policy_label": f"{self.version} / {district}",
+                        **self.defaults, **over})
+        return out
+
+
+def _same_kind(default, value) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(default, list):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, type(default))
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"policy file {path}: cannot read / 无法读取政策参数文件: {exc}") from exc
+    defaults = doc.get("defaults")
+    if not isinstance(defaults, dict) or not defaults:
+        raise PolicyError(f"policy file {path}: no 'defaults' mapping / 缺少 defaults")
+    for key, value in defaults.items():
+        if value is None:
+            raise PolicyError(f"policy file {path}: defaults.{key} is empty / 参数为空")
+    districts = doc.get("districts") or {}
+    if not isinstance(districts, dict):
+        raise PolicyError(f"policy file {path}: 'districts' must be a mapping / districts 格式错误")
+    for district, over in districts.items():
+        if district not in DISTRICTS:
+            raise PolicyError(f"policy file {path}: districts.{district}: unknown district code / 未知区代码")
+        if not isinstance(over, dict):
+            raise PolicyError(f"policy file {path}: districts.{district} must be a mapping / 格式错误")
+        for key, value in over.items():
+            if key not in defaults:
+                raise PolicyError(f"policy file {path}: districts.{district}.{key}: not a parameter in defaults "
+                                  f"/ 不是已定义的参数")
+            if not _same_kind(defaults[key], value):
+                raise PolicyError(f"policy file {path}: districts.{district}.{key}: {value!r} is not the same kind "
+                                  f"as the default {defaults[key]!r} / 参数类型不符")
+    return Policy(version=str(doc.get("version") or path.name), defaults=dict(defaults),
+                  districts={k: dict(v) for k, v in districts.items() if v}, source=str(path))
+
+
+def _duck_type(values: list) -> str:
+    vals = [v for v in values if v is not None]
+    if all(isinstance(v, bool) for v in vals):
+        return "BOOLEAN"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return "BIGINT"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return "DOUBLE"
+    if all(isinstance(v, list) for v in vals):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
+def create_policy_table(con, policy: Policy, kind_bits: dict[str, int]) -> None:
+    """CREATE TEMP TABLE _policy (one row per variant) with bound values; adds
+    ``kinds_mask`` (bit mask of contribution_kinds over ``kind_bits``)."""
+    rows = policy.variants()
+    for r in rows:
+        r["kinds_mask"] = sum(kind_bits[k] for k in set(r.get("contribution_kinds") or []))
+    cols = list(rows[0])
+    types = {c: _duck_type([r[c] for r in rows]) for c in cols}
+    types["policy_district"] = "VARCHAR"
+    types["policy_overrides"] = "VARCHAR[]"
+    con.execute("CREATE OR REPLACE TEMP TABLE _policy (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
+    con.executemany("INSERT INTO _policy VALUES (" + ", ".join("?" for _ in cols) + ")",
+                    [[r[c] for c in cols] for r in rows])
