@@ -1,0 +1,719 @@
+"""Ingest core: read an input folder, normalise, quarantine, load the warehouse.
+
+``ingest_folder(input_dir, con, run_id, as_of)`` is a plain function (the
+Dagster asset, the tests and the benchmark call it). Semantics are documented
+in docs/ingest.md; in short, per table over all its files:
+
+(b) row checks (every failing one is a reason) -> quarantine;
+(c) exact duplicates among the passing rows collapse to the first occurrence;
+(d) rows sharing a key but differing elsewhere -> all quarantined (DQ-DUP-KEY);
+(e) rows referring to a person/employer that was not loaded -> DQ-ORPHAN;
+(f) loaded persons whose gender/birth_date disagree with the ID -> DQ-ID-MISMATCH, the ID wins.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import string
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from assets.ingest import idcheck
+from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
+                                    norm_name, table_comment)
+from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
+                                     parse_money, parse_month)
+from assets.ingest.readers import FileProblem, RawSheet, read_any
+
+log = logging.getLogger(__name__)
+
+RECORD_RULES = ["DQ-REQUIRED", "DQ-BAD-ID", "DQ-BAD-USCC", "DQ-BAD-DATE", "DQ-BAD-ENUM", "DQ-BAD-NUMBER",
+                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN"]
+OWNED_RULES = RECORD_RULES + ["DQ-ID-MISMATCH"]
+RULES_FILE = Path(__file__).resolve().parent.parent.parent / "expectations" / "rules" / "ingest.yaml"
+EXTRA_COLUMN_PREFIX = "#"
+
+# Short reason per rule (quarantine.reasons), zh / en; {column} {value} filled per failure.
+REASONS = {
+    "DQ-REQUIRED": ("必填列「{column}」为空", "required column '{column}' is empty"),
+    "DQ-BAD-ID": ("身份证号码「{value}」未通过校验", "ID number '{value}' fails the GB 11643 check"),
+    "DQ-BAD-USCC": ("统一社会信用代码「{value}」未通过校验", "USCC '{value}' fails the GB 32100 check"),
+    "DQ-BAD-DATE": ("「{column}」日期「{value}」无效或超出范围", "'{column}' date '{value}' unparseable or out of range"),
+    "DQ-BAD-ENUM": ("「{column}」取值「{value}」不在代码表中", "'{column}' value '{value}' is not a code or label"),
+    "DQ-BAD-NUMBER": ("「{column}」数值「{value}」无效或为负数", "'{column}' value '{value}' is not a non-negative number"),
+    "DQ-DATE-ORDER": ("日期顺序错误「{column}」=「{value}」", "dates out of order '{column}' = '{value}'"),
+    "DQ-DUP-KEY": ("主键「{column}」=「{value}」重复且内容冲突", "key '{column}' = '{value}' duplicated with conflicting values"),
+    "DQ-ORPHAN": ("「{column}」=「{value}」引用的人员或单位未载入", "'{column}' = '{value}' refers to nothing loaded"),
+}
+
+
+# ------------------------------------------------------------------ helpers
+
+def mask_id_expr(expr: pl.Expr) -> pl.Expr:
+    """First 6 + 8 '*' + last 4 for values of 10+ characters, else all '*'."""
+    n = expr.str.len_chars()
+    return (pl.when(expr.is_null()).then(None)
+            .when(n >= 10).then(pl.concat_str([expr.str.slice(0, 6), pl.lit("********"), expr.str.slice(-4, 4)]))
+            .otherwise(pl.lit("*").repeat_by(n).list.join("")))
+
+
+_ID_LIKE = r"^[0-9]{14,17}[0-9Xx]$"
+
+
+def load_ingest_rules() -> dict[str, dict]:
+    """The ingest rules via the shared rule-book loader (falls back to reading
+    ingest.yaml alone if another rule file is currently broken)."""
+    try:
+        from expectations.rulebook import load_rules
+
+        rules = load_rules()
+        if all(r in rules for r in OWNED_RULES):
+            return {r: rules[r] for r in OWNED_RULES}
+    except Exception as exc:  # noqa: BLE001 - another layer's file must not stop ingestion
+        log.warning("rule book could not be loaded (%s); using ingest.yaml alone", type(exc).__name__)
+    import yaml
+
+    entries = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    return {e["rule_id"]: e for e in entries}
+
+
+def template_expr(template: str) -> pl.Expr:
+    """A str.format template over columns -> vectorised concat_str."""
+    parts: list[pl.Expr] = []
+    for literal, fname, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            parts.append(pl.lit(literal))
+        if fname is not None:
+            parts.append(pl.col(fname).cast(pl.String).fill_null(""))
+    return pl.concat_str(parts) if parts else pl.lit("")
+
+
+def col_label(c: Column) -> str:
+    return f"{c.name}({c.zh})"
+
+
+@dataclass
+class Source:
+    """One file (or Excel sheet) bound to a contract table."""
+    label: str
+    file_name: str
+    table: str
+    order: int
+    frame: pl.DataFrame  # _row, _ncells, contract columns (String)
+    headers: dict[str, str]  # contract column -> header as written
+    scales: dict[str, int]
+    n_header: int
+    extras: pl.DataFrame  # source_row, column_name, value
+    unknown_columns: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    as_of: dt.date
+    tables: dict[str, int] = field(default_factory=dict)  # loaded rows per table
+    files: list[dict] = field(default_factory=list)  # ingest_files rows
+    log: list[dict] = field(default_factory=list)  # ingest_log rows
+    findings: dict[str, int] = field(default_factory=dict)  # rule_id -> count
+    quarantined: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "tables": self.tables,
+                "quarantined": self.quarantined, "findings": self.findings, "files": len(self.files),
+                "seconds": round(self.seconds, 2)}
+
+
+# ------------------------------------------------------------------ binding
+
+def bind(sheet: RawSheet, order: int) -> Source:
+    """Map a sheet's headers onto its table's columns. Raises FileProblem when a
+    required column is missing (the whole file/sheet is rejected)."""
+    table = TABLES[sheet.table]
+    hmap = header_map(table.name)
+    renames: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    scales: dict[str, int] = {}
+    unknown: list[tuple[str, str]] = []  # (positional column, header)
+    for j, h in enumerate(sheet.header):
+        hit = hmap.get(norm_name(h))
+        if hit and hit[0] not in headers:
+            renames[f"c{j}"] = hit[0]
+            headers[hit[0]] = h
+            scales[hit[0]] = hit[1]
+        else:
+            unknown.append((f"c{j}", h.strip() or f"{EXTRA_COLUMN_PREFIX}{j + 1}"))
+    missing = [c for c in table.columns if c.required and c.name not in headers]
+    if missing:
+        names_zh = "、".join(f"「{c.zh}」({c.name})" for c in missing)
+        names_en = ", ".join(f"'{c.name}' ({c.zh})" for c in missing)
+        raise FileProblem(f"{sheet.label} 缺少必填列 {names_zh},整个文件未载入",
+                          f"{sheet.label} is missing required column {names_en}; the whole file was rejected",
+                          "rejected")
+    frame = sheet.frame
+    extras = [sheet.overflow.rename({"_row": "source_row"})]
+    if unknown and frame.height:
+        long = (frame.select(["_row", *[c for c, _ in unknown]])
+                .rename({c: f"u{k}" for k, (c, _) in enumerate(unknown)})
+                .unpivot(index="_row", variable_name="column_name", value_name="value")
+                .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+                .with_columns(pl.col("column_name").str.slice(1).cast(pl.Int64)
+                              .replace_strict({k: h for k, (_, h) in enumerate(unknown)}, return_dtype=pl.String))
+                .rename({"_row": "source_row"}))
+        extras.append(long.select("source_row", "column_name", "value"))
+    cols = [pl.col("_row"), pl.col("_ncells")]
+    for c in table.columns:
+        src = next((k for k, v in renames.items() if v == c.name), None)
+        cols.append((pl.col(src) if src else pl.lit(None, dtype=pl.String)).alias(c.name))
+    bound = frame.select(cols)
+    return Source(sheet.label, sheet.file_name, table.name, order, bound, headers, scales, len(sheet.header),
+                  pl.concat(extras), [h for _, h in unknown], list(sheet.notes))
+
+
+# ------------------------------------------------------------------ table processing
+
+def _distinct_map(df: pl.DataFrame, col: str, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Compute expressions (over pl.col(col)) on the distinct values of a
+    column only and join them back (row order kept)."""
+    u = df.select(pl.col(col).unique()).with_columns(**exprs)
+    return df.join(u, on=col, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
+    """Add v__<col> (cleaned string) and t__<col> (typed) for every column."""
+    for c in table.columns:
+        raw = pl.col(c.name)
+        if c.kind == "id_number" or c.name in USCC_COLUMNS:
+            v = idcheck.normalise_id(raw)
+        else:
+            v = clean_text(raw)
+        kind = c.base_kind
+        if kind == "id_number":
+            df = _distinct_map(df, c.name, {f"v__{c.name}": v}).with_columns(pl.col(f"v__{c.name}").alias(f"t__{c.name}"))
+            vv = pl.col(f"t__{c.name}")
+            u = df.select(vv.unique()).with_columns(idcheck.id_valid(vv, as_of).alias(f"ok__{c.name}"))
+            df = df.join(u, on=f"t__{c.name}", how="left", nulls_equal=True, maintain_order="left")
+            continue
+        if kind in ("date", "month", "enum", "bool"):
+            p = {"date": parse_date, "month": parse_month, "bool": parse_bool}.get(kind)
+            vcol = pl.col(f"v__{c.name}")
+            t = parse_enum(vcol, c.enum) if kind == "enum" else p(vcol)
+            u = df.select(pl.col(c.name).unique()).with_columns(v.alias(f"v__{c.name}"))
+            u = u.with_columns(t.alias(f"t__{c.name}"))
+            df = df.join(u, on=c.name, how="left", nulls_equal=True, maintain_order="left")
+            continue
+        df = df.with_columns(v.alias(f"v__{c.name}"))
+        vcol = pl.col(f"v__{c.name}")
+        if kind == "money":
+            scale = pl.col(f"_scale__{c.name}") if f"_scale__{c.name}" in df.columns else 1
+            df = df.with_columns(parse_money(vcol, scale).alias(f"t__{c.name}"))
+        elif kind == "integer":
+            df = df.with_columns(parse_integer(vcol).alias(f"t__{c.name}"))
+        else:
+            df = df.with_columns(vcol.alias(f"t__{c.name}"))
+    return df
+
+
+def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
+    """Long frame of row-check failures: _rid, rule_id, column, value (as given)."""
+    lo, hi = pl.lit(dt.date(1900, 1, 1)), pl.lit(add_years(as_of, 10))
+    parts: list[pl.DataFrame] = []
+
+    def add(rule: str, mask: pl.Expr, column: str, value: pl.Expr) -> None:
+        parts.append(df.filter(mask).select(
+            pl.col("_rid"), pl.lit(rule).alias("rule_id"), pl.lit(column).alias("column"),
+            value.cast(pl.String).alias("value")))
+
+    for c in table.columns:
+        v, t = pl.col(f"v__{c.name}"), pl.col(f"t__{c.name}")
+        given = v.is_not_null()
+        if c.required:
+            add("DQ-REQUIRED", v.is_null(), c.name, pl.col(c.name))
+        kind = c.base_kind
+        if kind == "id_number":
+            add("DQ-BAD-ID", given & ~pl.col(f"ok__{c.name}"), c.name, pl.col(c.name))
+        elif kind in ("date", "month"):
+            add("DQ-BAD-DATE", given & (t.is_null() | (t < lo) | (t > hi)), c.name, pl.col(c.name))
+        elif kind in ("enum", "bool"):
+            add("DQ-BAD-ENUM", given & t.is_null(), c.name, pl.col(c.name))
+        elif kind in ("money", "integer"):
+            add("DQ-BAD-NUMBER", given & (t.is_null() | (t < 0)), c.name, pl.col(c.name))
+    if table.name == "employers":
+        v = pl.col("v__uscc")
+        ok = idcheck.uscc_valid(v)
+        add("DQ-BAD-USCC", v.is_not_null() & ~ok, "uscc", pl.col("uscc"))
+    if table.name == "applications":
+        t = pl.col("t__type")
+        add("DQ-REQUIRED", t.is_not_null() & (t != "new") & pl.col("v__permit_no").is_null(), "permit_no",
+            pl.col("permit_no"))
+    for start, end, strict in table.date_orders:
+        s, e = pl.col(f"t__{start}"), pl.col(f"t__{end}")
+        in_range = (s >= lo) & (s <= hi) & (e >= lo) & (e <= hi)
+        bad = (e <= s) if strict else (e < s)
+        add("DQ-DATE-ORDER", (in_range & bad).fill_null(False), f"{start}, {end}",
+            pl.concat_str([pl.col(start), pl.col(end)], separator=", "))
+    if not parts:
+        return pl.DataFrame(schema={"_rid": pl.Int64, "rule_id": pl.String, "column": pl.String, "value": pl.String})
+    return pl.concat(parts)
+
+
+@dataclass
+class TableOutcome:
+    loaded: pl.DataFrame  # typed contract columns
+    failures: pl.DataFrame  # _rid, rule_id, column, value (all quarantine reasons)
+    rows: pl.DataFrame  # _rid, _src, _row, status (loaded|quarantined|collapsed)
+    mismatches: pl.DataFrame | None = None
+
+
+def process_table(table: Table, sources: list[Source], as_of: dt.date,
+                  parents: dict[str, pl.Series]) -> tuple[pl.DataFrame, TableOutcome]:
+    """Run checks (b)-(f) on all rows of one table. ``parents`` maps
+    persons/employers to their loaded key values (for DQ-ORPHAN)."""
+    frames = []
+    for s in sources:
+        f = s.frame.with_columns(pl.lit(s.label).alias("_src"), pl.lit(s.order, dtype=pl.Int64).alias("_ord"),
+                                 pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"))
+        for c, scale in s.scales.items():
+            if table.column(c).base_kind == "money":
+                f = f.with_columns(pl.lit(scale, dtype=pl.Int64).alias(f"_scale__{c}"))
+        frames.append(f)
+    money_scales = [f"_scale__{c.name}" for c in table.columns if c.base_kind == "money"]
+    frames = [f.with_columns([pl.lit(1, dtype=pl.Int64).alias(m) for m in money_scales if m not in f.columns])
+              for f in frames]
+    df = pl.concat(frames, how="diagonal") if frames else None
+    if df is None or df.height == 0:
+        empty = pl.DataFrame(schema={c.name: _pl_type(c) for c in table.columns})
+        return empty, TableOutcome(empty, pl.DataFrame(schema={"_rid": pl.Int64, "rule_id": pl.String,
+                                                               "column": pl.String, "value": pl.String}),
+                                   pl.DataFrame(schema={"_rid": pl.Int64, "_src": pl.String, "_row": pl.Int64,
+                                                        "status": pl.String}))
+    df = df.with_columns(pl.int_range(0, pl.len(), dtype=pl.Int64).alias("_rid"))
+    df = _typed(df, table, as_of)
+    fails = _failures(df, table, as_of)
+    bad_rids = fails.select("_rid").unique()
+    ok = df.join(bad_rids, on="_rid", how="anti", maintain_order="left")
+    tcols = [f"t__{c.name}" for c in table.columns]
+    # (c) exact duplicates after normalisation collapse to the first occurrence
+    ok = ok.with_columns(pl.struct(tcols).is_first_distinct().alias("_first"))
+    collapsed = ok.filter(~pl.col("_first")).select("_rid")
+    ok = ok.filter(pl.col("_first"))
+    # (d) conflicting duplicates of a key: all quarantined
+    keys = [f"t__{k}" for k in table.key_columns]
+    dup_mask = pl.len().over(keys) > 1
+    dup = ok.filter(dup_mask)
+    ok = ok.filter(~dup_mask)
+    dup_fail = dup.select(pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"),
+                          pl.lit(", ".join(table.key_columns)).alias("column"),
+                          pl.concat_str([pl.col(k).fill_null("") for k in table.key_columns], separator=", ")
+                          .alias("value"))
+    # (e) orphans against what persons / employers loaded
+    orphan_parts = []
+    for col, parent in table.references:
+        keys_loaded = parents.get(parent)
+        if keys_loaded is None:
+            continue
+        m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
+        orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
+                                                pl.lit(col).alias("column"), pl.col(col).alias("value")))
+    orphan_fail = pl.concat(orphan_parts) if orphan_parts else dup_fail.clear()
+    if orphan_parts:
+        ok = ok.join(orphan_fail.select("_rid").unique(), on="_rid", how="anti", maintain_order="left")
+    all_fail = pl.concat([fails, dup_fail, orphan_fail])
+    status = (df.select("_rid", "_src", "_row")
+              .join(all_fail.select("_rid").unique().with_columns(pl.lit("quarantined").alias("status")),
+                    on="_rid", how="left", maintain_order="left")
+              .join(collapsed.with_columns(pl.lit("collapsed").alias("st2")), on="_rid", how="left",
+                    maintain_order="left")
+              .with_columns(pl.coalesce("status", "st2", pl.lit("loaded")).alias("status")).drop("st2"))
+    mismatches = None
+    # defaults, then (f) the ID wins over given gender / birth date
+    loaded = ok
+    for c in table.columns:
+        if c.default is not None:
+            loaded = loaded.with_columns(pl.col(f"t__{c.name}").fill_null(c.default))
+    if table.name == "persons":
+        idc = pl.col("t__id_number")
+        loaded = loaded.with_columns(idcheck.id_birth_date(idc).alias("_id_birth"),
+                                     idcheck.id_gender(idc).alias("_id_gender"))
+        mm = []
+        for col, idcol in (("gender", "_id_gender"), ("birth_date", "_id_birth")):
+            m = pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
+            mm.append(loaded.filter(m).select(pl.col("_rid"), pl.col("_src"), pl.col("_row"),
+                                              pl.col("t__id_number").alias("id_number"),
+                                              pl.lit(col).alias("column"), pl.col(col).alias("value"),
+                                              pl.col(idcol).cast(pl.String).alias("id_value")))
+        mismatches = pl.concat(mm)
+        loaded = loaded.with_columns(pl.col("_id_birth").alias("t__birth_date"),
+                                     pl.col("_id_gender").alias("t__gender"))
+    out = loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns])
+    return df, TableOutcome(out, all_fail, status, mismatches)
+
+
+def _pl_type(c: Column) -> pl.DataType:
+    return {"date": pl.Date, "month": pl.Date, "bool": pl.Boolean, "money": pl.Float64,
+            "integer": pl.Int64}.get(c.base_kind, pl.String)
+
+
+# ------------------------------------------------------------------ the folder
+
+def list_input_files(input_dir: Path) -> list[Path]:
+    """Every visible file directly in the folder, sorted by name (dot-files skipped)."""
+    return sorted((p for p in Path(input_dir).iterdir() if p.is_file() and not p.name.startswith(".")),
+                  key=lambda p: p.name)
+
+
+def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
+                  progress=None) -> IngestResult:
+    """Ingest every file of ``input_dir`` into the warehouse behind ``con``."""
+    t0 = time.perf_counter()
+    res = IngestResult(run_id=run_id, as_of=as_of)
+    sources: dict[str, list[Source]] = {t: [] for t in TABLE_ORDER}
+    extras: list[pl.DataFrame] = []
+    order = 0
+
+    def file_row(label, table, status, zh, en):
+        res.files.append({"run_id": run_id, "source_file": label, "table_name": table, "status": status,
+                          "message": f"{zh} / {en}"})
+
+    for path in list_input_files(Path(input_dir)):
+        try:
+            items = read_any(path)
+        except FileProblem as fp:
+            file_row(path.name, None, fp.status, fp.message_zh, fp.message_en)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bad file never stops the run
+            file_row(path.name, None, "error", f"文件 {path.name} 读取失败: {type(exc).__name__}",
+                     f"file {path.name} could not be read: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        for item in items:
+            if isinstance(item, FileProblem):
+                file_row(item.label or path.name, None, item.status, item.message_zh, item.message_en)
+                continue
+            if item.table is None:
+                what = "工作表" if "#" in item.label else "文件"
+                file_row(item.label, None, "unrecognised",
+                         f"{what} {item.label} 的名称不对应任何数据表(应以表名或中文名开头,如 persons / 人员),未载入",
+                         f"{item.label}: the name matches no table of the contract (it must start with a table "
+                         f"name or its Chinese alias, e.g. persons / 人员); not loaded")
+                continue
+            try:
+                src = bind(item, order)
+            except FileProblem as fp:
+                file_row(item.label, item.table, fp.status, fp.message_zh, fp.message_en)
+                continue
+            order += 1
+            sources[src.table].append(src)
+            if src.extras.height:
+                extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
+                                                      pl.lit(src.table).alias("table_name")))
+            zh, en = [], []
+            if src.frame.height == 0:
+                zh.append("只有表头,没有数据行")
+                en.append("header only, no data rows")
+            if src.unknown_columns:
+                cols = ", ".join(src.unknown_columns[:20]) + (" …" if len(src.unknown_columns) > 20 else "")
+                zh.append(f"{len(src.unknown_columns)} 个未知列已另存于 ingest_extra_values: {cols}")
+                en.append(f"{len(src.unknown_columns)} unknown column(s) kept aside in ingest_extra_values: {cols}")
+            short = src.frame.filter(pl.col("_ncells") < src.n_header)["_row"]
+            long_rows = src.extras.filter(pl.col("column_name").str.starts_with(EXTRA_COLUMN_PREFIX)
+                                          & pl.col("column_name").str.slice(1).str.contains(r"^[0-9]+$")
+                                          )["source_row"].unique().sort()
+            if short.len():
+                rows = ", ".join(str(r) for r in short[:10].to_list()) + (" …" if short.len() > 10 else "")
+                zh.append(f"{short.len()} 行单元格少于表头(缺少的单元格按空值处理): 第 {rows} 行")
+                en.append(f"{short.len()} row(s) have fewer cells than the header (missing cells read as empty): "
+                          f"rows {rows}")
+            if long_rows.len():
+                rows = ", ".join(str(r) for r in long_rows[:10].to_list()) + (" …" if long_rows.len() > 10 else "")
+                zh.append(f"{long_rows.len()} 行单元格多于表头(多余单元格另存于 ingest_extra_values): 第 {rows} 行")
+                en.append(f"{long_rows.len()} row(s) have more cells than the header (extra cells kept in "
+                          f"ingest_extra_values): rows {rows}")
+            status = "loaded" if not (zh) else ("empty" if src.frame.height == 0 else "warning")
+            file_row(src.label, src.table, status, f"{src.label}: " + ("; ".join(zh) or "已读取"),
+                     f"{src.label}: " + ("; ".join(en) or "read"))
+            if progress:
+                progress(f"read {src.label}")
+
+    parents: dict[str, pl.Series] = {}
+    outcomes: dict[str, TableOutcome] = {}
+    frames: dict[str, pl.DataFrame] = {}
+    for name in TABLE_ORDER:
+        table = TABLES[name]
+        df, out = process_table(table, sources[name], as_of, parents)
+        outcomes[name], frames[name] = out, df
+        if name == "persons":
+            parents["persons"] = out.loaded["id_number"]
+        elif name == "employers":
+            parents["employers"] = out.loaded["uscc"]
+        if progress:
+            progress(f"checked {name}")
+
+    write_warehouse(con, res, sources, outcomes, frames, extras)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+
+# ------------------------------------------------------------------ warehouse
+
+def _raw_json(frame: pl.DataFrame, table: Table, sources: list[Source], rids: pl.DataFrame) -> pl.DataFrame:
+    """_rid -> raw JSON of the row (headers as written in the file)."""
+    parts = []
+    sub = frame.join(rids, on="_rid", how="semi")
+    for s in sources:
+        rows = sub.filter(pl.col("_src") == s.label)
+        if rows.height == 0:
+            continue
+        cols = [pl.col(c).alias(h) for c, h in s.headers.items()]
+        parts.append(rows.select(pl.col("_rid"), pl.struct(cols).struct.json_encode().alias("raw")))
+    if not parts:
+        return pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
+    return pl.concat(parts)
+
+
+def _mask_value(table: Table, column: pl.Expr, value: pl.Expr) -> pl.Expr:
+    id_cols = [c.name for c in table.columns if c.kind == "id_number"]
+    masked_joined = value.str.split(", ").list.eval(
+        pl.when(pl.element().str.contains(_ID_LIKE)).then(mask_id_expr(pl.element())).otherwise(pl.element())
+    ).list.join(", ")
+    has_id_col = pl.lit(False)
+    for c in id_cols:
+        has_id_col = has_id_col | column.str.contains(rf"(^|, ){c}(,|$)")
+    single_id = pl.when(column.is_in(id_cols)).then(mask_id_expr(value))
+    return pl.coalesce(single_id, pl.when(has_id_col).then(masked_joined), value)
+
+
+def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run_id: str, as_of: dt.date,
+                     rules: dict) -> pl.DataFrame:
+    if fails.height == 0:
+        return pl.DataFrame()
+    info = frame.select("_rid", "_src", "_row",
+                        (pl.col("t__uscc") if "uscc" in table.column_names else pl.lit(None, pl.String)).alias("_u"),
+                        (idcheck.uscc_valid(pl.col("t__uscc")) if "uscc" in table.column_names
+                         else pl.lit(False)).alias("_uok"),
+                        (pl.col("t__id_number") if "id_number" in table.column_names
+                         else pl.lit(None, pl.String)).alias("_i"),
+                        (pl.col("ok__id_number") if "id_number" in table.column_names
+                         else pl.lit(False)).alias("_iok"))
+    f = (fails.with_columns(_mask_value(table, pl.col("column"), pl.col("value").fill_null("")).alias("value"))
+         .group_by(["_rid", "rule_id"], maintain_order=True)
+         .agg(pl.col("column").str.join(", "), pl.col("value").str.join(", "))
+         .join(info, on="_rid", how="left"))
+    sev = {r: rules[r]["severity"] for r in RECORD_RULES}
+    zh = {c.name: c.zh for c in table.columns}
+    f = f.with_columns(
+        pl.col("column").str.split(", ").list.eval(pl.element().replace(zh)).list.join(", ").alias("column_zh"),
+        pl.col("_src").alias("file"), pl.col("_row").alias("row"),
+        pl.concat_str([pl.col("_src"), pl.lit(":"), pl.col("_row").cast(pl.String)]).alias("entity_key"),
+        pl.lit(table.name).alias("table"),
+    )
+    out = []
+    for rule_id, g in f.group_by("rule_id"):
+        rule_id = rule_id[0]
+        r = rules[rule_id]
+        out.append(g.select(
+            pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of"), pl.lit(rule_id).alias("rule_id"),
+            pl.lit(sev[rule_id]).alias("severity"), pl.lit("record").alias("entity_type"), pl.col("entity_key"),
+            pl.when(pl.col("_uok")).then(pl.col("_u")).alias("uscc"),
+            pl.when(pl.col("_iok")).then(pl.col("_i")).alias("id_number"),
+            pl.lit(None, dtype=pl.Date).alias("due_on"),
+            template_expr(r["message_zh"]).alias("message_zh"), template_expr(r["message_en"]).alias("message_en"),
+            pl.struct(["table", "file", "row", "column", "column_zh", "value"]).struct.json_encode().alias("detail"),
+            pl.col("_rid"),
+        ))
+    return pl.concat(out)
+
+
+def _mismatch_findings(mm: pl.DataFrame, run_id: str, as_of: dt.date, rules: dict) -> pl.DataFrame:
+    if mm is None or mm.height == 0:
+        return pl.DataFrame()
+    r = rules["DQ-ID-MISMATCH"]
+    g = (mm.with_columns(pl.col("value").fill_null(""))
+         .group_by("id_number", maintain_order=True)
+         .agg(pl.col("column").str.join(", "), pl.col("value").str.join(", "), pl.col("id_value").str.join(", "),
+              pl.col("_src").first().alias("file"), pl.col("_row").first().alias("row"))
+         .with_columns(mask_id_expr(pl.col("id_number")).alias("id_masked"),
+                       pl.col("column").str.replace("birth_date", "出生日期").str.replace("gender", "性别")
+                       .alias("column_zh")))
+    return g.select(
+        pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of"), pl.lit("DQ-ID-MISMATCH").alias("rule_id"),
+        pl.lit(r["severity"]).alias("severity"), pl.lit("person").alias("entity_type"),
+        pl.col("id_number").alias("entity_key"), pl.lit(None, dtype=pl.String).alias("uscc"), pl.col("id_number"),
+        pl.lit(None, dtype=pl.Date).alias("due_on"),
+        template_expr(r["message_zh"].replace("{id_number}", "{id_masked}")).alias("message_zh"),
+        template_expr(r["message_en"].replace("{id_number}", "{id_masked}")).alias("message_en"),
+        pl.struct([pl.col("id_masked").alias("id_number"), "column", "column_zh", "value", "id_value", "file", "row"])
+        .struct.json_encode().alias("detail"),
+    )
+
+
+def _reasons(table: Table, frame: pl.DataFrame, fails: pl.DataFrame) -> pl.DataFrame:
+    """_rid -> rule_ids (list, distinct, rule-book order) and reasons (list of 'RULE: zh / en')."""
+    if fails.height == 0:
+        return pl.DataFrame(schema={"_rid": pl.Int64, "rule_ids": pl.List(pl.String), "reasons": pl.List(pl.String)})
+    f = fails.with_columns(_mask_value(table, pl.col("column"), pl.col("value").fill_null("")).alias("mvalue"))
+    texts = []
+    for rule_id, (zh, en) in REASONS.items():
+        tpl = f"{rule_id}: {zh} / {en}"
+        texts.append(pl.when(pl.col("rule_id") == rule_id).then(template_expr(
+            tpl.replace("{value}", "{mvalue}"))))
+    f = f.with_columns(pl.coalesce(texts).alias("reason"),
+                       pl.col("rule_id").replace_strict({r: i for i, r in enumerate(RECORD_RULES)},
+                                                        return_dtype=pl.Int64).alias("_rank"))
+    f = f.sort(["_rid", "_rank"], maintain_order=True)
+    out = f.group_by("_rid", maintain_order=True).agg(pl.col("rule_id").unique(maintain_order=True).alias("rule_ids"),
+                                                      pl.col("reason").alias("reasons"))
+    # ragged rows: say so beside the reasons (missing cells were read as empty)
+    short = frame.filter(pl.col("_ncells") < pl.col("_nheader")).select(
+        "_rid", pl.format("行只有 {} 个单元格,表头有 {} 列 / row has {} cells, the header {} columns",
+                          "_ncells", "_nheader", "_ncells", "_nheader").alias("_note"))
+    out = out.join(short, on="_rid", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("_note").is_not_null()).then(pl.concat_list([pl.col("reasons"), pl.col("_note")]))
+        .otherwise(pl.col("reasons")).alias("reasons")).drop("_note")
+    return out
+
+
+def write_warehouse(con, res: IngestResult, sources: dict[str, list[Source]], outcomes: dict[str, TableOutcome],
+                    frames: dict[str, pl.DataFrame], extras: list[pl.DataFrame]) -> None:
+    rules = load_ingest_rules()
+    run_id, as_of = res.run_id, res.as_of
+    q_parts, f_parts, log_parts = [], [], []
+    for name in TABLE_ORDER:
+        table, out, frame = TABLES[name], outcomes[name], frames[name]
+        # the contract table
+        ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+        con.execute(f'CREATE OR REPLACE TABLE "{name}" ({ddl})')
+        loaded = out.loaded
+        sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
+        if loaded.height:
+            _insert(con, f'"{name}"', loaded, f"SELECT {sel} FROM _frame")
+        comment_table_safe(con, name, table_comment(table), {c.name: column_comment(c) for c in table.columns})
+        res.tables[name] = loaded.height
+        # per-file counts
+        counts = (out.rows.group_by("_src").agg(
+            pl.len().alias("rows_read"),
+            (pl.col("status") == "loaded").sum().alias("rows_loaded"),
+            (pl.col("status") == "quarantined").sum().alias("rows_quarantined"),
+            (pl.col("status") == "collapsed").sum().alias("rows_collapsed")))
+        for s in sources[name]:
+            row = counts.filter(pl.col("_src") == s.label)
+            vals = row.row(0, named=True) if row.height else {"rows_read": 0, "rows_loaded": 0,
+                                                              "rows_quarantined": 0, "rows_collapsed": 0}
+            log_parts.append({"run_id": run_id, "source_file": s.label, "table_name": name,
+                              **{k: int(vals[k]) for k in ("rows_read", "rows_loaded", "rows_quarantined",
+                                                           "rows_collapsed")}})
+        if out.failures.height:
+            rsn = _reasons(table, frame, out.failures)
+            raw = _raw_json(frame, table, sources[name], rsn.select("_rid"))
+            q = (rsn.join(frame.select("_rid", "_src", "_row"), on="_rid", how="left")
+                 .join(raw, on="_rid", how="left")
+                 .select(pl.lit(name).alias("table_name"), pl.col("_src").alias("source_file"),
+                         pl.col("_row").alias("source_row"), "rule_ids", "reasons", "raw", pl.col("_rid")))
+            q_parts.append(q.sort("_rid").drop("_rid"))
+            f_parts.append(_record_findings(table, frame, out.failures, run_id, as_of, rules).drop("_rid"))
+        if name == "persons":
+            mf = _mismatch_findings(out.mismatches, run_id, as_of, rules)
+            if mf.height:
+                f_parts.append(mf)
+    res.log = log_parts
+
+    quarantine = (pl.concat(q_parts) if q_parts else pl.DataFrame(schema={
+        "table_name": pl.String, "source_file": pl.String, "source_row": pl.Int64,
+        "rule_ids": pl.List(pl.String), "reasons": pl.List(pl.String), "raw": pl.String}))
+    quarantine = quarantine.with_columns(pl.lit(run_id).alias("run_id"))
+    res.quarantined = quarantine.height
+    con.execute("CREATE OR REPLACE TABLE quarantine (table_name VARCHAR, source_file VARCHAR, source_row BIGINT, "
+                "rule_ids VARCHAR[], reasons VARCHAR[], raw JSON, run_id VARCHAR)")
+    if quarantine.height:
+        _insert(con, "quarantine", quarantine, "SELECT table_name, source_file, source_row, rule_ids, reasons, "
+                "CAST(raw AS JSON), run_id FROM _frame")
+    comment_table_safe(con, "quarantine", "Rows not loaded, with their raw values and every reason / 隔离区:未载入的行、原始值及全部原因", {
+        "table_name": "Contract table of the row / 所属数据表",
+        "source_file": "File name (<file>#<sheet> for Excel) / 来源文件(Excel 为 文件#工作表)",
+        "source_row": "Data row number, 1 = first row under the header / 数据行号(表头下第一行为1)",
+        "rule_ids": "Every rule the row breaks / 触犯的全部规则编号",
+        "reasons": "Every reason, Chinese / English / 全部原因(中文 / 英文)",
+        "raw": "The row's values as written in the file, keyed by header / 原始值(按文件表头)",
+        "run_id": "Run that read the row / 运行编号",
+    })
+
+    log_df = pl.DataFrame(log_parts, schema={"run_id": pl.String, "source_file": pl.String, "table_name": pl.String,
+                                             "rows_read": pl.Int64, "rows_loaded": pl.Int64,
+                                             "rows_quarantined": pl.Int64, "rows_collapsed": pl.Int64})
+    con.execute("CREATE OR REPLACE TABLE ingest_log (run_id VARCHAR, source_file VARCHAR, table_name VARCHAR, "
+                "rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, rows_collapsed BIGINT)")
+    if log_df.height:
+        _insert(con, "ingest_log", log_df, "SELECT * FROM _frame")
+    comment_table_safe(con, "ingest_log", "Rows read / loaded / quarantined / collapsed per input file; read = loaded + quarantined + collapsed / 各输入文件的读取、载入、隔离、合并行数", {
+        "run_id": "Run / 运行编号", "source_file": "File name (<file>#<sheet> for Excel) / 来源文件",
+        "table_name": "Contract table / 数据表", "rows_read": "Data rows read / 读取行数",
+        "rows_loaded": "Rows loaded into the table / 载入行数",
+        "rows_quarantined": "Rows put in quarantine / 隔离行数",
+        "rows_collapsed": "Exact duplicate rows collapsed / 完全重复而合并的行数",
+    })
+
+    files_df = pl.DataFrame(res.files, schema={"run_id": pl.String, "source_file": pl.String,
+                                               "table_name": pl.String, "status": pl.String, "message": pl.String})
+    con.execute("CREATE OR REPLACE TABLE ingest_files (run_id VARCHAR, source_file VARCHAR, table_name VARCHAR, "
+                "status VARCHAR, message VARCHAR)")
+    if files_df.height:
+        _insert(con, "ingest_files", files_df, "SELECT * FROM _frame")
+    comment_table_safe(con, "ingest_files", "Every input file or sheet seen by the run and what happened to it / 本次运行看到的每个输入文件(工作表)及处理结果", {
+        "run_id": "Run / 运行编号", "source_file": "File name (<file>#<sheet> for Excel) / 来源文件",
+        "table_name": "Recognised contract table, NULL if none / 识别出的数据表(无法识别为空)",
+        "status": "loaded | warning | empty | rejected | unrecognised | unsupported | error / 处理状态",
+        "message": "What happened, Chinese / English / 说明(中文 / 英文)",
+    })
+
+    extra_df = (pl.concat(extras) if extras else pl.DataFrame(schema={
+        "source_row": pl.Int64, "column_name": pl.String, "value": pl.String, "source_file": pl.String,
+        "table_name": pl.String})).select("table_name", "source_file", "source_row", "column_name", "value") \
+        .with_columns(pl.lit(run_id).alias("run_id"))
+    con.execute("CREATE OR REPLACE TABLE ingest_extra_values (table_name VARCHAR, source_file VARCHAR, "
+                "source_row BIGINT, column_name VARCHAR, value VARCHAR, run_id VARCHAR)")
+    if extra_df.height:
+        _insert(con, "ingest_extra_values", extra_df, "SELECT * FROM _frame")
+    comment_table_safe(con, "ingest_extra_values", "Non-empty cells of unknown columns and of cells beyond the header, kept aside / 未知列及超出表头的单元格(另存,不载入)", {
+        "table_name": "Contract table of the file / 数据表", "source_file": "File name / 来源文件",
+        "source_row": "Data row number / 数据行号",
+        "column_name": "Header as written, or #<position> for a cell beyond the header / 列名(超出表头的单元格为 #位置)",
+        "value": "Cell value as written / 原始值", "run_id": "Run / 运行编号",
+    })
+
+    # findings of the ingest rules
+    from assets.warehouse import FINDINGS_COLUMNS, replace_findings
+
+    names = [c for c, _, _ in FINDINGS_COLUMNS]
+    parts = [p.select(names) for p in f_parts if p.height]
+    findings_df = pl.concat(parts) if parts else None
+    if findings_df is not None:
+        res.findings = {r: int(n) for r, n in findings_df.group_by("rule_id").len().iter_rows()}
+        con.register("_ingest_findings", findings_df.to_arrow())
+        try:
+            replace_findings(con, OWNED_RULES, "SELECT run_id, as_of, rule_id, severity, entity_type, entity_key, "
+                                               "uscc, id_number, due_on, message_zh, message_en, "
+                                               "CAST(detail AS JSON) FROM _ingest_findings")
+        finally:
+            con.unregister("_ingest_findings")
+    else:
+        replace_findings(con, OWNED_RULES, "SELECT * FROM findings WHERE false")
+
+
+def _insert(con, table: str, frame: pl.DataFrame, select_sql: str) -> None:
+    con.register("_frame", frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} {select_sql}")
+    finally:
+        con.unregister("_frame")
+
+
+def comment_table_safe(con, table: str, comment: str, columns: dict[str, str]) -> None:
+    from assets.warehouse import comment_table
+
+    comment_table(con, table, comment, columns)

@@ -1,0 +1,266 @@
+"""Read input files into all-string frames.
+
+A reader returns :class:`RawSheet` objects (one per CSV / Parquet file, one per
+Excel sheet) whose cells are strings (``None`` = empty cell), or raises
+:class:`FileProblem` with a bilingual message. Nothing here knows the contract
+beyond recognising the table from a file stem or sheet name.
+
+Row numbers: row 1 is the first record under the header (CSV: the first CSV
+record after the header record; Excel: the sheet row after the header row;
+Parquet: the first row). Records whose cells are all empty keep their number
+but are skipped (they hold nothing to load or quarantine).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from assets.ingest.contract import recognise_table
+
+SUPPORTED = {".csv", ".xlsx", ".parquet"}
+csv.field_size_limit(1 << 24)
+
+
+class FileProblem(Exception):
+    """A whole file (or sheet) cannot be read. ``status`` goes to ingest_files."""
+
+    def __init__(self, message_zh: str, message_en: str, status: str = "error", label: str | None = None):
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh, self.message_en, self.status, self.label = message_zh, message_en, status, label
+
+
+@dataclass
+class RawSheet:
+    label: str  # entity-key prefix: "<file name>" or "<file name>#<sheet>"
+    file_name: str
+    table: str | None
+    header: list[str]
+    # columns c0..c{n-1} (String), plus _row (Int64) and _ncells (Int64, cells in the record)
+    frame: pl.DataFrame
+    # cells beyond the header width: _row, column_name, value
+    overflow: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"_row": pl.Int64, "column_name": pl.String, "value": pl.String}))
+    notes: list[str] = field(default_factory=list)
+
+
+def _empty_overflow() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_row": pl.Int64, "column_name": pl.String, "value": pl.String})
+
+
+# --------------------------------------------------------------------- CSV
+
+def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
+    """Detect the encoding: UTF-16 by BOM, else UTF-8 (with or without BOM),
+    else GB18030, else charset-normalizer's best guess. Binary data is refused."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data[:65536]:
+        raise FileProblem(f"文件 {name} 不是文本文件(含二进制内容),已跳过",
+                          f"file {name} is not a text file (binary content), skipped", "rejected")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise FileProblem(f"文件 {name} 的字符编码无法识别(支持 UTF-8、UTF-8 BOM、GB18030)",
+                              f"file {name}: unrecognised character encoding (UTF-8, UTF-8 BOM, GB18030 supported)",
+                              "rejected")
+        text, enc = str(best), best.encoding
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+    if sample and controls > max(2, len(sample) // 100):
+        raise FileProblem(f"文件 {name} 不是文本文件(含控制字符),已跳过",
+                          f"file {name} is not a text file (control characters), skipped", "rejected")
+    return text, enc
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _records_to_sheet(label: str, file_name: str, table: str | None, records: list[list], notes: list[str],
+                      start_row: int = 1) -> RawSheet:
+    """records[0] is the header; the others are data records (lists of str/None)."""
+    header = ["" if h is None else str(h) for h in records[0]]
+    while header and header[-1].strip() == "":
+        header.pop()  # trailing empty header cells (Excel sheets)
+    n = len(header)
+    rows, ncells, cols = [], [], [[] for _ in range(n)]
+    over_rows, over_cols, over_vals = [], [], []
+    for i, rec in enumerate(records[1:], start=start_row):
+        # trailing empty cells are not cells (Excel pads, CSV writers add ,,)
+        k = len(rec)
+        while k and (rec[k - 1] is None or rec[k - 1] == ""):
+            k -= 1
+        if k == 0:
+            continue
+        rows.append(i)
+        ncells.append(len(rec))
+        for j in range(n):
+            v = rec[j] if j < k else None
+            cols[j].append(None if v == "" else v)
+        for j in range(n, k):
+            if rec[j] not in (None, ""):
+                over_rows.append(i)
+                over_cols.append(f"#{j + 1}")
+                over_vals.append(rec[j])
+    data = {f"c{j}": pl.Series(f"c{j}", cols[j], dtype=pl.String) for j in range(n)}
+    data["_row"] = pl.Series("_row", rows, dtype=pl.Int64)
+    data["_ncells"] = pl.Series("_ncells", ncells, dtype=pl.Int64)
+    overflow = pl.DataFrame({"_row": over_rows, "column_name": over_cols, "value": over_vals},
+                            schema={"_row": pl.Int64, "column_name": pl.String, "value": pl.String})
+    return RawSheet(label, file_name, table, header, pl.DataFrame(data), overflow, notes)
+
+
+def read_csv(path: Path) -> list[RawSheet]:
+    name = path.name
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
+    text, enc = decode_bytes(data, name)
+    text = text.lstrip("\ufeff")
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise FileProblem(f"文件 {name} 不是有效的 CSV: {exc}", f"file {name} is not valid CSV: {exc}", "rejected")
+    while records and not any(c.strip() for c in records[0]):
+        records.pop(0)  # blank lines before the header
+    if not records:
+        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
+    notes = [f"encoding={enc}"]
+    return [_records_to_sheet(name, name, recognise_table(path.stem), records, notes)]
+
+
+# --------------------------------------------------------------------- Excel
+
+def _cell_text(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0, 0):
+            return v.date().isoformat()
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.isoformat()
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, int):
+        return str(v)
+    s = str(v)
+    return s
+
+
+def read_xlsx(path: Path) -> list[RawSheet | FileProblem]:
+    """One RawSheet per non-empty sheet. Formula cells give their cached value
+    (an uncached formula reads as empty). A sheet whose name names no table
+    takes the file's table when the file stem names one."""
+    import openpyxl
+
+    name = path.name
+    if path.stat().st_size == 0:
+        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise FileProblem(f"文件 {name} 不是有效的 Excel 工作簿(可能已损坏或被截断): {type(exc).__name__}",
+                          f"file {name} is not a readable .xlsx workbook (damaged or truncated): {type(exc).__name__}",
+                          "rejected")
+    out: list[RawSheet | FileProblem] = []
+    file_table = recognise_table(path.stem)
+    try:
+        for ws in wb.worksheets:
+            label = f"{name}#{ws.title}"
+            table = recognise_table(ws.title) or file_table
+            try:
+                records = []
+                for values in ws.iter_rows(values_only=True):
+                    records.append([_cell_text(v) for v in values])
+            except Exception as exc:  # damaged sheet XML
+                out.append(FileProblem(f"工作表 {label} 无法读取: {type(exc).__name__}",
+                                       f"sheet {label} cannot be read: {type(exc).__name__}", "rejected", label))
+                continue
+            header_at = 0
+            while header_at < len(records) and not any(c not in (None, "") for c in records[header_at]):
+                header_at += 1
+            records = records[header_at:]
+            if not records:
+                out.append(FileProblem(f"工作表 {label} 为空", f"sheet {label} is empty", "empty", label))
+                continue
+            out.append(_records_to_sheet(label, name, table, records, []))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise FileProblem(f"文件 {name} 不是有效的 Excel 工作簿(可能已损坏或被截断): {type(exc).__name__}",
+                          f"file {name} is not a readable .xlsx workbook (damaged or truncated): {type(exc).__name__}",
+                          "rejected")
+    finally:
+        wb.close()
+    return out
+
+
+# --------------------------------------------------------------------- Parquet
+
+def read_parquet(path: Path) -> list[RawSheet]:
+    name = path.name
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:
+        raise FileProblem(f"文件 {name} 不是有效的 Parquet 文件: {type(exc).__name__}",
+                          f"file {name} is not a readable Parquet file: {type(exc).__name__}", "rejected")
+    header = list(df.columns)
+    cast = []
+    for j, c in enumerate(header):
+        s = pl.col(c)
+        dtype = df.schema[c]
+        if dtype == pl.Date:
+            e = s.dt.strftime("%Y-%m-%d")
+        elif isinstance(dtype, pl.Datetime):
+            e = s.dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif dtype == pl.String:
+            e = s
+        elif dtype.is_nested() or dtype == pl.Binary:
+            e = s.cast(pl.String, strict=False)
+        else:
+            e = s.cast(pl.String)
+        cast.append(e.alias(f"c{j}"))
+    frame = df.select(cast).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"),
+        pl.lit(len(header), dtype=pl.Int64).alias("_ncells"),
+    )
+    return [RawSheet(name, name, recognise_table(path.stem), header, frame, _empty_overflow(), [])]
+
+
+def read_any(path: Path) -> list[RawSheet | FileProblem]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path)
+    if suffix == ".xlsx":
+        return read_xlsx(path)
+    if suffix == ".parquet":
+        return read_parquet(path)
+    raise FileProblem(f"文件 {path.name} 的类型不受支持(支持 .csv、.xlsx、.parquet)",
+                      f"file {path.name}: unsupported file type (.csv, .xlsx, .parquet are read)", "unsupported")
