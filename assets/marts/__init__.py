@@ -1,2 +1,6 @@
-"""Mart layer (issue 5). Exports ``marts_assets``."""
-marts_assets: list = []
+"""Mart layer (issue 5): monitoring marts, employer action lists and bureau
+marts, built with DuckDB SQL from the contract tables and ``findings``.
+Exports ``marts_assets`` (one Dagster asset per mart; see docs/marts.md)."""
+from assets.marts.assets import MARTS, marts_assets
+
+__all__ = ["marts_assets", "MARTS"]

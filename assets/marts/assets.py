@@ -1,0 +1,68 @@
+"""Dagster assets of the mart layer: one asset per mart table (group ``marts``),
+each a DuckDB ``CREATE OR REPLACE TABLE … AS`` in the run's staging warehouse."""
+import datetime as dt
+from typing import Callable
+
+import duckdb
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+
+from assets.marts import build
+from assets.marts.comments import MART_DOCS
+from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
+from assets.warehouse import Warehouse
+
+TABLES = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
+          "dependents", "permits", "applications"]
+
+Builder = Callable[[duckdb.DuckDBPyConnection, dt.date, dict], int]
+
+# mart -> (deps, builder(con, as_of, policy) -> rows)
+MARTS: dict[str, tuple[list[str], Builder]] = {
+    "permit_status": (["permits", "employers", "persons", "applications", "findings"],
+                      lambda con, a, p: build.build_permit_status(con, a)),
+    "candidates": (TABLES + ["findings"], build.build_candidates),
+    "todo_renewals": (["permit_status"], lambda con, a, p: build.build_todo_renewals(con, a)),
+    "todo_cancellations": (["findings", "permits", "employments", "persons"],
+                           lambda con, a, p: build.build_todo_cancellations(con, a)),
+    "todo_contribution_gaps": (["findings", "permits", "contributions", "persons"],
+                               build.build_todo_contribution_gaps),
+    "todo_failing_applications": (["findings", "applications", "persons"],
+                                  lambda con, a, p: build.build_todo_failing_applications(con, a)),
+    "todo_candidates_90d": (["candidates"], lambda con, a, p: build.build_todo_candidates_90d(con, a)),
+    "employer_summary": (["employers", "employments", "applications", "findings", "permit_status", "candidates",
+                          "todo_renewals", "todo_cancellations", "todo_contribution_gaps",
+                          "todo_failing_applications", "todo_candidates_90d"],
+                         lambda con, a, p: build.build_employer_summary(con, a)),
+    "bureau_permits_by_dimension": (["permits", "employers", "persons"],
+                                    lambda con, a, p: build.build_bureau_permits_by_dimension(con, a)),
+    **{t: (["permits", "employers", "persons"], lambda con, a, p, _t=t: build.build_bureau_xtab(con, a, _t))
+       for t in build.XTABS},
+    "bureau_monthly_flow": (["applications", "permits"],
+                            lambda con, a, p: build.build_bureau_monthly_flow(con, a)),
+    "bureau_processing_by_district": (["applications", "employers"],
+                                      lambda con, a, p: build.build_bureau_processing_by_district(con, a)),
+    "bureau_return_reasons": (["applications"], lambda con, a, p: build.build_bureau_return_reasons(con, a)),
+    "bureau_findings_by_rule": (["findings"], lambda con, a, p: build.build_bureau_findings_by_rule(con, a)),
+    "bureau_employer_ranking": (["findings", "permits", "employers"],
+                                lambda con, a, p: build.build_bureau_employer_ranking(con, a)),
+    "bureau_kpis": (["employers", "permits", "applications", "findings", "permit_status", "candidates",
+                     "bureau_processing_by_district"], lambda con, a, p: build.build_bureau_kpis(con, a)),
+}
+
+
+def _make(name: str, deps: list[str], builder: Builder) -> AssetsDefinition:
+    @asset(name=name, group_name="marts", kinds={"duckdb"}, partitions_def=AS_OF_PARTITIONS, deps=deps,
+           description=MART_DOCS[name][0])
+    def _mart(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
+        as_of = resolve_as_of(context, settings)
+        with warehouse.run_connection(context.run_id) as con:
+            policy = build.prepare(con, as_of, settings.policy_path())
+            rows = builder(con, as_of, policy)
+        # counts only: never names or ID numbers in metadata
+        return MaterializeResult(metadata={"rows": MetadataValue.int(int(rows)), "as_of": as_of.isoformat(),
+                                           "policy_version": policy["version"]})
+
+    return _mart
+
+
+marts_assets = [_make(name, deps, fn) for name, (deps, fn) in MARTS.items()]
