@@ -44,12 +44,17 @@ def fault_point(name: str) -> None:
 def people(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
     t0 = time.perf_counter()
     src = sorted(Path(settings.input_dir).glob("*.csv"))
-    rows, log = [], []
+    rows, log, files = [], [], []
+    rid = context.run.run_id
     for f in src:
         with f.open(encoding="utf-8") as fh:
             got = list(csv.DictReader(fh))
+        if got and "pid" not in got[0]:  # like the ingest layer: a missing required column rejects the file
+            files.append((rid, f.name, None, "rejected", f"文件 {f.name} 缺少必填列 pid / {f.name} is missing pid"))
+            continue
         rows += [(r["pid"], r["born"], r["uscc"]) for r in got]
-        log.append((context.run.run_id, f.name, "people", len(got), len(got), 0, 0))
+        log.append((rid, f.name, "people", len(got), len(got), 0, 0))
+        files.append((rid, f.name, "people", "loaded", ""))
     with warehouse.run_connection(context.run.run_id) as con:
         con.execute("CREATE OR REPLACE TABLE people (pid VARCHAR, born DATE, uscc VARCHAR)")
         half = len(rows) // 2
@@ -65,6 +70,10 @@ def people(context: AssetExecutionContext, settings: PermitsSettings, warehouse:
         con.execute("DELETE FROM ingest_log")
         if log:
             con.executemany("INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?)", log)
+        con.execute("CREATE OR REPLACE TABLE ingest_files (run_id VARCHAR, source_file VARCHAR, table_name VARCHAR, "
+                    "status VARCHAR, message VARCHAR)")
+        if files:
+            con.executemany("INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?)", files)
         return MaterializeResult(metadata=rows_metadata(con, ["people", "ingest_log"], t0))
 
 
