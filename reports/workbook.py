@@ -1,0 +1,239 @@
+"""The HR to-do workbook: ``<out_dir>/employers/<uscc>/todo.xlsx`` per employer.
+
+Each ``todo_*`` mart is read ONCE (not once per employer), split per employer
+in polars, and written with xlsxwriter: Chinese sheet names and headers, frozen
+header row, autofilter, column widths that fit Chinese text (CJK counts double),
+real Excel dates, masked ID numbers only. Any text starting with ``=``, ``+``,
+``-``, ``@`` (or a tab / carriage return) is neutralised: written as a string
+with a leading apostrophe and Excel's quote-prefix flag, so it can never become a
+formula. Large sheets switch the workbook to xlsxwriter's constant_memory mode.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import xlsxwriter
+
+from reports.privacy import mask_ids_in_text_expr
+
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+CONSTANT_MEMORY_ROWS = 5_000  # a workbook with a sheet this long is written in constant_memory mode
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str  # Chinese sheet name
+    table: str  # mart
+    # (mart column, Chinese header, English header, kind: text|date|int|bool)
+    columns: tuple[tuple[str, str, str, str], ...]
+    title_en: str
+
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet("续签待办", "todo_renewals", (
+        ("permit_no", "证件编号", "Permit no.", "text"),
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("expires_on", "有效期至", "Expires on", "date"),
+        ("window_start", "续签办理期开始", "Window opens", "date"),
+        ("window_end", "续签办理期结束", "Window closes", "date"),
+        ("window_state_zh", "状态", "State", "text"),
+        ("days_to_window_start", "距办理期开始天数", "Days to window start", "int"),
+        ("days_left", "剩余天数", "Days left", "int"),
+    ), "Renewals to file"),
+    Sheet("待注销", "todo_cancellations", (
+        ("permit_no", "证件编号", "Permit no.", "text"),
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("reason_zh", "原因", "Reason", "text"),
+        ("left_on", "离职日期", "Left on", "date"),
+        ("deferred_on", "延期注销日期", "Deferred on", "date"),
+        ("days_overdue", "逾期天数", "Days overdue", "int"),
+        ("status_zh", "证件状态", "Permit status", "text"),
+    ), "Cancellations owed"),
+    Sheet("缴费缺口", "todo_contribution_gaps", (
+        ("permit_no", "证件编号", "Permit no.", "text"),
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("missing_month_count", "缺缴月数", "Missing months", "int"),
+        ("missing_detail_zh", "缺缴明细", "Missing months and kinds", "text"),
+        ("first_missing_month", "最早缺缴月份", "First missing month", "date"),
+        ("last_missing_month", "最近缺缴月份", "Last missing month", "date"),
+        ("due_on", "办理期限", "Act by", "date"),
+    ), "Contribution gaps"),
+    Sheet("将被退回的申请", "todo_failing_applications", (
+        ("application_id", "申请编号", "Application id", "text"),
+        ("type_zh", "业务类型", "Type", "text"),
+        ("status_zh", "办理状态", "Status", "text"),
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("submitted_on", "申请日期", "Submitted on", "date"),
+        ("reason_count", "问题数", "Problems", "int"),
+        ("reasons_zh", "退回原因", "Reasons", "text"),
+        ("warnings_zh", "提醒", "Warnings", "text"),
+        ("rule_ids", "规则编号", "Rule ids", "text"),
+    ), "Applications that will be returned"),
+    Sheet("即将符合条件", "todo_candidates_90d", (
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("hired_on", "入职日期", "Hired on", "date"),
+        ("eligible_on", "预计符合条件日期", "Eligible on", "date"),
+        ("days_to_eligible", "距符合条件天数", "Days to eligible", "int"),
+        ("eligible_now", "现在即可申请", "Can apply now", "bool"),
+        ("waiting_for_zh", "尚待满足的条件", "Still waiting for", "text"),
+    ), "Candidates eligible within 90 days"),
+)
+README_SHEET = "说明"
+
+
+class WorkbookError(RuntimeError):
+    pass
+
+
+def neutralise(text: str) -> tuple[str, bool]:
+    """(value to write, whether it was neutralised)."""
+    if text and text.startswith(DANGEROUS_PREFIXES):
+        return "'" + text, True
+    return text, False
+
+
+def _display_width_expr(col: str) -> pl.Expr:
+    # UTF-8: ASCII 1 byte/1 char -> 1; CJK 3 bytes/1 char -> 2 columns
+    c = pl.col(col).cast(pl.String).fill_null("")
+    return ((c.str.len_bytes() + c.str.len_chars()) // 2).alias(col)
+
+
+def _str_width(s: str) -> int:
+    return (len(s.encode("utf-8")) + len(s)) // 2
+
+
+def _read_table(con: duckdb.DuckDBPyConnection, sheet: Sheet, usccs: list[str] | None) -> pl.DataFrame:
+    cols = ", ".join(["uscc"] + [c for c, _, _, _ in sheet.columns])
+    where = ""
+    if usccs is not None:
+        con.register("_wb_usccs", pl.DataFrame({"uscc": usccs}, schema={"uscc": pl.String}).to_arrow())
+        where = "WHERE uscc IN (SELECT uscc FROM _wb_usccs)"
+    try:
+        df = con.sql(f"SELECT {cols} FROM {sheet.table} {where}").pl()
+    except duckdb.Error as exc:
+        raise WorkbookError(f"cannot read mart {sheet.table} for {sheet.name}.xlsx sheet: "
+                            f"{str(exc).splitlines()[0]}") from exc
+    text_cols = [c for c, _, _, k in sheet.columns if k == "text"]
+    # defensive: no unmasked 18-character ID survives in any text cell
+    return df.with_columns([mask_ids_in_text_expr(c) for c in text_cols])
+
+
+def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: list[str] | None = None,
+                         as_of: dt.date | None = None) -> int:
+    """Write ``out_dir/employers/<uscc>/todo.xlsx`` for every employer of
+    ``employer_summary`` (or the given ``usccs``); returns the number of files."""
+    out_dir = Path(out_dir)
+    where = ""
+    if usccs is not None:
+        con.register("_wb_usccs", pl.DataFrame({"uscc": list(usccs)}, schema={"uscc": pl.String}).to_arrow())
+        where = "WHERE uscc IN (SELECT uscc FROM _wb_usccs)"
+    try:
+        emp = con.sql(f"SELECT uscc, name, as_of FROM employer_summary {where} ORDER BY uscc").pl()
+    except duckdb.Error as exc:
+        raise WorkbookError(f"cannot read employer_summary: {str(exc).splitlines()[0]}") from exc
+    if as_of is None and emp.height:
+        as_of = emp["as_of"][0]
+    frames: dict[str, dict[str, pl.DataFrame]] = {}
+    widths: dict[str, dict[str, dict[str, int]]] = {}
+    for sheet in SHEETS:
+        df = _read_table(con, sheet, list(usccs) if usccs is not None else None)
+        cols = [c for c, _, _, _ in sheet.columns]
+        # column widths per employer, vectorised: max display width of each column
+        w = (df.select(["uscc"] + [_display_width_expr(c) if k == "text" else pl.lit(12).alias(c)
+                                   for c, _, _, k in sheet.columns])
+               .group_by("uscc").agg([pl.col(c).max() for c in cols]))
+        widths[sheet.table] = {r["uscc"]: r for r in w.iter_rows(named=True)}
+        frames[sheet.table] = df.partition_by("uscc", as_dict=True, include_key=False, maintain_order=True)
+    n = 0
+    for uscc, name in zip(emp["uscc"].to_list(), emp["name"].to_list()):
+        parts = {s.table: frames[s.table].get((uscc,)) for s in SHEETS}
+        _write_one(out_dir / "employers" / uscc / "todo.xlsx", uscc, name or "", as_of, parts,
+                   {s.table: widths[s.table].get(uscc, {}) for s in SHEETS})
+        n += 1
+    return n
+
+
+def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict[str, pl.DataFrame | None],
+               widths: dict[str, dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    big = any(p is not None and p.height >= CONSTANT_MEMORY_ROWS for p in parts.values())
+    tmp = path.with_name(path.name + ".tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": big, "in_memory": not big,
+                                        "strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        hdr = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                             "valign": "vcenter"})
+        date_f = wb.add_format({"num_format": "yyyy-mm-dd"})
+        quoted = wb.add_format({"quote_prefix": True})
+        for sheet in SHEETS:
+            ws = wb.add_worksheet(sheet.name)
+            df = parts.get(sheet.table)
+            w = widths.get(sheet.table, {})
+            for j, (col, zh, _, kind) in enumerate(sheet.columns):
+                width = max(_str_width(zh) + 4, int(w.get(col) or 0) + 2, 10 if kind == "date" else 6)
+                ws.set_column(j, j, min(width, 60))
+            ws.set_row(0, 22)
+            for j, (_, zh, _, _) in enumerate(sheet.columns):
+                ws.write_string(0, j, zh, hdr)
+            ws.freeze_panes(1, 0)
+            nrows = 0 if df is None else df.height
+            ws.autofilter(0, 0, max(nrows, 1), len(sheet.columns) - 1)
+            if df is None or nrows == 0:
+                continue
+            kinds = [k for _, _, _, k in sheet.columns]
+            for i, row in enumerate(df.iter_rows(), start=1):
+                for j, v in enumerate(row):
+                    if v is None:
+                        continue
+                    k = kinds[j]
+                    if k == "date":
+                        ws.write_datetime(i, j, v, date_f)
+                    elif k == "int":
+                        ws.write_number(i, j, v)
+                    elif k == "bool":
+                        ws.write_string(i, j, "是" if v else "否")
+                    else:
+                        s, danger = neutralise(str(v))
+                        if danger:
+                            ws.write_string(i, j, s, quoted)
+                        else:
+                            ws.write_string(i, j, s)
+        _readme(wb, uscc, name, as_of, parts, quoted, hdr)
+    finally:
+        wb.close()
+    tmp.replace(path)
+
+
+def _readme(wb, uscc: str, name: str, as_of, parts, quoted, hdr) -> None:
+    ws = wb.add_worksheet(README_SHEET)
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, 70)
+    rows: list[tuple[str, str]] = [
+        ("单位名称 / Employer", name), ("统一社会信用代码 / USCC", uscc),
+        ("评估基准日 / As of", str(as_of or "")),
+        ("", ""),
+        ("说明 / About", "本文件列出本单位需要办理的事项。身份证号已脱敏。/ Actions for this employer; "
+                       "ID numbers are masked."),
+    ]
+    for s in SHEETS:
+        n = 0 if parts.get(s.table) is None else parts[s.table].height
+        rows.append((f"{s.name} / {s.title_en}", f"{n} 行 / rows; 列 / columns: "
+                     + "; ".join(f"{zh} = {en}" for _, zh, en, _ in s.columns)))
+    ws.write_string(0, 0, "项目 / Item", hdr)
+    ws.write_string(0, 1, "内容 / Value", hdr)
+    for i, (k, v) in enumerate(rows, start=1):
+        ws.write_string(i, 0, k)
+        sv, danger = neutralise(v)
+        if danger:
+            ws.write_string(i, 1, sv, quoted)
+        else:
+            ws.write_string(i, 1, sv)
