@@ -1,0 +1,138 @@
+"""The rule layer without Dagster: evaluate the rule book on a warehouse
+connection, write findings / rules / findings_history, validate with Great
+Expectations and save the results (JSON) and Data Docs in the run work folder.
+
+The Dagster asset (assets/rules/__init__.py) and the tests call
+``evaluate_rulebook``; asset checks read ``results_path(work_dir)``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+from assets.warehouse import FINDINGS_COLUMNS, comment_table, ensure_findings_tables, replace_findings, sql_str
+from expectations.engine import evaluate, prepare, sql_rules
+from expectations.policy import Policy, load_policy
+from expectations.rulebook import load_rules
+from expectations.testing import CONTRACT_TABLES
+
+INPUT_TABLES = tuple(CONTRACT_TABLES)
+RULES_COLUMNS = {
+    "rule_id": "Rule id / 规则编号",
+    "severity": "error | warning | info / 严重程度",
+    "entity_type": "Entity the rule judges / 检查对象类型",
+    "title_zh": "Title in Chinese / 中文标题",
+    "title_en": "Title in English / 英文标题",
+    "source": "Spec / seed sentence the rule comes from / 规则出处",
+    "message_zh": "Chinese message template / 中文说明模板",
+    "message_en": "English message template / 英文说明模板",
+    "engine": "Which layer evaluates it: ingest or sql (rule layer) / 执行层",
+    "guards": "Table asset whose asset check reports it / 对应数据表",
+    "rule_file": "Rule-book file under expectations/rules / 规则文件",
+    "check_sql": "The facts SQL of the rule (rule layer) / 规则 SQL",
+}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def results_path(work_dir: Path) -> Path:
+    return Path(work_dir) / "rules" / "results.json"
+
+
+def datadocs_path(work_dir: Path) -> Path:
+    return Path(work_dir) / "datadocs"
+
+
+def guard_of(rule: dict) -> str:
+    """Table asset a rule's asset check sits on."""
+    chk = rule.get("check") or {}
+    if chk.get("guards"):
+        return chk["guards"]
+    return {"record": "quarantine", "person": "persons", "employer": "employers", "permit": "permits",
+            "application": "applications", "dependent": "dependents"}[rule["entity_type"]]
+
+
+def ensure_input_tables(con) -> list[str]:
+    """Missing contract tables become empty TEMP tables (never written to the file)."""
+    have = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    made = []
+    for table, cols in CONTRACT_TABLES.items():
+        if table not in have:
+            con.execute(f"CREATE TEMP TABLE {table} (" + ", ".join(f"{c} {t}" for c, t in cols.items()) + ")")
+            made.append(table)
+    return made
+
+
+def write_rules_table(con, rules: dict[str, dict]) -> None:
+    con.execute("CREATE OR REPLACE TABLE rules (rule_id VARCHAR PRIMARY KEY, severity VARCHAR, entity_type VARCHAR, "
+                "title_zh VARCHAR, title_en VARCHAR, source VARCHAR, message_zh VARCHAR, message_en VARCHAR, "
+                "engine VARCHAR, guards VARCHAR, rule_file VARCHAR, check_sql VARCHAR)")
+    rows = [[r["rule_id"], r["severity"], r["entity_type"], r["title_zh"], r["title_en"], r["source"], r["message_zh"],
+             r["message_en"], r["check"].get("engine"), guard_of(r), r.get("file"), r["check"].get("facts")]
+            for r in sorted(rules.values(), key=lambda r: (r.get("file", ""), r["rule_id"]))]
+    con.executemany("INSERT INTO rules VALUES (" + ", ".join("?" * 12) + ")", rows)
+    comment_table(con, "rules", "The rule book as data (expectations/rules/*.yaml) / 规则库", RULES_COLUMNS)
+
+
+def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, work_dir: Path | None = None,
+                      with_gx: bool = True, rules_dir: Path | None = None) -> dict:
+    """Evaluate every SQL rule at as_of and write the warehouse tables.
+
+    Replaces the findings of the rule layer's rule ids, rewrites ``rules``,
+    appends this run's findings (all layers) to ``findings_history``, validates
+    the same facts with GX (Data Docs in ``work_dir/datadocs``) and saves
+    ``work_dir/rules/results.json``. Returns the results dict."""
+    t0 = time.perf_counter()
+    policy = policy if isinstance(policy, Policy) else load_policy(Path(policy))
+    all_rules = load_rules(rules_dir) if rules_dir else load_rules()
+    rules = sql_rules(all_rules)
+    made = ensure_input_tables(con)
+    prepare(con, as_of, policy)
+    t_prep = time.perf_counter() - t0
+    facts = evaluate(con, run_id, rules)
+    t_eval = time.perf_counter() - t0 - t_prep
+    cols = ", ".join(c for c, _, _ in FINDINGS_COLUMNS)
+    replace_findings(con, sorted(rules), f"SELECT {cols} FROM _run_findings")
+    write_rules_table(con, all_rules)
+    ensure_findings_tables(con)
+    con.execute("BEGIN")
+    con.execute("DELETE FROM findings_history WHERE run_id = ?", [run_id])
+    con.execute(f"INSERT INTO findings_history SELECT {', '.join('f.' + c for c, _, _ in FINDINGS_COLUMNS)}, "
+                f"coalesce(r.policy, {sql_str(policy.version)}) FROM findings f "
+                f"LEFT JOIN _run_findings r ON r.rule_id = f.rule_id AND r.entity_key = f.entity_key "
+                f"WHERE f.run_id = ?", [run_id])
+    con.execute("COMMIT")
+    counts = dict(con.sql("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY rule_id",
+                          params=[run_id]).fetchall())
+    results: dict = {"run_id": run_id, "as_of": as_of.isoformat(), "policy": policy.version,
+                     "policy_districts": sorted(policy.districts), "empty_input_tables": made, "rules": {}}
+    gx = {}
+    if with_gx:
+        from expectations.gx_suites import run_gx
+
+        gx = run_gx(con, facts, datadocs_path(work_dir) if work_dir else None, rules)
+    for rid, r in sorted(all_rules.items(), key=lambda kv: (SEVERITY_ORDER[kv[1]["severity"]], kv[0])):
+        entry = {"rule_id": rid, "severity": r["severity"], "entity_type": r["entity_type"], "guard": guard_of(r),
+                 "engine": r["check"].get("engine"), "title_zh": r["title_zh"], "title_en": r["title_en"],
+                 "count": int(counts.get(rid, 0))}
+        if rid in facts:
+            entry.update(evaluated=facts[rid].evaluated, seconds=facts[rid].seconds)
+            entry.update({k: v for k, v in gx.get(rid, {}).items()})
+        else:  # ingest rules: a small sample straight from findings (record keys carry no ID numbers)
+            entry["sample"] = [k for (k,) in con.sql(
+                "SELECT CASE WHEN entity_type IN ('person', 'dependent') THEN mask_id(entity_key) ELSE entity_key END "
+                "FROM findings WHERE run_id = ? AND rule_id = ? ORDER BY entity_key LIMIT 5",
+                params=[run_id, rid]).fetchall()]
+        results["rules"][rid] = entry
+    results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2),
+                         "gx_s": gx.get("_meta", {}).get("gx_seconds"), "total_s": round(time.perf_counter() - t0, 2)}
+    if work_dir is not None:
+        from expectations.gx_suites import write_json
+
+        write_json(results_path(work_dir), results)
+    return results
+
+
+def read_results(work_dir: Path) -> dict:
+    return json.loads(results_path(work_dir).read_text(encoding="utf-8"))
