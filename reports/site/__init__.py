@@ -1,0 +1,5 @@
+"""The published static site (issue 6): index, bureau page, one page per
+employer, rules page; built from the marts, published atomically."""
+from reports.site.builder import SiteBuildError, SiteResult, build_site, publish_site
+
+__all__ = ["SiteBuildError", "SiteResult", "build_site", "publish_site"]
