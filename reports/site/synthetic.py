@@ -54,7 +54,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
     con.execute("""CREATE OR REPLACE MACRO pid(x) AS
         '110105' || strftime(DATE '1970-01-01' + INTERVAL (h(x, 21) % 12000) DAY, '%Y%m%d')
         || lpad(CAST(h(x, 22) % 1000 AS VARCHAR), 3, '0') || CASE WHEN h(x, 23) % 11 = 0 THEN 'X' ELSE CAST(h(x, 23) % 10 AS VARCHAR) END""")
-    con.execute("CREATE OR REPLACE MACRO uscc_of(i) AS '91110' || lpad(CAST(i AS VARCHAR), 12, '0') || 'X'")
+    con.execute("CREATE OR REPLACE MACRO uscc_of(i) AS '9111010' || 'MA' || lpad(CAST(i AS VARCHAR), 8, '0') || 'X'")
     n = employers
     con.execute(f"""CREATE OR REPLACE TABLE employer_summary AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc,
@@ -129,11 +129,11 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 40000000) AS id_number,
                substr(pid(i + 40000000), 1, 6) || '********' || substr(pid(i + 40000000), 15, 4) AS id_number_masked,
                pname(i + 40000000) AS name, 'AF' || lpad(CAST(i AS VARCHAR), 8, '0') AS application_id,
-               'new' AS type, '新办' AS type_zh, 'draft' AS status, '草稿' AS status_zh, NULL AS permit_no,
+               'new' AS type, '新办' AS type_zh, 'draft' AS status, '草稿' AS status_zh, NULL::VARCHAR AS permit_no,
                ({a} - INTERVAL 5 DAY)::DATE AS submitted_on, 2 AS reason_count,
                'ELIG-TALENT,ELIG-PHOTO' AS rule_ids,
                '不满足人才条件:无学士以上学位且无中级以上职称；照片格式 png 不符合要求(应为 jpg/jpeg)' AS reasons_zh,
-               'Talent condition not met; photo format png not accepted' AS reasons_en, NULL AS warnings_zh
+               'Talent condition not met; photo format png not accepted' AS reasons_en, NULL::VARCHAR AS warnings_zh
         FROM range({n}) t(i) WHERE h(i, 80) % 2 = 1""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_candidates_90d AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 50000000) AS id_number,
