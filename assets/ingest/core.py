@@ -25,7 +25,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
-                                    norm_name, table_comment)
+                                    norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
 from assets.ingest.readers import FileProblem, RawSheet, read_any
@@ -178,45 +178,37 @@ def bind(sheet: RawSheet, order: int) -> Source:
 
 # ------------------------------------------------------------------ table processing
 
-def _distinct_map(df: pl.DataFrame, col: str, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Compute expressions (over pl.col(col)) on the distinct values of a
-    column only and join them back (row order kept)."""
-    u = df.select(pl.col(col).unique()).with_columns(**exprs)
-    return df.join(u, on=col, how="left", nulls_equal=True, maintain_order="left")
-
-
 def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
-    """Add v__<col> (cleaned string) and t__<col> (typed) for every column."""
+    """Add v__<col> (cleaned string), t__<col> (typed) and, for ID columns,
+    ok__<col> (passes GB 11643) for every column. Each parser runs on the
+    column's DISTINCT raw values only and is joined back (row order kept):
+    48 M contribution rows hold a few million distinct values at most."""
     for c in table.columns:
         raw = pl.col(c.name)
-        if c.kind == "id_number" or c.name in USCC_COLUMNS:
-            v = idcheck.normalise_id(raw)
-        else:
-            v = clean_text(raw)
         kind = c.base_kind
-        if kind == "id_number":
-            df = _distinct_map(df, c.name, {f"v__{c.name}": v}).with_columns(pl.col(f"v__{c.name}").alias(f"t__{c.name}"))
-            vv = pl.col(f"t__{c.name}")
-            u = df.select(vv.unique()).with_columns(idcheck.id_valid(vv, as_of).alias(f"ok__{c.name}"))
-            df = df.join(u, on=f"t__{c.name}", how="left", nulls_equal=True, maintain_order="left")
-            continue
-        if kind in ("date", "month", "enum", "bool"):
-            p = {"date": parse_date, "month": parse_month, "bool": parse_bool}.get(kind)
-            vcol = pl.col(f"v__{c.name}")
-            t = parse_enum(vcol, c.enum) if kind == "enum" else p(vcol)
-            u = df.select(pl.col(c.name).unique()).with_columns(v.alias(f"v__{c.name}"))
-            u = u.with_columns(t.alias(f"t__{c.name}"))
-            df = df.join(u, on=c.name, how="left", nulls_equal=True, maintain_order="left")
-            continue
-        df = df.with_columns(v.alias(f"v__{c.name}"))
+        v = idcheck.normalise_id(raw) if (kind == "id_number" or c.name in USCC_COLUMNS) else clean_text(raw)
         vcol = pl.col(f"v__{c.name}")
+        on = [c.name]
         if kind == "money":
-            scale = pl.col(f"_scale__{c.name}") if f"_scale__{c.name}" in df.columns else 1
-            df = df.with_columns(parse_money(vcol, scale).alias(f"t__{c.name}"))
+            scale_col = f"_scale__{c.name}"
+            on.append(scale_col)
+            t = parse_money(vcol, pl.col(scale_col))
         elif kind == "integer":
-            df = df.with_columns(parse_integer(vcol).alias(f"t__{c.name}"))
+            t = parse_integer(vcol)
+        elif kind == "date":
+            t = parse_date(vcol)
+        elif kind == "month":
+            t = parse_month(vcol)
+        elif kind == "bool":
+            t = parse_bool(vcol)
+        elif kind == "enum":
+            t = parse_enum(vcol, c.enum)
         else:
-            df = df.with_columns(vcol.alias(f"t__{c.name}"))
+            t = vcol
+        u = df.select(on).unique().with_columns(v.alias(f"v__{c.name}")).with_columns(t.alias(f"t__{c.name}"))
+        if kind == "id_number":
+            u = u.with_columns(idcheck.id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}"))
+        df = df.join(u, on=on, how="left", nulls_equal=True, maintain_order="left")
     return df
 
 
@@ -267,7 +259,7 @@ def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
 class TableOutcome:
     loaded: pl.DataFrame  # typed contract columns
     failures: pl.DataFrame  # _rid, rule_id, column, value (all quarantine reasons)
-    rows: pl.DataFrame  # _rid, _src, _row, status (loaded|quarantined|collapsed)
+    rows: pl.DataFrame  # _rid, _src, status (loaded|quarantined|collapsed)
     mismatches: pl.DataFrame | None = None
 
 
@@ -276,9 +268,10 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
     persons/employers to their loaded key values (for DQ-ORPHAN)."""
     frames = []
+    src_type = pl.Enum(list(dict.fromkeys(s.label for s in sources))) if sources else pl.String
     for s in sources:
-        f = s.frame.with_columns(pl.lit(s.label).alias("_src"), pl.lit(s.order, dtype=pl.Int64).alias("_ord"),
-                                 pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"))
+        f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
+                                 pl.lit(s.n_header, dtype=pl.Int32).alias("_nheader"))
         for c, scale in s.scales.items():
             if table.column(c).base_kind == "money":
                 f = f.with_columns(pl.lit(scale, dtype=pl.Int64).alias(f"_scale__{c}"))
@@ -325,7 +318,7 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
     if orphan_parts:
         ok = ok.join(orphan_fail.select("_rid").unique(), on="_rid", how="anti", maintain_order="left")
     all_fail = pl.concat([fails, dup_fail, orphan_fail])
-    status = (df.select("_rid", "_src", "_row")
+    status = (df.select("_rid", "_src")
               .join(all_fail.select("_rid").unique().with_columns(pl.lit("quarantined").alias("status")),
                     on="_rid", how="left", maintain_order="left")
               .join(collapsed.with_columns(pl.lit("collapsed").alias("st2")), on="_rid", how="left",
@@ -370,10 +363,14 @@ def list_input_files(input_dir: Path) -> list[Path]:
 
 def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
                   progress=None) -> IngestResult:
-    """Ingest every file of ``input_dir`` into the warehouse behind ``con``."""
+    """Ingest every file of ``input_dir`` into the warehouse behind ``con``.
+
+    Files are grouped by table from their names first (Excel workbooks are
+    opened to see their sheets); then one table at a time is read, checked,
+    written and dropped, parents (employers, persons) first."""
     t0 = time.perf_counter()
     res = IngestResult(run_id=run_id, as_of=as_of)
-    sources: dict[str, list[Source]] = {t: [] for t in TABLE_ORDER}
+    pending: dict[str, list[Path | RawSheet]] = {t: [] for t in TABLE_ORDER}
     extras: list[pl.DataFrame] = []
     order = 0
 
@@ -381,83 +378,112 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
         res.files.append({"run_id": run_id, "source_file": label, "table_name": table, "status": status,
                           "message": f"{zh} / {en}"})
 
-    for path in list_input_files(Path(input_dir)):
+    def unrecognised(label: str) -> None:
+        what = "工作表" if "#" in label else "文件"
+        file_row(label, None, "unrecognised",
+                 f"{what} {label} 的名称不对应任何数据表(应以表名或中文名开头,如 persons / 人员),未载入",
+                 f"{label}: the name matches no table of the contract (it must start with a table "
+                 f"name or its Chinese alias, e.g. persons / 人员); not loaded")
+
+    def read(path: Path) -> list[RawSheet]:
         try:
             items = read_any(path)
         except FileProblem as fp:
-            file_row(path.name, None, fp.status, fp.message_zh, fp.message_en)
-            continue
+            file_row(path.name, recognise_table(path.stem) if path.suffix.lower() in (".csv", ".parquet") else None,
+                     fp.status, fp.message_zh, fp.message_en)
+            return []
         except Exception as exc:  # noqa: BLE001 - a bad file never stops the run
             file_row(path.name, None, "error", f"文件 {path.name} 读取失败: {type(exc).__name__}",
                      f"file {path.name} could not be read: {type(exc).__name__}: {str(exc)[:200]}")
-            continue
+            return []
+        out = []
         for item in items:
             if isinstance(item, FileProblem):
                 file_row(item.label or path.name, None, item.status, item.message_zh, item.message_en)
-                continue
-            if item.table is None:
-                what = "工作表" if "#" in item.label else "文件"
-                file_row(item.label, None, "unrecognised",
-                         f"{what} {item.label} 的名称不对应任何数据表(应以表名或中文名开头,如 persons / 人员),未载入",
-                         f"{item.label}: the name matches no table of the contract (it must start with a table "
-                         f"name or its Chinese alias, e.g. persons / 人员); not loaded")
-                continue
-            try:
-                src = bind(item, order)
-            except FileProblem as fp:
-                file_row(item.label, item.table, fp.status, fp.message_zh, fp.message_en)
-                continue
-            order += 1
-            sources[src.table].append(src)
-            if src.extras.height:
-                extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
-                                                      pl.lit(src.table).alias("table_name")))
-            zh, en = [], []
-            if src.frame.height == 0:
-                zh.append("只有表头,没有数据行")
-                en.append("header only, no data rows")
-            if src.unknown_columns:
-                cols = ", ".join(src.unknown_columns[:20]) + (" …" if len(src.unknown_columns) > 20 else "")
-                zh.append(f"{len(src.unknown_columns)} 个未知列已另存于 ingest_extra_values: {cols}")
-                en.append(f"{len(src.unknown_columns)} unknown column(s) kept aside in ingest_extra_values: {cols}")
-            short = src.frame.filter(pl.col("_ncells") < src.n_header)["_row"]
-            long_rows = src.extras.filter(pl.col("column_name").str.starts_with(EXTRA_COLUMN_PREFIX)
-                                          & pl.col("column_name").str.slice(1).str.contains(r"^[0-9]+$")
-                                          )["source_row"].unique().sort()
-            if short.len():
-                rows = ", ".join(str(r) for r in short[:10].to_list()) + (" …" if short.len() > 10 else "")
-                zh.append(f"{short.len()} 行单元格少于表头(缺少的单元格按空值处理): 第 {rows} 行")
-                en.append(f"{short.len()} row(s) have fewer cells than the header (missing cells read as empty): "
-                          f"rows {rows}")
-            if long_rows.len():
-                rows = ", ".join(str(r) for r in long_rows[:10].to_list()) + (" …" if long_rows.len() > 10 else "")
-                zh.append(f"{long_rows.len()} 行单元格多于表头(多余单元格另存于 ingest_extra_values): 第 {rows} 行")
-                en.append(f"{long_rows.len()} row(s) have more cells than the header (extra cells kept in "
-                          f"ingest_extra_values): rows {rows}")
-            status = "loaded" if not (zh) else ("empty" if src.frame.height == 0 else "warning")
-            file_row(src.label, src.table, status, f"{src.label}: " + ("; ".join(zh) or "已读取"),
-                     f"{src.label}: " + ("; ".join(en) or "read"))
-            if progress:
-                progress(f"read {src.label}")
+            elif item.table is None:
+                unrecognised(item.label)
+            else:
+                out.append(item)
+        return out
+
+    for path in list_input_files(Path(input_dir)):
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            for sheet in read(path):
+                pending[sheet.table].append(sheet)
+        elif suffix in (".csv", ".parquet"):
+            table = recognise_table(path.stem)
+            if table is None:
+                unrecognised(path.name)
+            else:
+                pending[table].append(path)
+        else:
+            read(path)  # reports the unsupported type
 
     parents: dict[str, pl.Series] = {}
-    outcomes: dict[str, TableOutcome] = {}
-    frames: dict[str, pl.DataFrame] = {}
+    q_parts: list[pl.DataFrame] = []
+    f_parts: list[pl.DataFrame] = []
+    rules = load_ingest_rules()
     for name in TABLE_ORDER:
         table = TABLES[name]
-        df, out = process_table(table, sources[name], as_of, parents)
-        outcomes[name], frames[name] = out, df
+        sources: list[Source] = []
+        for item in pending[name]:
+            sheets = read(item) if isinstance(item, Path) else [item]
+            for sheet in sheets:
+                try:
+                    src = bind(sheet, order)
+                except FileProblem as fp:
+                    file_row(sheet.label, sheet.table, fp.status, fp.message_zh, fp.message_en)
+                    continue
+                order += 1
+                sources.append(src)
+                if src.extras.height:
+                    extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
+                                                          pl.lit(src.table).alias("table_name")))
+                _report_source(src, file_row)
+        df, out = process_table(table, sources, as_of, parents)
         if name == "persons":
             parents["persons"] = out.loaded["id_number"]
         elif name == "employers":
             parents["employers"] = out.loaded["uscc"]
+        q, f = write_table(con, res, table, sources, df, out, rules)
+        q_parts.extend(q)
+        f_parts.extend(f)
+        del df, out, sources
         if progress:
-            progress(f"checked {name}")
+            progress(f"ingested {name}: {res.tables[name]} rows loaded")
 
-    write_warehouse(con, res, sources, outcomes, frames, extras)
+    write_ingest_tables(con, res, q_parts, f_parts, extras)
+    res.files.sort(key=lambda f: f["source_file"])
     res.seconds = time.perf_counter() - t0
     return res
 
+
+def _report_source(src: Source, file_row) -> None:
+    zh, en = [], []
+    if src.frame.height == 0:
+        zh.append("只有表头,没有数据行")
+        en.append("header only, no data rows")
+    if src.unknown_columns:
+        cols = ", ".join(src.unknown_columns[:20]) + (" …" if len(src.unknown_columns) > 20 else "")
+        zh.append(f"{len(src.unknown_columns)} 个未知列已另存于 ingest_extra_values: {cols}")
+        en.append(f"{len(src.unknown_columns)} unknown column(s) kept aside in ingest_extra_values: {cols}")
+    short = src.frame.filter(pl.col("_ncells") < src.n_header)["_row"]
+    long_rows = src.extras.filter(pl.col("column_name").str.contains(rf"^{EXTRA_COLUMN_PREFIX}[0-9]+$")
+                                  & ~pl.col("column_name").is_in(src.unknown_columns)
+                                  )["source_row"].unique().sort()
+    if short.len():
+        rows = ", ".join(str(r) for r in short[:10].to_list()) + (" …" if short.len() > 10 else "")
+        zh.append(f"{short.len()} 行单元格少于表头(缺少的单元格按空值处理): 第 {rows} 行")
+        en.append(f"{short.len()} row(s) have fewer cells than the header (missing cells read as empty): rows {rows}")
+    if long_rows.len():
+        rows = ", ".join(str(r) for r in long_rows[:10].to_list()) + (" …" if long_rows.len() > 10 else "")
+        zh.append(f"{long_rows.len()} 行单元格多于表头(多余单元格另存于 ingest_extra_values): 第 {rows} 行")
+        en.append(f"{long_rows.len()} row(s) have more cells than the header (extra cells kept in "
+                  f"ingest_extra_values): rows {rows}")
+    status = "loaded" if not zh else ("empty" if src.frame.height == 0 else "warning")
+    file_row(src.label, src.table, status, f"{src.label}: " + ("; ".join(zh) or "已读取"),
+             f"{src.label}: " + ("; ".join(en) or "read"))
 
 
 # ------------------------------------------------------------------ warehouse
@@ -467,7 +493,7 @@ def _raw_json(frame: pl.DataFrame, table: Table, sources: list[Source], rids: pl
     parts = []
     sub = frame.join(rids, on="_rid", how="semi")
     for s in sources:
-        rows = sub.filter(pl.col("_src") == s.label)
+        rows = sub.filter(pl.col("_src").cast(pl.String) == s.label)
         if rows.height == 0:
             continue
         cols = [pl.col(c).alias(h) for c, h in s.headers.items()]
@@ -509,8 +535,8 @@ def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run
     zh = {c.name: c.zh for c in table.columns}
     f = f.with_columns(
         pl.col("column").str.split(", ").list.eval(pl.element().replace(zh)).list.join(", ").alias("column_zh"),
-        pl.col("_src").alias("file"), pl.col("_row").alias("row"),
-        pl.concat_str([pl.col("_src"), pl.lit(":"), pl.col("_row").cast(pl.String)]).alias("entity_key"),
+        pl.col("_src").cast(pl.String).alias("file"), pl.col("_row").alias("row"),
+        pl.concat_str([pl.col("_src").cast(pl.String), pl.lit(":"), pl.col("_row").cast(pl.String)]).alias("entity_key"),
         pl.lit(table.name).alias("table"),
     )
     out = []
@@ -537,7 +563,7 @@ def _mismatch_findings(mm: pl.DataFrame, run_id: str, as_of: dt.date, rules: dic
     g = (mm.with_columns(pl.col("value").fill_null(""))
          .group_by("id_number", maintain_order=True)
          .agg(pl.col("column").str.join(", "), pl.col("value").str.join(", "), pl.col("id_value").str.join(", "),
-              pl.col("_src").first().alias("file"), pl.col("_row").first().alias("row"))
+              pl.col("_src").cast(pl.String).first().alias("file"), pl.col("_row").first().alias("row"))
          .with_columns(mask_id_expr(pl.col("id_number")).alias("id_masked"),
                        pl.col("column").str.replace("birth_date", "出生日期").str.replace("gender", "性别")
                        .alias("column_zh")))
@@ -579,49 +605,52 @@ def _reasons(table: Table, frame: pl.DataFrame, fails: pl.DataFrame) -> pl.DataF
     return out
 
 
-def write_warehouse(con, res: IngestResult, sources: dict[str, list[Source]], outcomes: dict[str, TableOutcome],
-                    frames: dict[str, pl.DataFrame], extras: list[pl.DataFrame]) -> None:
-    rules = load_ingest_rules()
-    run_id, as_of = res.run_id, res.as_of
-    q_parts, f_parts, log_parts = [], [], []
-    for name in TABLE_ORDER:
-        table, out, frame = TABLES[name], outcomes[name], frames[name]
-        # the contract table
-        ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
-        con.execute(f'CREATE OR REPLACE TABLE "{name}" ({ddl})')
-        loaded = out.loaded
-        sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
-        if loaded.height:
-            _insert(con, f'"{name}"', loaded, f"SELECT {sel} FROM _frame")
-        comment_table_safe(con, name, table_comment(table), {c.name: column_comment(c) for c in table.columns})
-        res.tables[name] = loaded.height
-        # per-file counts
-        counts = (out.rows.group_by("_src").agg(
-            pl.len().alias("rows_read"),
-            (pl.col("status") == "loaded").sum().alias("rows_loaded"),
-            (pl.col("status") == "quarantined").sum().alias("rows_quarantined"),
-            (pl.col("status") == "collapsed").sum().alias("rows_collapsed")))
-        for s in sources[name]:
-            row = counts.filter(pl.col("_src") == s.label)
-            vals = row.row(0, named=True) if row.height else {"rows_read": 0, "rows_loaded": 0,
-                                                              "rows_quarantined": 0, "rows_collapsed": 0}
-            log_parts.append({"run_id": run_id, "source_file": s.label, "table_name": name,
-                              **{k: int(vals[k]) for k in ("rows_read", "rows_loaded", "rows_quarantined",
-                                                           "rows_collapsed")}})
-        if out.failures.height:
-            rsn = _reasons(table, frame, out.failures)
-            raw = _raw_json(frame, table, sources[name], rsn.select("_rid"))
-            q = (rsn.join(frame.select("_rid", "_src", "_row"), on="_rid", how="left")
-                 .join(raw, on="_rid", how="left")
-                 .select(pl.lit(name).alias("table_name"), pl.col("_src").alias("source_file"),
-                         pl.col("_row").alias("source_row"), "rule_ids", "reasons", "raw", pl.col("_rid")))
-            q_parts.append(q.sort("_rid").drop("_rid"))
-            f_parts.append(_record_findings(table, frame, out.failures, run_id, as_of, rules).drop("_rid"))
-        if name == "persons":
-            mf = _mismatch_findings(out.mismatches, run_id, as_of, rules)
-            if mf.height:
-                f_parts.append(mf)
-    res.log = log_parts
+def write_table(con, res: IngestResult, table: Table, sources: list[Source], frame: pl.DataFrame,
+                out: TableOutcome, rules: dict) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Write one contract table; return its quarantine and findings parts."""
+    run_id, as_of, name = res.run_id, res.as_of, table.name
+    q_parts, f_parts = [], []
+    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+    con.execute(f'CREATE OR REPLACE TABLE "{name}" ({ddl})')
+    loaded = out.loaded
+    sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
+    if loaded.height:
+        _insert(con, f'"{name}"', loaded, f"SELECT {sel} FROM _frame")
+    comment_table_safe(con, name, table_comment(table), {c.name: column_comment(c) for c in table.columns})
+    res.tables[name] = loaded.height
+    counts = (out.rows.group_by("_src").agg(
+        pl.len().alias("rows_read"),
+        (pl.col("status") == "loaded").sum().alias("rows_loaded"),
+        (pl.col("status") == "quarantined").sum().alias("rows_quarantined"),
+        (pl.col("status") == "collapsed").sum().alias("rows_collapsed")))
+    for s in sources:
+        row = counts.filter(pl.col("_src").cast(pl.String) == s.label)
+        vals = row.row(0, named=True) if row.height else {"rows_read": 0, "rows_loaded": 0,
+                                                          "rows_quarantined": 0, "rows_collapsed": 0}
+        res.log.append({"run_id": run_id, "source_file": s.label, "table_name": name,
+                        **{k: int(vals[k]) for k in ("rows_read", "rows_loaded", "rows_quarantined",
+                                                     "rows_collapsed")}})
+    if out.failures.height:
+        frame = frame.join(out.failures.select("_rid").unique(), on="_rid", how="semi")
+        rsn = _reasons(table, frame, out.failures)
+        raw = _raw_json(frame, table, sources, rsn.select("_rid"))
+        q = (rsn.join(frame.select("_rid", "_src", "_row"), on="_rid", how="left")
+             .join(raw, on="_rid", how="left")
+             .select(pl.lit(name).alias("table_name"), pl.col("_src").cast(pl.String).alias("source_file"),
+                     pl.col("_row").alias("source_row"), "rule_ids", "reasons", "raw", pl.col("_rid")))
+        q_parts.append(q.sort("_rid").drop("_rid"))
+        f_parts.append(_record_findings(table, frame, out.failures, run_id, as_of, rules).drop("_rid"))
+    if name == "persons":
+        mf = _mismatch_findings(out.mismatches, run_id, as_of, rules)
+        if mf.height:
+            f_parts.append(mf)
+    return q_parts, f_parts
+
+
+def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_parts: list[pl.DataFrame],
+                        extras: list[pl.DataFrame]) -> None:
+    run_id = res.run_id
+    log_parts = res.log
 
     quarantine = (pl.concat(q_parts) if q_parts else pl.DataFrame(schema={
         "table_name": pl.String, "source_file": pl.String, "source_row": pl.Int64,

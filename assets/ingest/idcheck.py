@@ -25,7 +25,8 @@ USCC_RE = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 def normalise_id(expr: pl.Expr) -> pl.Expr:
     """NFKC, drop all whitespace, upper-case x; empty -> null."""
-    s = expr.cast(pl.String).str.normalize("NFKC").str.replace_all(r"\s+", "").str.to_uppercase()
+    s = (expr.cast(pl.String).str.normalize("NFKC").str.replace_all(" ", "", literal=True)
+         .str.replace_all(r"\s", "").str.to_uppercase())
     return pl.when(s.str.len_chars() > 0).then(s).otherwise(None)
 
 
