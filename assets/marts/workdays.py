@@ -19,13 +19,12 @@ def workday_frame(start: dt.date, end: dt.date) -> pl.DataFrame:
     """Columns d (DATE), is_workday (BOOL), official (BOOL: calendar data covered
     the year), wd_index (number of working days in [start, d])."""
     holidays, makeups, y0, y1 = _official()
-    days = pl.date_range(start, end, interval="1d", eager=True).alias("d")
-    df = pl.DataFrame({"d": days})
-    official = df["d"].dt.year().is_between(y0, y1)
-    weekday = df["d"].dt.weekday() <= 5  # polars: Monday=1 … Sunday=7
-    hol = df["d"].is_in(pl.Series(sorted(holidays), dtype=pl.Date))
-    mk = df["d"].is_in(pl.Series(sorted(makeups), dtype=pl.Date))
-    is_wd = pl.when(official).then((weekday & ~hol) | mk).otherwise(weekday)
-    return (df.with_columns(official.alias("official"))
-              .with_columns(pl.select(is_wd).to_series().alias("is_workday"))
+    df = pl.DataFrame({"d": pl.date_range(start, end, interval="1d", eager=True)})
+    hol = pl.Series(sorted(holidays), dtype=pl.Date).implode()
+    mk = pl.Series(sorted(makeups), dtype=pl.Date).implode()
+    official = pl.col("d").dt.year().is_between(y0, y1)
+    weekday = pl.col("d").dt.weekday() <= 5  # polars: Monday=1 … Sunday=7
+    is_wd = (pl.when(official).then((weekday & ~pl.col("d").is_in(hol)) | pl.col("d").is_in(mk))
+             .otherwise(weekday))
+    return (df.with_columns(official.alias("official"), is_wd.alias("is_workday"))
               .with_columns(pl.col("is_workday").cast(pl.Int64).cum_sum().alias("wd_index")))
