@@ -1,0 +1,182 @@
+"""The HR to-do workbook: layout, formula neutralisation and privacy."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import openpyxl
+import pytest
+
+from assets.marts.build import build_all
+from assets.marts.sample import small_world
+from assets.settings import PACKAGED_POLICY
+from reports.workbook import SHEETS, WorkbookError, write_todo_workbooks
+
+RAW_ID = re.compile(r"\d{17}[\dX]")
+SHEET_NAMES = ["续签待办", "待注销", "缴费缺口", "将被退回的申请", "即将符合条件"]
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    con = duckdb.connect()
+    w = small_world(con)
+    build_all(con, w["as_of"], PACKAGED_POLICY)
+    out = tmp_path_factory.mktemp("wb")
+    n = write_todo_workbooks(con, out)
+    yield con, w, out, n
+    con.close()
+
+
+def col_width(ws, idx: int) -> float:
+    """Width of column idx (1-based); xlsxwriter merges equal neighbours into one <col min max>."""
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= idx <= dim.max and dim.customWidth:
+            return dim.width
+    return 0.0
+
+
+def display_width(s: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def cells(path):
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    yield ws, c
+
+
+def test_one_workbook_per_employer_with_chinese_sheets(books):
+    con, w, out, n = books
+    assert n == 3
+    for u in (w["E1"], w["E2"], w["E3"]):
+        p = out / "employers" / u / "todo.xlsx"
+        assert p.is_file()
+        wb = openpyxl.load_workbook(p)
+        assert wb.sheetnames[:5] == SHEET_NAMES
+        for s in SHEETS:
+            ws = wb[s.name]
+            assert [c.value for c in ws[1]] == [zh for _, zh, _, _ in s.columns]
+            assert ws.freeze_panes == "A2"
+            assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+            # widths fit Chinese headers: a CJK character needs ~2 columns
+            for j, (_, zh, _, _) in enumerate(s.columns):
+                assert col_width(ws, j + 1) >= display_width(zh), (s.name, zh)
+
+
+def test_rows_dates_and_widths(books):
+    con, w, out, _ = books
+    wb = openpyxl.load_workbook(out / "employers" / w["E1"] / "todo.xlsx")
+    ws = wb["续签待办"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    expected = con.execute("SELECT permit_no, window_start, window_end, days_left FROM todo_renewals "
+                           "WHERE uscc = ?", [w["E1"]]).fetchall()
+    assert [(r[0], r[4].date(), r[5].date(), r[8]) for r in rows] == expected
+    # real Excel dates with a date format, not text
+    c = ws["D2"]
+    assert c.is_date and "yy" in c.number_format
+    # the reasons column is wide enough for the longest reason
+    ws2 = wb["将被退回的申请"]
+    reasons = ws2["H2"].value
+    assert "；" in reasons and col_width(ws2, 8) >= min(60, display_width(reasons))
+    assert col_width(ws2, 8) > col_width(ws2, 7)  # wider than the short count column
+
+
+def test_no_formula_and_dangerous_text_neutralised(books):
+    con, w, out, _ = books
+    seen = False
+    for u in (w["E1"], w["E2"], w["E3"]):
+        for ws, c in cells(out / "employers" / u / "todo.xlsx"):
+            assert c.data_type != "f", (ws.title, c.coordinate, c.value)
+            if isinstance(c.value, str):
+                assert not c.value.startswith(("=", "+", "-", "@")), (ws.title, c.coordinate)
+                if c.value.startswith("'="):
+                    seen = True
+                    assert c.quotePrefix
+    assert seen  # the malicious applicant name and employer name were present and neutralised
+
+
+def test_ids_masked_everywhere(books):
+    con, w, out, _ = books
+    masked_seen = 0
+    for p in out.rglob("*.xlsx"):
+        for ws, c in cells(p):
+            if isinstance(c.value, str):
+                assert not RAW_ID.search(c.value), (p, ws.title, c.coordinate)
+                masked_seen += bool(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", c.value))
+    assert masked_seen >= 5
+
+
+def _allowed_ids(con, uscc: str) -> set[str]:
+    """Masked IDs of an employer's own people: its permit holders, applicants,
+    employees and their dependents (by ID number, never by name)."""
+    rows = con.execute("""
+        WITH own AS (SELECT id_number FROM permits WHERE uscc = $u
+                     UNION SELECT id_number FROM applications WHERE uscc = $u
+                     UNION SELECT id_number FROM employments WHERE uscc = $u)
+        SELECT id_number FROM own
+        UNION SELECT d.id_number FROM dependents d JOIN own o ON d.holder_id_number = o.id_number""",
+                       {"u": uscc}).fetchall()
+    return {r[0][:6] + "********" + r[0][-4:] for r in rows}
+
+
+def test_employer_sees_only_its_own_people_even_with_shared_names(books):
+    con, w, out, _ = books
+    # precondition: E1 and E2 employ different people with the same names
+    shared = con.execute("""SELECT count(*) FROM persons a JOIN persons b ON a.name = b.name
+                            AND a.id_number <> b.id_number""").fetchall()[0][0]
+    assert shared >= 2
+    keys = {}
+    for u in (w["E1"], w["E2"], w["E3"]):
+        allowed = _allowed_ids(con, u)
+        own_permits = {r[0] for r in con.execute("SELECT permit_no FROM permits WHERE uscc = ?", [u]).fetchall()}
+        own_apps = {r[0] for r in con.execute("SELECT application_id FROM applications WHERE uscc = ?",
+                                              [u]).fetchall()}
+        found_ids, found_keys = set(), set()
+        for ws, c in cells(out / "employers" / u / "todo.xlsx"):
+            v = str(c.value)
+            for m in re.findall(r"\d{6}\*{8}\d{3}[\dX]", v):
+                found_ids.add(m)
+            if re.fullmatch(r"(P|A)-[A-Z0-9-]+", v):
+                found_keys.add(v)
+        assert found_ids <= allowed, (u, found_ids - allowed)
+        assert found_keys <= own_permits | own_apps, (u, found_keys - own_permits - own_apps)
+        keys[u] = found_keys
+    # E1's 张伟 (P-NOTDUE) and E2's 张伟 (P-E2-1, A-E2-FAIL) stay apart
+    assert "P-NOTDUE" in keys[w["E1"]] and "A-E2-FAIL" in keys[w["E2"]]
+    assert "A-E2-FAIL" not in keys[w["E1"]] and "P-NOTDUE" not in keys[w["E2"]]
+
+
+def test_subset_of_employers(tmp_path, books):
+    con, w, _, _ = books
+    n = write_todo_workbooks(con, tmp_path, usccs=[w["E2"]])
+    assert n == 1
+    assert [p.name for p in (tmp_path / "employers").iterdir()] == [w["E2"]]
+
+
+def test_missing_mart_gives_a_clear_error(tmp_path):
+    con = duckdb.connect()
+    with pytest.raises(WorkbookError, match="employer_summary"):
+        write_todo_workbooks(con, tmp_path)
+
+
+def test_large_sheet_uses_constant_memory(tmp_path):
+    """A sheet above the threshold is written in constant_memory mode and is complete."""
+    import reports.workbook as wbmod
+
+    con = duckdb.connect()
+    w = small_world(con)
+    build_all(con, w["as_of"], PACKAGED_POLICY)
+    old = wbmod.CONSTANT_MEMORY_ROWS
+    wbmod.CONSTANT_MEMORY_ROWS = 2
+    try:
+        write_todo_workbooks(con, tmp_path, usccs=[w["E1"]])
+    finally:
+        wbmod.CONSTANT_MEMORY_ROWS = old
+    ws = openpyxl.load_workbook(tmp_path / "employers" / w["E1"] / "todo.xlsx")["续签待办"]
+    assert ws.max_row == 1 + con.execute("SELECT count(*) FROM todo_renewals WHERE uscc = ?",
+                                         [w["E1"]]).fetchall()[0][0]
+    assert ws["D2"].is_date and isinstance(ws["D2"].value, dt.datetime)
