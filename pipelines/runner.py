@@ -41,11 +41,15 @@ def ensure_dagster_home(home: Path) -> Path:
 
 
 def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                   policy: Optional[Path] = None, lock_timeout: float = 0.0) -> dict:
+                   policy: Optional[Path] = None, lock_timeout: float = 0.0, base=None) -> dict:
+    """Run config for every resource field; ``base`` is the PermitsSettings
+    whose other fields (inbox, archive, …) are kept (default: the code location's)."""
     from assets.settings import PermitsSettings
-    from pipelines.definitions import default_resources
 
-    base = default_resources()["settings"]
+    if base is None:
+        from pipelines.definitions import default_resources
+
+        base = default_resources()["settings"]
     # run config replaces the bound values wholesale: start from all of them
     settings = {f: getattr(base, f) for f in PermitsSettings.model_fields}
     settings.update({"input_dir": str(input_dir), "site_dir": str(site), "as_of": as_of or ""})
@@ -111,17 +115,18 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     from assets.settings import today_shanghai
     from assets.warehouse import abandon_run, acquire_lock, lock_holder
 
+    from pipelines.automation import JOB_NAME
+
     if defs is None:
         from pipelines.definitions import defs
-    from pipelines.definitions import JOB_NAME
-
     job = defs.resolve_job_def(JOB_NAME)
+    base = defs.resources.get("settings") if defs.resources else None
     instance = instance or DagsterInstance.get()
     as_of = as_of or today_shanghai().isoformat()
     dt.date.fromisoformat(as_of)
     warehouse = Path(warehouse)
     t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout)
+    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base)
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
 

@@ -32,7 +32,10 @@ FAULT_POINTS = ("between_assets", "mid_warehouse", "mid_site", "before_commit")
 
 
 def fault_point(name: str) -> None:
-    """Pause here (forever, until killed) when the test asked for this point."""
+    """Pause here (until killed) when the test asked for this point
+    (PERMITS_FAULT); raise here when PERMITS_FAULT_RAISE names it."""
+    if os.environ.get("PERMITS_FAULT_RAISE") == name:
+        raise ValueError(f"people.csv row 3 column born: injected failure at {name} (rule TOY-AGE)")
     if os.environ.get("PERMITS_FAULT") == name:
         marker = os.environ.get("PERMITS_FAULT_MARKER")
         if marker:
@@ -155,7 +158,7 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
 
 
 def toy_defs(data: Path | None = None, schedules=(), sensors=()) -> Definitions:
-    from pipelines.definitions import JOB_NAME
+    from pipelines.automation import JOB_NAME
 
     base = data or Path("/nonexistent-toy")
     job = define_asset_job(JOB_NAME, executor_def=in_process_executor)
