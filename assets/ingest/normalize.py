@@ -60,7 +60,8 @@ def parse_month(expr: pl.Expr) -> pl.Expr:
     return pl.coalesce(
         ym.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
         ym6.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        parse_date(expr).dt.month_start(),
+        # any date; Excel serials only from 10000 (1927) so that a bare year is not a month
+        pl.when(~expr.str.contains(r"^[0-9]{1,4}(?:\.[0-9]*)?$")).then(parse_date(expr).dt.month_start()),
     )
 
 
