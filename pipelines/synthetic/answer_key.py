@@ -1,0 +1,201 @@
+"""The generator's own, independent reading of rules.md, evaluated on the
+logical (loaded) tables: it produces every non-ingest finding the rule book
+should report on the generated data. Written from the spec only — nothing here
+imports the rule engine (assets/, expectations/).
+
+Parameters are the defaults of rules.md (the packaged policy has no district
+overrides); they are passed in as a dict so a test can vary them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from .dates import working_days_between
+
+DEFAULTS = {
+    "min_capital_cny": 1_000_000, "branch_quota": 5, "max_age_male": 60, "max_age_female": 55,
+    "min_achievement_chars": 200, "photo_formats": ["jpg", "jpeg"], "photo_max_bytes": 204_800,
+    "photo_min_width": 295, "photo_min_height": 413, "contribution_kinds": ["income_tax", "social_insurance"],
+    "expiry_notice_days": 90, "annual_inspection": True, "sla_working_days": 15,
+}
+OPEN = ["draft", "person_submitted", "employer_submitted", "under_review", "returned"]
+BRANCHES = ["foreign_branch", "domestic_branch"]
+
+
+def _am(e: pl.Expr, n: int) -> pl.Expr:
+    """add_months (polars clamps to the month's last day, as rules.md requires)."""
+    return e.dt.offset_by(f"{n}mo")
+
+
+def _mi(e: pl.Expr) -> pl.Expr:
+    """Month index of a date: year * 12 + month - 1."""
+    return e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32) - 1
+
+
+def covered_months(contributions: pl.DataFrame, kinds=DEFAULTS["contribution_kinds"]) -> pl.DataFrame:
+    """(id_number, m) for every month with a row of each kind."""
+    return (contributions.filter(pl.col("kind").is_in(kinds))
+            .select("id_number", m=_mi(pl.col("month")), kind="kind").unique()
+            .group_by("id_number", "m").agg(pl.len().alias("n")).filter(pl.col("n") == len(kinds))
+            .select("id_number", "m"))
+
+
+def _uncovered(req: pl.DataFrame, covered: pl.DataFrame) -> pl.DataFrame:
+    """req(key, id_number, a, b) month-index ranges -> keys with at least one uncovered month."""
+    req = req.filter(pl.col("b") >= pl.col("a"))
+    hits = (req.join(covered, on="id_number", how="inner")
+            .filter((pl.col("m") >= pl.col("a")) & (pl.col("m") <= pl.col("b")))
+            .group_by("key").agg(pl.col("m").n_unique().alias("hit")))
+    return (req.join(hits, on="key", how="left")
+            .filter(pl.col("hit").fill_null(0) < pl.col("b") - pl.col("a") + 1).select("key"))
+
+
+def _id_birth_gender(col: str = "id_number") -> list[pl.Expr]:
+    return [pl.col(col).str.slice(6, 8).str.to_date("%Y%m%d", strict=False).alias("_birth"),
+            (pl.col(col).str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).alias("_male")]
+
+
+def _age(birth: pl.Expr, at: pl.Expr) -> pl.Expr:
+    before = (at.dt.month() * 100 + at.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
+    return at.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
+
+
+def _nonspace_len(e: pl.Expr) -> pl.Expr:
+    return e.fill_null("").str.replace_all(r"\s", "").str.len_chars()
+
+
+def evaluate(t: dict[str, pl.DataFrame], as_of: dt.date, covered: pl.DataFrame | None = None,
+             policy: dict | None = None) -> pl.DataFrame:
+    """All non-ingest findings: DataFrame(rule_id, entity_key)."""
+    pol = {**DEFAULTS, **(policy or {})}
+    A = pl.lit(as_of)
+    if covered is None:
+        covered = covered_months(t["contributions"], pol["contribution_kinds"])
+    emp, per, empl = t["employers"], t["persons"], t["employments"]
+    permits, apps, deps, wh, edu = t["permits"], t["applications"], t["dependents"], t["work_history"], t["education_history"]
+    out: list[pl.DataFrame] = []
+
+    def add(rule, keys: pl.Series | pl.DataFrame):
+        s = keys.to_series() if isinstance(keys, pl.DataFrame) else keys
+        out.append(pl.DataFrame({"rule_id": [rule] * len(s), "entity_key": s.cast(pl.String)}))
+
+    active = permits.filter(pl.col("status") == "active")
+    active_by_emp = active.group_by("uscc").agg(pl.len().alias("n_active"))
+    oa = (apps.filter(pl.col("status").is_in(OPEN))
+          .with_columns(d=pl.coalesce("submitted_on", A))
+          .join(emp.rename(lambda c: "e_" + c if c != "uscc" else c), on="uscc", how="left")
+          .join(per.select("id_number", "highest_degree", "degree_study_mode", "graduation_date", "title_level",
+                           "special_talent", "work_start_date", "housing_type", "housing_proof", "achievements",
+                           "photo_format", "photo_bytes", "photo_width", "photo_height"), on="id_number", how="left")
+          .join(active_by_emp, on="uscc", how="left")
+          .with_columns(pl.col("n_active").fill_null(0), *_id_birth_gender()))
+    new = oa.filter(pl.col("type") == "new")
+    nec = oa.filter(pl.col("type").is_in(["new", "employer_change"]))
+    add("ELIG-EMPLOYER-NOT-OPENED", nec.filter(pl.col("e_account_opened_on").is_null() | (pl.col("e_account_opened_on") > pl.col("d")))["application_id"])
+    add("ELIG-EMPLOYER-AGE-1Y", new.filter(_am(pl.col("e_established_on"), 12) > pl.col("d"))["application_id"])
+    add("ELIG-EMPLOYER-CAPITAL", nec.filter(pl.col("e_registered_capital_cny").is_null()
+                                            | (pl.col("e_registered_capital_cny") < pol["min_capital_cny"]))["application_id"])
+    add("ELIG-BRANCH-QUOTA", new.filter(pl.col("e_entity_type").is_in(BRANCHES) & (pl.col("n_active") >= pol["branch_quota"]))["application_id"])
+    talent = ((pl.col("highest_degree").is_in(["bachelor", "master", "doctor"]) & pl.col("work_start_date").is_not_null()
+               & (_am(pl.col("work_start_date"), 24) <= pl.col("d")))
+              | pl.col("title_level").is_in(["intermediate", "associate_senior", "senior"])
+              | pl.col("special_talent").fill_null(False))
+    add("ELIG-TALENT", new.filter(~talent.fill_null(False))["application_id"])
+    ten = (new.select("application_id", "id_number", "uscc", "d").join(empl, on=["id_number", "uscc"], how="inner")
+           .filter((_am(pl.col("hired_on"), 6) <= pl.col("d")) & (pl.col("left_on").is_null() | (pl.col("left_on") > pl.col("d"))))
+           ["application_id"].unique())
+    add("ELIG-TENURE-6M", new.filter(~pl.col("application_id").is_in(ten.implode()))["application_id"])
+    age = _age(pl.col("_birth"), pl.col("d"))
+    add("ELIG-AGE-LIMIT", new.filter((pl.col("_male") & (age > pol["max_age_male"]))
+                                     | (~pl.col("_male") & (age > pol["max_age_female"])))["application_id"])
+    add("ELIG-RESIDENCE", new.filter(pl.col("housing_type").is_null() | (pl.col("housing_type") == "none")
+                                     | ~pl.col("housing_proof").fill_null(False))["application_id"])
+    req = new.select(key="application_id", id_number="id_number", a=_mi(pl.col("d")) - 6, b=_mi(pl.col("d")) - 1)
+    add("ELIG-CONTRIB-6M", _uncovered(req, covered))
+    add("ELIG-WORK-BEFORE-GRAD", new.filter((pl.col("degree_study_mode") == "full_time") & pl.col("work_start_date").is_not_null()
+                                            & pl.col("graduation_date").is_not_null()
+                                            & (pl.col("work_start_date") <= pl.col("graduation_date")))["application_id"])
+    # work-history gaps
+    w = (new.select("application_id", "id_number", "d").join(wh.select("id_number", "start_on", "end_on"), on="id_number", how="inner")
+         .with_columns(end=pl.coalesce("end_on", "d")).sort("application_id", "start_on", "end")
+         .with_columns(prev_max=pl.col("end").cum_max().shift(1).over("application_id")))
+    gap_inner = w.filter(pl.col("prev_max").is_not_null() & (pl.col("start_on") > _am(pl.col("prev_max"), 2)))["application_id"]
+    last = w.group_by("application_id").agg(pl.col("end").max(), pl.col("d").first())
+    gap_final = last.filter(pl.col("d") > _am(pl.col("end"), 2))["application_id"]
+    no_rows = new.filter(~pl.col("application_id").is_in(w["application_id"].unique().implode()))["application_id"]
+    add("ELIG-WORK-GAP-2M", pl.concat([gap_inner, gap_final, no_rows]).unique())
+    first_edu = (edu.sort("id_number", "start_on").group_by("id_number", maintain_order=True).agg(pl.col("level").first()))
+    e1 = new.join(first_edu, on="id_number", how="left")
+    add("ELIG-EDU-NO-HIGH-SCHOOL", e1.filter(~pl.col("level").is_in(["high_school", "secondary_vocational"]).fill_null(False))["application_id"])
+    add("ELIG-ACHIEVEMENT-200", new.filter(_nonspace_len(pl.col("achievements")) < pol["min_achievement_chars"])["application_id"])
+    photo_ok = (pl.col("photo_format").str.to_lowercase().is_in(pol["photo_formats"])
+                & (pl.col("photo_bytes") <= pol["photo_max_bytes"]) & (pl.col("photo_width") >= pol["photo_min_width"])
+                & (pl.col("photo_height") >= pol["photo_min_height"]))
+    add("ELIG-PHOTO", new.filter(~photo_ok.fill_null(False))["application_id"])
+    add("ELIG-DUP-REGISTRATION", new.filter(pl.col("id_number").is_in(active["id_number"].implode()))["application_id"])
+
+    # other open applications
+    ren = oa.filter(pl.col("type") == "renewal").join(
+        permits.select("permit_no", p_issued="issued_on", p_expires="expires_on"), on="permit_no", how="left")
+    add("RENEW-OUTSIDE-WINDOW", ren.filter((pl.col("d") < _am(pl.col("p_expires"), -1)) | (pl.col("d") > _am(pl.col("p_expires"), 1)))["application_id"])
+    req = ren.filter(pl.col("p_issued").is_not_null()).select(
+        key="application_id", id_number="id_number",
+        a=pl.max_horizontal(_mi(pl.col("p_issued")), _mi(pl.col("d")) - 36), b=_mi(pl.col("d")) - 1)
+    add("RENEW-CONTRIB-GAP", _uncovered(req, covered))
+    add("RENEW-ACHIEVEMENT-200", ren.filter(_nonspace_len(pl.col("achievements")) < pol["min_achievement_chars"])["application_id"])
+    short = (ren.select("application_id", "id_number", "uscc", "d").join(empl.filter(pl.col("left_on").is_null()), on=["id_number", "uscc"])
+             .filter(pl.col("contract_end_on") < _am(pl.col("d"), 6))["application_id"].unique())
+    add("RENEW-CONTRACT-SHORT", short)
+    xf = oa.filter(pl.col("type") == "employer_change").select("application_id", "id_number", "uscc").join(
+        active.select("id_number", a_uscc="uscc"), on="id_number").filter(pl.col("a_uscc") != pl.col("uscc"))
+    add("XFER-OLD-NOT-CANCELLED", xf["application_id"].unique())
+    rs = oa.filter(pl.col("type") == "reissue").join(permits.select("permit_no", p_sha="photo_sha256"), on="permit_no", how="left")
+    add("REISSUE-PHOTO-MISMATCH", rs.filter(pl.col("photo_sha256").is_not_null() & pl.col("p_sha").is_not_null()
+                                            & (pl.col("photo_sha256") != pl.col("p_sha")))["application_id"])
+
+    # permits
+    ap = active.with_columns(W0=_am(pl.col("expires_on"), -1), W1=_am(pl.col("expires_on"), 1))
+    in_hand = (apps.filter((pl.col("type") == "renewal") & pl.col("status").is_in(OPEN + ["approved"]))
+               .join(ap.select("permit_no", "W0"), on="permit_no").filter(pl.col("submitted_on") >= pl.col("W0"))["permit_no"].unique())
+    ap = ap.with_columns(in_hand=pl.col("permit_no").is_in(in_hand.implode()))
+    add("EXP-DUE-90", ap.filter((A < pl.col("W0")) & (pl.col("expires_on") <= A + pl.duration(days=pol["expiry_notice_days"])))["permit_no"])
+    add("EXP-WINDOW-OPEN", ap.filter((pl.col("W0") <= A) & (A <= pl.col("W1")) & ~pl.col("in_hand"))["permit_no"])
+    add("EXP-LAPSED", ap.filter((A > pl.col("W1")) & ~pl.col("in_hand"))["permit_no"])
+    pe = ap.select("permit_no", "id_number", "uscc").join(empl, on=["id_number", "uscc"], how="inner")
+    left = pe.filter(pl.col("left_on") <= A)["permit_no"].unique()
+    still = pe.filter(pl.col("left_on").is_null())["permit_no"].unique()
+    add("NC-LEFT-NOT-CANCELLED", left.filter(~left.is_in(still.implode())))
+    req = ap.select(key="permit_no", id_number="id_number",
+                    a=pl.max_horizontal(_mi(pl.col("issued_on")), _mi(A) - 36), b=_mi(A) - 2)
+    add("NC-CONTRIB-GAP", _uncovered(req, covered))
+    if pol["annual_inspection"]:
+        add("NC-INSPECTION-OVERDUE", ap.filter(_am(pl.coalesce("last_inspection_on", "issued_on"), 12) < A)["permit_no"])
+    nm = ap.join(emp.select("uscc", "name_changed_on"), on="uscc").filter(
+        (pl.col("name_changed_on") <= A) & (pl.col("issued_on") < pl.col("name_changed_on")))
+    done = (apps.filter((pl.col("type") == "reissue") & (pl.col("status") == "approved"))
+            .join(nm.select("permit_no", "name_changed_on"), on="permit_no")
+            .filter(pl.col("decided_on") >= pl.col("name_changed_on"))["permit_no"].unique())
+    add("NC-NAME-CHANGE-REISSUE", nm.filter(~pl.col("permit_no").is_in(done.implode()))["permit_no"])
+    add("XFER-DEFERRAL-EXPIRED", permits.filter((pl.col("status") == "deferred_cancellation")
+                                                & (_am(pl.col("deferred_on"), 6) < A))["permit_no"])
+    # employers
+    e2 = emp.join(active_by_emp, on="uscc", how="left").with_columns(pl.col("n_active").fill_null(0))
+    add("EMP-BRANCH-QUOTA", e2.filter(pl.col("entity_type").is_in(BRANCHES) & (pl.col("n_active") > pol["branch_quota"]))["uscc"])
+    if pol["annual_inspection"]:
+        add("EMP-INSPECTION-OVERDUE", emp.filter(pl.col("account_opened_on").is_not_null() & (
+            _am(pl.coalesce("last_annual_inspection_on", "account_opened_on"), 12) < A))["uscc"])
+    # people and dependents
+    add("DQ-DUP-ACTIVE-PERMIT", active.group_by("id_number").agg(pl.len()).filter(pl.col("len") > 1)["id_number"])
+    live = pl.concat([active["id_number"], apps.filter(pl.col("status").is_in(OPEN))["id_number"]]).unique()
+    dl = deps.filter(pl.col("holder_id_number").is_in(live.implode())).with_columns(*_id_birth_gender())
+    add("DEP-SPOUSE-NO-CERT", dl.filter((pl.col("relation") == "spouse") & ~pl.col("marriage_certificate").fill_null(False))["id_number"])
+    add("DEP-CHILD16-NO-PROOF", dl.filter((pl.col("relation") == "child") & (_age(pl.col("_birth"), A) >= 16)
+                                          & ~pl.col("student_status_proof").fill_null(False))["id_number"])
+    # processing time
+    sl = apps.filter(pl.col("window_submitted_on").is_not_null()).with_columns(end=pl.coalesce("decided_on", A))
+    wd = working_days_between(sl["window_submitted_on"].to_numpy().astype("datetime64[D]"), sl["end"].to_numpy().astype("datetime64[D]"))
+    add("SLA-15WD", sl.filter(pl.Series(wd > pol["sla_working_days"]))["application_id"])
+    return pl.concat(out).unique().sort("rule_id", "entity_key")

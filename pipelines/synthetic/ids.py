@@ -1,0 +1,94 @@
+"""Vectorised resident ID (GB 11643) and social credit code (GB 32100) generation."""
+from __future__ import annotations
+
+import numpy as np
+
+from .dates import day_of, month_of, year_of
+
+RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+RIC_CHECK = np.array(list("10X98765432"))
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
+_ALPHA = np.array(list(USCC_ALPHABET))
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) array of the decimal digits of non-negative ints."""
+    pows = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(values, dtype=np.int64)[:, None] // pows) % 10
+
+
+def ric_check_chars(body17: np.ndarray) -> np.ndarray:
+    """Check characters for an (n, 17) digit array."""
+    return RIC_CHECK[(body17 @ RIC_WEIGHTS) % 11]
+
+
+def make_ric(area: np.ndarray, birth: np.ndarray, seq3: np.ndarray) -> np.ndarray:
+    """18-character resident IDs from area code (int), birth date, 3-digit sequence (parity = gender)."""
+    ymd = year_of(birth) * 10000 + month_of(birth) * 100 + day_of(birth)
+    body = np.concatenate([_digits(area, 6), _digits(ymd, 8), _digits(seq3, 3)], axis=1)
+    chars = np.concatenate([body.astype("U1"), ric_check_chars(body)[:, None]], axis=1)
+    return np.ascontiguousarray(chars).view("<U18").ravel()
+
+
+def unique_rics(rng: np.random.Generator, area: np.ndarray, birth: np.ndarray, male: np.ndarray,
+                taken: set | None = None) -> np.ndarray:
+    """IDs unique among themselves and against `taken`; the sequence's last digit follows the gender."""
+    n = len(area)
+    out = np.empty(n, dtype="<U18")
+    todo = np.arange(n)
+    taken = set() if taken is None else taken
+    for _ in range(50):
+        seq = rng.integers(0, 50, len(todo)) * 10 + rng.integers(0, 5, len(todo)) * 2 + male[todo].astype(np.int64)
+        ids = make_ric(area[todo], birth[todo], seq)
+        out[todo] = ids
+        # duplicates within the batch or against earlier ones: keep first occurrence
+        _, first = np.unique(out, return_index=True)
+        keep = np.zeros(n, dtype=bool)
+        keep[first] = True
+        if taken:
+            keep &= ~np.isin(out, np.fromiter(taken, dtype="<U18", count=len(taken)))
+        bad = np.setdiff1d(todo, np.nonzero(keep)[0])
+        todo = bad
+        if len(todo) == 0:
+            return out
+    raise RuntimeError("could not draw unique resident IDs")
+
+
+def uscc_check_chars(body17: np.ndarray) -> np.ndarray:
+    """Check characters for an (n, 17) array of alphabet indices."""
+    return _ALPHA[(31 - (body17 @ USCC_WEIGHTS) % 31) % 31]
+
+
+def make_usccs(rng: np.random.Generator, dept_type: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """USCCs: 2-digit registration department + type, 6-digit area, 9-character organisation code, check."""
+    n = len(area)
+    head = np.concatenate([_digits(dept_type, 2), _digits(area, 6)], axis=1)
+    org = rng.integers(0, 31, (n, 9))
+    org[:, 0] = rng.integers(0, 10, n)  # organisation codes mostly start with a digit
+    body = np.concatenate([head, org], axis=1)
+    chars = np.concatenate([_ALPHA[body], uscc_check_chars(body)[:, None]], axis=1)
+    out = np.ascontiguousarray(chars).view("<U18").ravel()
+    # uniqueness (collisions are astronomically rare, but be exact)
+    u, first = np.unique(out, return_index=True)
+    if len(u) != n:
+        dup = np.setdiff1d(np.arange(n), first)
+        out[dup] = make_usccs(rng, dept_type[dup], area[dup])
+        return make_usccs_fix(rng, out, dept_type, area)
+    return out
+
+
+def make_usccs_fix(rng, out, dept_type, area):
+    _, first = np.unique(out, return_index=True)
+    if len(first) == len(out):
+        return out
+    dup = np.setdiff1d(np.arange(len(out)), first)
+    out[dup] = make_usccs(rng, dept_type[dup], area[dup])
+    return make_usccs_fix(rng, out, dept_type, area)
+
+
+def hex_digests(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n random 64-character lower-case hex strings (photo fingerprints)."""
+    table = np.array([f"{i:02x}" for i in range(256)])
+    raw = rng.integers(0, 256, (n, 32))
+    return np.ascontiguousarray(table[raw]).view("<U64").ravel()
