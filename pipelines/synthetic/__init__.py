@@ -102,7 +102,7 @@ def generate(out: Path, scale: str = "demo", seed: int = 0) -> dict:
     ]
 
     def person_row(**kw):
-        pid = kw.pop("id_number", None) or w.new_id()
+        pid = kw.pop("id_number") if "id_number" in kw else w.new_id()
         base = {"id_number": pid, "name": "测试人员", "highest_degree": "bachelor", "graduation_date": "2012-07-01",
                 "title_level": "none", "work_start_date": "2012-08-01", "housing_type": "rented", "housing_proof": "true",
                 "photo_format": "jpg", "photo_bytes": "50000", "photo_width": "358", "photo_height": "441"}

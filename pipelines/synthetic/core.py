@@ -570,6 +570,7 @@ class _Builder:
         self.no_work_rows = gap_people[:1]
         sel = np.isin(pj, gap_people[1:]) & (jj == nj[pj] - 1)
         w_end = np.where(sel, np.maximum(w_start, w_end - np.timedelta64(100, "D")), w_end)
+        w_end = np.maximum(w_end, w_start)  # very short jobs: at least one day
         prior = _df({"p": pj, "start_on": w_start, "end_on": w_end, "organization": org,
                               "position": np.array(V.POSITIONS)[rng.integers(0, len(V.POSITIONS), len(pj))], "note": None})
         # previous Beijing employments (left)
