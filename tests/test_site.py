@@ -264,3 +264,20 @@ def test_add_months_keeps_the_day_or_clamps(d, n):
     r = D.add_months(d, n)
     assert (r.year * 12 + r.month) - (d.year * 12 + d.month) == n
     assert r.day == d.day or (r.day < d.day and (r + dt.timedelta(days=1)).day == 1)
+
+
+@pytest.mark.slow
+def test_todo_workbooks_beside_every_employer_page_in_two_processes(warehouse, tmp_path):
+    from openpyxl import load_workbook
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    res = publish_site(con, tmp_path / "site", run_id="wb", as_of=AS_OF, workers=2, parallel_from=1)
+    usccs = sorted(r[0] for r in con.sql("SELECT uscc FROM employer_summary").fetchall())
+    con.close()
+    got = sorted(p.parent.name for p in (tmp_path / "site" / "employers").glob("*/todo.xlsx"))
+    assert res.workbooks == len(usccs) and got == usccs
+    assert not list(tmp_path.glob(".wb-export-*"))  # the Parquet hand-over is cleaned up
+    wb = load_workbook(tmp_path / "site" / "employers" / usccs[1] / "todo.xlsx", read_only=True)
+    assert "续签待办" in wb.sheetnames
+    meta = json.loads((tmp_path / "site" / "assets" / "meta.js").read_text(encoding="utf-8").split("=", 1)[1].strip().rstrip(";"))
+    assert meta["workbooks"] is True

@@ -142,18 +142,51 @@ def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
     return str(found[0].relative_to(out)) if found else None
 
 
-def _write_workbooks(con, out: Path) -> int:
+def _write_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> int:
+    """todo.xlsx beside every employer page (reports.workbook). At scale the
+    employers are split over ``workers`` processes: the marts the workbook
+    reads are exported once to Parquet and each worker loads them into its
+    own in-memory DuckDB (the run's staging file stays open in this process)."""
     try:
-        from reports.workbook import write_todo_workbooks
+        from reports.workbook import SHEETS, write_todo_workbooks
     except ImportError:
         return -1
-    write_todo_workbooks(con, out)
-    return sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
+    usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
+    if workers <= 1 or len(usccs) < parallel_from:
+        write_todo_workbooks(con, out)
+        return sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    tables = ["employer_summary", *dict.fromkeys(s.table for s in SHEETS)]
+    export = Path(tempfile.mkdtemp(prefix=".wb-export-", dir=out.parent))
+    try:
+        for t in tables:
+            con.execute(f"COPY (SELECT * FROM \"{t}\") TO '{export / (t + '.parquet')}' (FORMAT parquet)")
+        size = -(-len(usccs) // workers)
+        chunks = [usccs[i:i + size] for i in range(0, len(usccs), size)]
+        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as ex:
+            return sum(ex.map(_workbook_worker, [str(export)] * len(chunks), [tables] * len(chunks),
+                              [str(out)] * len(chunks), chunks))
+    finally:
+        shutil.rmtree(export, ignore_errors=True)
+
+
+def _workbook_worker(export: str, tables: list[str], out: str, usccs: list[str]) -> int:
+    from reports.workbook import write_todo_workbooks
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    for t in tables:
+        con.execute(f"CREATE TABLE \"{t}\" AS SELECT * FROM read_parquet('{Path(export) / (t + '.parquet')}')")
+    return write_todo_workbooks(con, Path(out), usccs=usccs)
 
 
 def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run_id: str, min_cell: int = 5,
                policy_version: str = "", datadocs: Optional[Path] = None, workbooks: bool = True,
                table_row_cap: int = 300, fail_after: Optional[int] = None, summary: Optional[dict] = None,
+               workers: int = 2, parallel_from: int = 2000,
                log: Callable[[str], None] = lambda s: None) -> SiteResult:
     """Write the whole site into ``out`` (a fresh folder)."""
     t0 = time.perf_counter()
@@ -178,7 +211,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     nwb = 0
     if workbooks:
         t = time.perf_counter()
-        nwb = _write_workbooks(con, out)
+        nwb = _write_workbooks(con, out, workers=workers, parallel_from=parallel_from)
         secs["workbooks"] = round(time.perf_counter() - t, 2)
         log(f"todo.xlsx workbooks: {nwb if nwb >= 0 else 'reports.workbook not available'}")
     res.workbooks = max(nwb, 0)

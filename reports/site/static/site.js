@@ -286,6 +286,7 @@
   function initEmployer(d, rootPath) {
     var m = meta().employer || {};
     var kpi = d.kpi || {};
+    if (!meta().workbooks) Array.prototype.forEach.call(document.querySelectorAll('.todo-link'), function (a) { a.hidden = true; });
     kpiCards(document.getElementById('kpis'), (m.kpis || []).map(function (k) {
       var cls = k.k.indexOf('error') >= 0 || k.k === 'lapsed' ? 'bad' : k.k.indexOf('warning') >= 0 ? 'warn' : '';
       return { k: k.k, zh: k.zh, en: k.en, v: k.k in kpi ? kpi[k.k] : null, cls: cls };
