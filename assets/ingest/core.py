@@ -453,8 +453,8 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
         if progress:
             progress(f"ingested {name}: {res.tables[name]} rows loaded")
 
-    write_ingest_tables(con, res, q_parts, f_parts, extras)
     res.files.sort(key=lambda f: f["source_file"])
+    write_ingest_tables(con, res, q_parts, f_parts, extras)
     res.seconds = time.perf_counter() - t0
     return res
 
