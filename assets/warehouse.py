@@ -73,6 +73,8 @@ def io_error(action: str, path: Path | str, exc: OSError) -> WarehouseIOError:
 
 # live path -> (open lock file, run_id) held by this process
 _held_locks: dict[str, tuple[object, str]] = {}
+# (live path, run_id) of runs this process has committed: later writes would be lost
+_committed: set[tuple[str, str]] = set()
 
 
 def _lock_path(live: Path) -> Path:
@@ -201,6 +203,9 @@ class Warehouse(DuckDBResource):
         """Connection to this run's staging copy (created on first use)."""
         live = self.live_path()
         stage = staging_path(live, run_id)
+        if (str(live), run_id) in _committed:
+            raise RuntimeError(f"run {run_id} already committed {live}: a step after warehouse_commit must not "
+                               "write the warehouse (its writes would be lost) / 提交后不能再写入数据仓库")
         acquire_lock(live, run_id, self.lock_timeout_seconds)
         if not stage.exists():
             remove_stale_staging(live, keep=stage)
@@ -244,6 +249,7 @@ class Warehouse(DuckDBResource):
             raise io_error("无法提交数据仓库 / cannot swap the staged warehouse in", live, exc) from exc
         _fsync_dir(live.parent)
         stage.with_name(stage.name + ".wal").unlink(missing_ok=True)
+        _committed.add((str(live), run_id))
         release_lock(live)
         return live
 

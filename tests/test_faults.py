@@ -261,3 +261,14 @@ def state_counts(live: Path) -> int:
         return con.sql("SELECT count(*) FROM t").fetchall()[0][0]
     finally:
         con.close()
+
+
+def test_writing_after_commit_is_refused(tmp_path):
+    wh = Warehouse(database=str(tmp_path / "w.duckdb"))
+    with wh.run_connection("r1") as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    wh.commit("r1")
+    with pytest.raises(RuntimeError, match="already committed"):
+        with wh.run_connection("r1"):
+            pass
+    assert lock_holder(tmp_path / "w.duckdb") is None and not list(tmp_path.glob("w.run-*"))
