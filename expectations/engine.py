@@ -67,6 +67,10 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     if bits:
         con.executemany("INSERT INTO _kinds VALUES (?, ?)", list(bits.items()))
     create_policy_table(con, policy, bits)
+    lo, hi = con.sql("SELECT min(year(month) * 12 + month(month) - 1), max(year(month) * 12 + month(month) - 1) "
+                     "FROM contributions").fetchall()[0]
+    con.execute("SET VARIABLE cov_min = ?", [int(lo) if lo is not None else 0])
+    con.execute("SET VARIABLE cov_max = ?", [int(hi) if hi is not None else 0])
     con.execute("CREATE OR REPLACE TEMP TABLE _cal_file AS SELECT CAST(date AS DATE) AS date, "
                 "CAST(is_workday AS BOOLEAN) AS is_workday, kind, source FROM read_csv(?, header = true, "
                 "columns = {'date': 'DATE', 'is_workday': 'BOOLEAN', 'kind': 'VARCHAR', 'source': 'VARCHAR'})",

@@ -45,43 +45,64 @@ CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE stat
 CREATE OR REPLACE TEMP TABLE _active_count AS
 SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 
--- contributions, aggregated once: per person and kind set (policy mask), the runs
--- ("islands") of consecutive covered months. Month m is covered for mask K when the
--- person has a row of every kind of K for m (any withholder, amount 0 counts).
+-- contributions, aggregated once (one group-by over the big table): per person and
+-- kind a bit string over the months cov_min .. cov_max (variables set by the engine;
+-- character i = month cov_min + i - 1, '1' = a row of that kind exists, amount 0 counts).
+CREATE OR REPLACE TEMP TABLE _cov_kind AS
+SELECT c.id_number, c.kind,
+       bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
+FROM contributions c
+WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
+GROUP BY c.id_number, c.kind;
+-- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
+-- when every kind of K has a row for m: the AND of the kinds' bit strings.
 CREATE OR REPLACE TEMP TABLE _cov AS
-WITH pm AS (
-    SELECT c.id_number, month_index(c.month) AS mi, bit_or(k.bit) AS mask
-    FROM contributions c JOIN _kinds k ON k.kind = c.kind
-    GROUP BY c.id_number, c.month),
-masks AS (SELECT DISTINCT kinds_mask FROM _policy),
-cm AS (
-    SELECT pm.id_number, m.kinds_mask AS kmask, pm.mi
-    FROM pm, masks m WHERE (pm.mask & m.kinds_mask) = m.kinds_mask)
-SELECT id_number, kmask, min(mi) AS start_mi, max(mi) AS end_mi
-FROM (SELECT *, mi - row_number() OVER (PARTITION BY id_number, kmask ORDER BY mi) AS grp FROM cm)
-GROUP BY id_number, kmask, grp;
+WITH masks AS (SELECT DISTINCT kinds_mask FROM _policy)
+SELECT ck.id_number, m.kinds_mask AS kmask, CAST(bit_and(ck.b) AS VARCHAR) AS bits
+FROM _cov_kind ck JOIN _kinds k ON k.kind = ck.kind JOIN masks m ON (k.bit & m.kinds_mask) <> 0
+GROUP BY ck.id_number, m.kinds_mask
+HAVING count(*) = bit_count(m.kinds_mask);
 
 -- true when every month lo..hi is covered (an empty window is covered)
 CREATE OR REPLACE TEMP MACRO months_covered(p_id, p_mask, p_lo, p_hi) AS
-    (month_index(p_lo) > month_index(p_hi) OR EXISTS (
-        SELECT 1 FROM _cov c WHERE c.id_number = p_id AND c.kmask = p_mask
-          AND c.start_mi <= month_index(p_lo) AND c.end_mi >= month_index(p_hi)));
+    (month_index(p_lo) > month_index(p_hi) OR (
+        month_index(p_lo) >= getvariable('cov_min') AND month_index(p_hi) <= getvariable('cov_max')
+        AND EXISTS (SELECT 1 FROM _cov c WHERE c.id_number = p_id AND c.kmask = p_mask
+                      AND NOT contains(substr(c.bits, month_index(p_lo) - getvariable('cov_min') + 1,
+                                              month_index(p_hi) - month_index(p_lo) + 1), '0'))));
 
--- the months lo..hi with the kinds missing in each: [{month: 'YYYY-MM', kinds: [...]}]
--- (use only on rows that fail months_covered: it reads the contributions table)
-CREATE OR REPLACE TEMP MACRO missing_contrib(p_id, p_lo, p_hi, p_kinds) AS (
-    SELECT coalesce(list({'month': ym(g.m), 'kinds': g.ks} ORDER BY g.m), [])
-    FROM (SELECT x.m, list(x.k ORDER BY x.k) AS ks
-          FROM (SELECT CAST(ms.m AS DATE) AS m, ks.k
-                FROM (SELECT unnest(generate_series(CAST(p_lo AS TIMESTAMP), CAST(p_hi AS TIMESTAMP), INTERVAL 1 MONTH)) AS m) ms,
-                     (SELECT unnest(p_kinds) AS k) ks) x
-          WHERE NOT EXISTS (SELECT 1 FROM contributions c
-                            WHERE c.id_number = p_id AND c.month = x.m AND c.kind = x.k)
-          GROUP BY x.m) g);
-CREATE OR REPLACE TEMP MACRO missing_text_zh(l) AS
-    array_to_string(list_transform(l, lambda x: x.month || '(' || array_to_string(list_transform(x.kinds, lambda k: kind_zh(k)), '、') || ')'), ',');
-CREATE OR REPLACE TEMP MACRO missing_text_en(l) AS
-    array_to_string(list_transform(l, lambda x: x.month || ' (' || array_to_string(list_transform(x.kinds, lambda k: kind_en(k)), ', ') || ')'), '; ');
+-- per person, the kinds' bit strings as one list [{kind, bits}] (for missing_contrib)
+CREATE OR REPLACE TEMP TABLE _cov_kb AS
+SELECT id_number, list({'kind': kind, 'bits': CAST(b AS VARCHAR)}) AS kb FROM _cov_kind GROUP BY id_number;
+CREATE OR REPLACE TEMP MACRO kind_bits(p_kb, p_kind) AS list_filter(coalesce(p_kb, []), lambda x: x.kind = p_kind)[1].bits;
+CREATE OR REPLACE TEMP MACRO month_missing(p_bits, p_mi) AS
+    (p_bits IS NULL OR p_mi < getvariable('cov_min') OR p_mi > getvariable('cov_max')
+     OR substr(p_bits, CAST(p_mi - getvariable('cov_min') + 1 AS BIGINT), 1) <> '1');
+-- the months lo..hi with the kinds missing in each: [{month: 'YYYY-MM', kinds: [...]}],
+-- from a person's _cov_kb.kb (pure list functions, no table access)
+CREATE OR REPLACE TEMP MACRO missing_contrib(p_kb, p_lo, p_hi, p_kinds) AS
+    list_filter(
+        list_transform(range(month_index(p_lo), month_index(p_hi) + 1), lambda mi:
+            {'month': ym(make_date(CAST(mi // 12 AS INTEGER), CAST(mi % 12 + 1 AS INTEGER), 1)),
+             'kinds': list_sort(list_filter(p_kinds, lambda k: month_missing(kind_bits(p_kb, k), mi)))}),
+        lambda x: len(x.kinds) > 0);
+
+-- consecutive months with the same missing kinds as ranges: [{from, to, months, kinds}]
+CREATE OR REPLACE TEMP MACRO ym_index(p_ym) AS month_index(CAST(p_ym || '-01' AS DATE));
+CREATE OR REPLACE TEMP MACRO range_starts(l) AS
+    list_filter(range(1, len(l) + 1), lambda i: i = 1 OR l[i].kinds <> l[i - 1].kinds
+                                                OR ym_index(l[i].month) <> ym_index(l[i - 1].month) + 1);
+CREATE OR REPLACE TEMP MACRO missing_ranges(l) AS
+    list_transform(range_starts(l), lambda s, j: {
+        'from': l[s].month, 'to': l[coalesce(range_starts(l)[j + 1] - 1, len(l))].month,
+        'months': ym_index(l[coalesce(range_starts(l)[j + 1] - 1, len(l))].month) - ym_index(l[s].month) + 1,
+        'kinds': l[s].kinds});
+CREATE OR REPLACE TEMP MACRO missing_text_zh(r) AS
+    array_to_string(list_transform(r, lambda x: CASE WHEN x.from = x.to THEN x.from ELSE x.from || '至' || x.to END
+        || '(' || array_to_string(list_transform(x.kinds, lambda k: kind_zh(k)), '、') || ')'), ',');
+CREATE OR REPLACE TEMP MACRO missing_text_en(r) AS
+    array_to_string(list_transform(r, lambda x: CASE WHEN x.from = x.to THEN x.from ELSE x.from || ' to ' || x.to END
+        || ' (' || array_to_string(list_transform(x.kinds, lambda k: kind_en(k)), ', ') || ')'), '; ');
 
 -- working-day calendar over every day the run can ask about: the official calendar
 -- file where it has the day, else Monday–Friday (fallback, recorded per day).

@@ -182,6 +182,7 @@ def test_contrib_6m_window_and_missing_detail():
     assert d["missing"] == [{"month": "2026-02", "kinds": ["social_insurance"]},
                             {"month": "2026-04", "kinds": ["income_tax"]}]
     assert "2026-02(社会保险)" in r["message_zh"] and "2026-04 (income tax)" in r["message_en"]
+    assert d["missing_months"] == 2
     # exactly the window, amount 0 counts, June (current month) not needed
     t["contributions"] = contributions_for(P1, "2025-12", "2026-05")
     t["contributions"][0]["amount_cny"] = 0

@@ -76,7 +76,7 @@ def write_rules_table(con, rules: dict[str, dict]) -> None:
 
 
 def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, work_dir: Path | None = None,
-                      with_gx: bool = True, rules_dir: Path | None = None) -> dict:
+                      with_gx: bool = True, rules_dir: Path | None = None, calendar_csv: Path | None = None) -> dict:
     """Evaluate every SQL rule at as_of and write the warehouse tables.
 
     Replaces the findings of the rule layer's rule ids, rewrites ``rules``,
@@ -88,7 +88,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     all_rules = load_rules(rules_dir) if rules_dir else load_rules()
     rules = sql_rules(all_rules)
     made = ensure_input_tables(con)
-    prepare(con, as_of, policy)
+    prepare(con, as_of, policy, **({"calendar_csv": Path(calendar_csv)} if calendar_csv else {}))
     t_prep = time.perf_counter() - t0
     facts = evaluate(con, run_id, rules)
     t_eval = time.perf_counter() - t0 - t_prep

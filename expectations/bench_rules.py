@@ -1,0 +1,152 @@
+"""Benchmark the rule layer on a synthetic contract-shaped warehouse built
+with DuckDB range() (not the realistic generator: only sizes matter here).
+
+    .venv/bin/python -m expectations.bench_rules --people 1000000 --db /tmp/bench.duckdb [--gx] [--repeat 3]
+
+Prints medians: the baseline (one scan + group-by of contributions, the
+measure in the issue) and the whole rule layer without GX, and GX separately.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from pathlib import Path
+
+import duckdb
+
+from expectations.testing import create_contract_tables
+
+
+def build(con, people: int, months: int = 24, as_of: str = "2026-06-15") -> None:
+    create_contract_tables(con)
+    n_emp = max(people // 20, 10)
+    con.execute(f"""
+        INSERT INTO employers SELECT
+            'E' || lpad(CAST(i AS VARCHAR), 17, '0'), 'employer ' || i,
+            CASE WHEN i % 50 = 0 THEN 'foreign_branch' ELSE 'enterprise' END,
+            (['haidian','chaoyang','dongcheng','xicheng','fengtai','tongzhou'])[1 + i % 6],
+            DATE '2005-01-01' + CAST(i % 6000 AS INTEGER), 1000000 + (i % 7) * 500000, 'other',
+            DATE '2010-01-01' + CAST(i % 4000 AS INTEGER), DATE '2025-06-01' + CAST(i % 400 AS INTEGER),
+            CASE WHEN i % 97 = 0 THEN DATE '2025-10-01' END
+        FROM range({n_emp}) t(i)""")
+    con.execute(f"""
+        CREATE TEMP TABLE _ids AS SELECT i,
+            '110105' || strftime(DATE '1966-01-01' + CAST(i % 15000 AS INTEGER), '%Y%m%d')
+                || lpad(CAST(i // 15000 AS VARCHAR), 3, '0') || 'X' AS id,
+            'E' || lpad(CAST(i % {n_emp} AS VARCHAR), 17, '0') AS uscc
+        FROM range({people}) t(i)""")
+    con.execute("""
+        INSERT INTO persons (id_number, name, highest_degree, degree_study_mode, graduation_date, title_level,
+                             special_talent, work_start_date, housing_type, housing_proof, achievements,
+                             photo_format, photo_bytes, photo_width, photo_height)
+        SELECT id, 'p', 'bachelor', 'full_time', DATE '2008-07-01', 'none', false, DATE '2008-08-01', 'owned',
+               i % 100 <> 0, repeat('业', 150 + i % 100), 'jpg', 100000, 300, 420 FROM _ids""")
+    con.execute("INSERT INTO employments (id_number, uscc, hired_on, contract_end_on, left_on) "
+                "SELECT id, uscc, DATE '2018-01-01' + CAST(i % 2500 AS INTEGER), DATE '2029-01-01', "
+                "CASE WHEN i % 200 = 0 THEN DATE '2026-01-01' END FROM _ids")
+    con.execute("INSERT INTO work_history (id_number, start_on, end_on, organization) "
+                "SELECT id, DATE '2008-08-01', DATE '2017-12-31', 'old' FROM _ids UNION ALL "
+                "SELECT id, DATE '2018-01-01' + CAST(i % 200 AS INTEGER), NULL, 'now' FROM _ids")
+    con.execute("INSERT INTO education_history (id_number, start_on, end_on, level) "
+                "SELECT id, DATE '2001-09-01', DATE '2004-07-01', 'high_school' FROM _ids UNION ALL "
+                "SELECT id, DATE '2004-09-01', DATE '2008-07-01', 'bachelor' FROM _ids")
+    # months x 2 kinds per person, a few holes
+    first = dt.date.fromisoformat(as_of).replace(day=1)
+    con.execute(f"""
+        INSERT INTO contributions (id_number, month, kind, amount_cny)
+        SELECT id, CAST(DATE '{first.isoformat()}' - to_months(CAST(m AS INTEGER)) AS DATE), k, 100
+        FROM _ids, range(1, {months} + 1) r(m), (VALUES ('income_tax'), ('social_insurance')) kk(k)
+        WHERE NOT (i % 37 = 0 AND m = 5 AND k = 'social_insurance')""")
+    con.execute("""
+        INSERT INTO permits (permit_no, id_number, uscc, issued_on, expires_on, status, last_inspection_on)
+        SELECT 'P' || i, id, uscc, DATE '2024-07-01' + CAST(i % 600 AS INTEGER),
+               DATE '2027-07-01' + CAST(i % 600 AS INTEGER) - 400,
+               CASE WHEN i % 40 = 0 THEN 'cancelled' WHEN i % 301 = 0 THEN 'deferred_cancellation' ELSE 'active' END,
+               DATE '2025-07-01' + CAST(i % 365 AS INTEGER)
+        FROM _ids WHERE i % 5 <> 0""")
+    con.execute("UPDATE permits SET deferred_on = DATE '2025-10-01' WHERE status = 'deferred_cancellation'")
+    con.execute("""
+        INSERT INTO applications (application_id, type, id_number, uscc, permit_no, submitted_on,
+                                  window_submitted_on, decided_on, status)
+        SELECT 'A' || i, CASE WHEN i % 5 = 0 THEN 'new' ELSE 'renewal' END, id, uscc,
+               CASE WHEN i % 5 = 0 THEN NULL ELSE 'P' || i END, DATE '2026-05-01' + CAST(i % 40 AS INTEGER),
+               DATE '2025-01-01' + CAST(i % 500 AS INTEGER),
+               CASE WHEN i % 3 = 0 THEN DATE '2025-02-01' + CAST(i % 500 AS INTEGER) END,
+               (['draft','under_review','approved','returned','rejected'])[1 + i % 5]
+        FROM _ids WHERE i % 4 = 0""")
+    con.execute("INSERT INTO dependents (holder_id_number, id_number, relation, name, marriage_certificate) "
+                "SELECT id, '110105' || strftime(DATE '2005-01-01' + CAST(i % 6000 AS INTEGER), '%Y%m%d') "
+                "|| lpad(CAST(i // 6000 AS VARCHAR), 3, '0') || '1', CASE WHEN i % 2 = 0 THEN 'spouse' ELSE 'child' END, "
+                "'d', i % 10 <> 0 FROM _ids WHERE i % 3 = 0")
+    con.execute("DROP TABLE _ids")
+    con.execute("CHECKPOINT")
+
+
+CPU: list[float] = []
+
+
+def timed(fn, repeat: int) -> tuple[float, list[float]]:
+    """Median wall seconds (and CPU seconds of this process in CPU[-1])."""
+    runs, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        runs.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    CPU.append(statistics.median(cpu))
+    return statistics.median(runs), runs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--db", type=Path, default=Path("/tmp/rules-bench.duckdb"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--gx", action="store_true")
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    from assets.rules.core import evaluate_rulebook
+    from assets.settings import PACKAGED_POLICY
+
+    if not a.db.exists():
+        t0 = time.perf_counter()
+        with duckdb.connect(str(a.db)) as con:
+            build(con, a.people)
+        print(f"built {a.db} in {time.perf_counter() - t0:.1f} s")
+    con = duckdb.connect(str(a.db))
+    if a.threads:
+        con.execute(f"SET threads = {a.threads}")
+    sizes = {t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+             for t in ("persons", "contributions", "permits", "applications", "dependents")}
+    print("sizes", sizes)
+    base, runs = timed(lambda: con.sql("SELECT id_number, count(*), max(month) FROM contributions "
+                                       "GROUP BY id_number").fetchall(), a.repeat)
+    base_cpu = CPU[-1]
+    print(f"baseline scan+group-by of contributions: median {base:.2f} s wall, {base_cpu:.2f} s CPU  "
+          f"{[round(x, 2) for x in runs]}")
+    as_of = dt.date(2026, 6, 15)
+    last = {}
+
+    def rules_only():
+        last.update(evaluate_rulebook(con, as_of, "bench", PACKAGED_POLICY, with_gx=False))
+
+    med, runs = timed(rules_only, a.repeat)
+    print(f"rule layer (all SQL rules, findings, history): median {med:.2f} s wall, {CPU[-1]:.2f} s CPU "
+          f"{[round(x, 2) for x in runs]} = {med / base:.1f}x baseline wall, {CPU[-1] / base_cpu:.1f}x CPU; "
+          f"{last['timing']}")
+    slow = sorted(((r.get("seconds") or 0, k) for k, r in last["rules"].items()), reverse=True)[:6]
+    print("slowest rules (s):", slow)
+    print("findings:", sum(r["count"] for r in last["rules"].values()))
+    if a.gx:
+        import tempfile
+
+        work = Path(tempfile.mkdtemp())
+        t0 = time.perf_counter()
+        res = evaluate_rulebook(con, as_of, "bench", PACKAGED_POLICY, work_dir=work, with_gx=True)
+        print(f"with GX: {time.perf_counter() - t0:.1f} s; {res['timing']}")
+
+
+if __name__ == "__main__":
+    main()

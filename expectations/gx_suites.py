@@ -1,0 +1,146 @@
+"""Great Expectations Core 1.x as the runner and reporter of the rule book.
+
+One suite per guarded table (applications, permits, employers, persons,
+dependents), one expectation per rule: ``expect_column_values_to_be_in_set``
+on the rule's column of a per-entity facts frame, value set ``[True]``. The
+frame holds, for every entity of the guarded table a rule applies to, the
+rule's ``ok`` (NOT breaks) — NULL where the rule does not apply, which GX
+skips. So GX's ``unexpected_count`` is the number of findings of the rule,
+from the same SQL facts that produce the complete findings rows (a test
+checks they agree for every rule). Entity keys shown by GX (samples, Data
+Docs) are masked ID numbers for person/dependent rules.
+
+``great_expectations`` is imported inside functions: the import costs seconds.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from expectations.engine import RuleFacts, sql_rules
+from expectations.rulebook import RuleBookError
+
+SUITE_PREFIX = "rulebook_"
+SAMPLE_SIZE = 5
+MASKED_ENTITY_TYPES = {"person", "dependent"}
+
+
+def expectation_dicts(rules: dict[str, dict] | None = None) -> dict[str, list[dict]]:
+    """The suites as data: guard -> list of expectation configurations."""
+    out: dict[str, list[dict]] = {}
+    for rid, r in sql_rules(rules).items():
+        out.setdefault(r["check"]["guards"], []).append({
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": rid, "value_set": [True]},
+            "meta": {"rule_id": rid, "severity": r["severity"], "entity_type": r["entity_type"],
+                     "title_zh": r["title_zh"], "title_en": r["title_en"], "source": r["source"]},
+            "description": f"{rid}: {r['title_zh']} / {r['title_en']}",
+        })
+    return out
+
+
+def build_suites(rules: dict[str, dict] | None = None) -> dict:
+    """ExpectationSuite objects per guard; raises if GX dropped any expectation
+    (GX logs and drops invalid expectation dicts instead of raising)."""
+    import great_expectations as gx
+
+    suites = {}
+    for guard, exps in expectation_dicts(rules).items():
+        suite = gx.ExpectationSuite(name=SUITE_PREFIX + guard, expectations=exps)
+        if len(suite.expectations) != len(exps):
+            got = {e.meta.get("rule_id") for e in suite.expectations}
+            lost = [e["meta"]["rule_id"] for e in exps if e["meta"]["rule_id"] not in got]
+            raise RuleBookError(f"GX suite {suite.name}: expectation(s) dropped: {lost}")
+        suites[guard] = suite
+    return suites
+
+
+def facts_frame(con, guard_rules: list[dict], facts: dict[str, RuleFacts]):
+    """Wide pandas frame: entity (masked where needed) + one nullable boolean
+    column per rule (True ok, False broken, NULL not applicable)."""
+    import pandas as pd
+
+    tabs = [facts[r["rule_id"]].table for r in guard_rules]
+    keys = " UNION ".join(f"SELECT entity_key FROM {t}" for t in tabs)
+    mask = any(r["entity_type"] in MASKED_ENTITY_TYPES for r in guard_rules)
+    entity = "mask_id(CAST(k.entity_key AS VARCHAR))" if mask else "CAST(k.entity_key AS VARCHAR)"
+    cols, joins = [], []
+    for i, r in enumerate(guard_rules):
+        t = facts[r["rule_id"]].table
+        cols.append(f'f{i}.ok AS "{r["rule_id"]}"')
+        joins.append(f"LEFT JOIN (SELECT entity_key, NOT coalesce(breaks, false) AS ok FROM {t}) f{i} "
+                     f"ON f{i}.entity_key = k.entity_key")
+    sql = f"SELECT {entity} AS entity, {', '.join(cols)} FROM ({keys}) k {' '.join(joins)}"
+    df = con.sql(sql).df()
+    for r in guard_rules:
+        df[r["rule_id"]] = df[r["rule_id"]].astype("boolean")
+    if df.empty:  # GX needs at least the columns; an empty frame validates as success
+        df = pd.DataFrame({c: pd.Series([], dtype="boolean" if c != "entity" else "object") for c in df.columns})
+    return df
+
+
+def run_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None, rules: dict[str, dict] | None = None,
+           sample_size: int = SAMPLE_SIZE) -> dict[str, dict]:
+    """Validate every rule's facts with GX; build Data Docs into datadocs_dir.
+    Returns rule_id -> {gx_success, gx_unexpected, gx_evaluated, sample}."""
+    import logging
+
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    rules = sql_rules(rules)
+    suites = build_suites(rules)
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # older/newer GX without the setting: only cosmetic
+        pass
+    actions = []
+    if datadocs_dir is not None:
+        Path(datadocs_dir).mkdir(parents=True, exist_ok=True)
+        ctx.add_data_docs_site(site_name="permits", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(datadocs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="datadocs", site_names=["permits"]))
+    source = ctx.data_sources.add_pandas("rulebook_facts")
+    out: dict[str, dict] = {}
+    for guard, suite in suites.items():
+        guard_rules = [r for r in rules.values() if r["check"]["guards"] == guard]
+        df = facts_frame(con, guard_rules, facts)
+        asset = source.add_dataframe_asset(guard)
+        batch_def = asset.add_batch_definition_whole_dataframe("as_of")
+        suite = ctx.suites.add(suite)
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{SUITE_PREFIX}{guard}", data=batch_def,
+                                                                    suite=suite))
+        cp = ctx.checkpoints.add(gx.Checkpoint(
+            name=f"{SUITE_PREFIX}{guard}", validation_definitions=[vd], actions=actions,
+            result_format={"result_format": "SUMMARY", "unexpected_index_column_names": ["entity"],
+                           "partial_unexpected_count": sample_size}))
+        res = cp.run(batch_parameters={"dataframe": df})
+        for vr in res.run_results.values():
+            for r in vr.results:
+                rid = r.expectation_config.meta["rule_id"]
+                result = r.result or {}
+                sample = [str(x.get("entity")) for x in (result.get("partial_unexpected_index_list") or [])]
+                out[rid] = {"gx_success": bool(r.success), "gx_unexpected": int(result.get("unexpected_count") or 0),
+                            "gx_evaluated": int((result.get("element_count") or 0) - (result.get("missing_count") or 0)),
+                            "sample": sample[:sample_size],
+                            "gx_exception": (r.exception_info or {}).get("exception_message")
+                            if isinstance(r.exception_info, dict) else None}
+    missing = set(rules) - set(out)
+    if missing:
+        raise RuleBookError(f"GX returned no result for {sorted(missing)}")
+    out["_meta"] = {"gx_seconds": round(time.perf_counter() - t0, 2), "gx_version": gx.__version__}
+    return out
+
+
+def write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
