@@ -22,12 +22,13 @@
   function isSuppressed(v) { return typeof v === 'string' && v.charAt(0) === '<'; }
 
   /* numbers: 万 in Chinese (12.3万), thousands separators in English */
-  function fmtNum(v) {
+  /* exact: thousands separators only (tables, row counts that must add up) */
+  function fmtNum(v, exact) {
     if (v === null || v === undefined || v === '') return '—';
     if (isSuppressed(v)) return v;
     var n = Number(v);
     if (!isFinite(n)) return String(v);
-    if (LANG === 'zh') {
+    if (LANG === 'zh' && !exact) {
       if (Math.abs(n) >= 100000000) return trimZeros((n / 100000000).toFixed(2)) + '亿';
       if (Math.abs(n) >= 10000) return trimZeros((n / 10000).toFixed(Math.abs(n) >= 1000000 ? 0 : 1)) + '万';
       return Number.isInteger(n) ? n.toLocaleString('zh-CN') : trimZeros(n.toFixed(1));
@@ -76,7 +77,7 @@
   function cellValue(col, v) {
     var kind = col.t || 'text';
     if (v === null || v === undefined || v === '') return '';
-    if (kind === 'num') return fmtNum(v);
+    if (kind === 'num') return fmtNum(v, true);
     if (kind === 'pct') return fmtPct(v);
     if (kind === 'month') return fmtMonth(v);
     if (kind === 'bool') return v === true ? t('是', 'yes') : v === false ? t('否', 'no') : String(v);
@@ -109,6 +110,7 @@
       return td;
     }
     if (kind === 'num' || kind === 'pct') td.className = 'num';
+    else if (/reason|detail|warning|message|waiting/.test(col.k)) td.className = 'long';
     if (kind === 'id') td.className = 'id';
     td.textContent = cellValue(col, v);
     return td;
@@ -133,6 +135,11 @@
     var cols = columns.filter(function (col) { return col.k in c || (col.ek && col.ek in c); });
     cols.forEach(function (col) { if (!(col.k in c)) col.k = col.ek; if (col.ek && !(col.ek in c)) col.ek = null; });
     var nrows = cols.length ? (c[cols[0].k] || []).length : 0;
+    if (nrows && !opts.keepEmpty) {  // a column empty on every row of this table says nothing: leave it out
+      cols = cols.filter(function (col) {
+        return c[col.k].some(function (v) { return v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length); });
+      });
+    }
     var rows = [];
     for (var i = 0; i < nrows; i++) rows.push(i);
     var shown = rows.slice();
@@ -405,7 +412,7 @@
     Array.prototype.forEach.call(document.querySelectorAll('a[href]'), function (a) {
       if (!a.classList.contains('lang-switch')) a.setAttribute('href', withLang(a.getAttribute('href')));
     });
-    Array.prototype.forEach.call(document.querySelectorAll('[data-fmt=num]'), function (n) { n.textContent = fmtNum(Number(n.getAttribute('data-v'))); });
+    Array.prototype.forEach.call(document.querySelectorAll('[data-fmt=num]'), function (n) { n.textContent = fmtNum(Number(n.getAttribute('data-v')), true); });
     var d = pageData();
     var page = body.getAttribute('data-page');
     if (page === 'employer') initEmployer(d, rootPath);
