@@ -61,11 +61,11 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
     policy = _policy(settings)
     min_cell = int((policy.get("defaults") or {}).get("min_cell", 5))
     site_dir = Path(settings.site_dir)
-    with warehouse.run_connection(context.run_id) as con:
+    with warehouse.run_connection(context.run.run_id) as con:
         summary = _run_summary(context, con, settings)
-        res = publish_site(con, site_dir, run_id=context.run_id, as_of=as_of, min_cell=min_cell,
+        res = publish_site(con, site_dir, run_id=context.run.run_id, as_of=as_of, min_cell=min_cell,
                            policy_version=str(policy.get("version") or ""),
-                           datadocs=_datadocs(settings, context.run_id), summary=summary,
+                           datadocs=_datadocs(settings, context.run.run_id), summary=summary,
                            log=context.log.info)
     meta = {k: (MetadataValue.int(v) if isinstance(v, int) and not isinstance(v, bool) else v)
             for k, v in res.metadata().items()}

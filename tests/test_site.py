@@ -281,3 +281,33 @@ def test_todo_workbooks_beside_every_employer_page_in_two_processes(warehouse, t
     assert "续签待办" in wb.sheetnames
     meta = json.loads((tmp_path / "site" / "assets" / "meta.js").read_text(encoding="utf-8").split("=", 1)[1].strip().rstrip(";"))
     assert meta["workbooks"] is True
+
+
+@pytest.mark.slow
+def test_site_asset_publishes_from_the_run_staging_copy(warehouse, tmp_path):
+    """The Dagster asset `site`: reads the run's staged warehouse, writes settings.site_dir, reports metadata."""
+    import shutil
+
+    from dagster import DagsterInstance, materialize
+
+    from assets.publish import site as site_asset
+    from assets.settings import PermitsSettings
+    from assets.warehouse import Warehouse, abandon_run
+
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, live)
+    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    result = materialize([site_asset], partition_key=AS_OF.isoformat(), instance=DagsterInstance.ephemeral(),
+                         resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
+    try:
+        assert result.success
+        mats = result.asset_materializations_for_node("site")
+        meta = mats[0].metadata
+        assert meta["employer_pages"].value == 25
+        assert meta["largest_employer_page_bytes"].value <= 200 * 1024
+        assert meta["employer_pages_per_second"].value > 0
+        index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+        assert result.run_id in index and AS_OF.isoformat() in index
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
+    finally:
+        abandon_run(live, result.run_id)
