@@ -176,10 +176,80 @@ def _cell_text(v) -> str | None:
     return s
 
 
+def _bad_workbook(name: str, exc: Exception) -> FileProblem:
+    return FileProblem(f"文件 {name} 不是有效的 Excel 工作簿(可能已损坏或被截断): {type(exc).__name__}",
+                       f"file {name} is not a readable .xlsx workbook (damaged or truncated): {type(exc).__name__}",
+                       "rejected")
+
+
+def _sheet_from_frame(label: str, name: str, table: str | None, df: pl.DataFrame) -> RawSheet | FileProblem:
+    """An all-string sheet (no header applied) -> RawSheet; vectorised."""
+    if df.width == 0 or df.height == 0:
+        return FileProblem(f"工作表 {label} 为空", f"sheet {label} is empty", "empty", label)
+    df = df.rename({c: f"x{j}" for j, c in enumerate(df.columns)})
+    df = df.with_columns(pl.all().cast(pl.String))
+    df = df.with_columns([pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+                          for c in df.columns])
+    nonempty = df.select(pl.any_horizontal(pl.all().is_not_null()).alias("ne"))["ne"]
+    idx = nonempty.arg_true()
+    if idx.len() == 0:
+        return FileProblem(f"工作表 {label} 为空", f"sheet {label} is empty", "empty", label)
+    h = int(idx[0])
+    header = ["" if v is None else str(v) for v in df.row(h)]
+    while header and header[-1].strip() == "":
+        header.pop()
+    n = len(header)
+    data = (df.slice(h + 1).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"))
+            .filter(nonempty.slice(h + 1)))
+    over_cols = [c for c in df.columns[n:]]
+    overflow = _empty_overflow()
+    if over_cols and data.height:
+        overflow = (data.select(["_row", *over_cols]).unpivot(index="_row", variable_name="column_name",
+                                                              value_name="value")
+                    .filter(pl.col("value").is_not_null())
+                    .with_columns(pl.format("#{}", pl.col("column_name").str.slice(1).cast(pl.Int64) + 1)
+                                  .alias("column_name"))
+                    .select("_row", "column_name", "value"))
+    frame = data.select([pl.col(f"x{j}").alias(f"c{j}") for j in range(n)]
+                        + [pl.col("_row"), pl.lit(n, dtype=pl.Int64).alias("_ncells")])
+    return RawSheet(label, name, table, header, frame, overflow, [])
+
+
 def read_xlsx(path: Path) -> list[RawSheet | FileProblem]:
-    """One RawSheet per non-empty sheet. Formula cells give their cached value
-    (an uncached formula reads as empty). A sheet whose name names no table
-    takes the file's table when the file stem names one."""
+    """One RawSheet per non-empty sheet, read with fastexcel (calamine) as text:
+    date cells come as ISO date-times, whole numbers without '.0', formula
+    cells give their cached value (an uncached formula reads as empty). A
+    sheet whose name names no table takes the file's table when the file
+    stem names one. openpyxl is the fallback reader."""
+    name = path.name
+    if path.stat().st_size == 0:
+        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
+    if not zipfile.is_zipfile(path):
+        raise _bad_workbook(name, zipfile.BadZipFile("not a zip archive"))
+    file_table = recognise_table(path.stem)
+    try:
+        import fastexcel
+
+        reader = fastexcel.read_excel(str(path))
+        out: list[RawSheet | FileProblem] = []
+        for sheet_name in reader.sheet_names:
+            label = f"{name}#{sheet_name}"
+            table = recognise_table(sheet_name) or file_table
+            try:
+                df = reader.load_sheet(sheet_name, header_row=None, dtypes="string").to_polars()
+            except Exception as exc:  # noqa: BLE001 - calamine refuses empty / odd sheets
+                if "empty" in str(exc).lower():
+                    out.append(FileProblem(f"工作表 {label} 为空", f"sheet {label} is empty", "empty", label))
+                    continue
+                raise
+            out.append(_sheet_from_frame(label, name, table, df))
+        return out
+    except Exception:  # noqa: BLE001 - fall back to openpyxl, which reports damage precisely
+        return read_xlsx_openpyxl(path)
+
+
+def read_xlsx_openpyxl(path: Path) -> list[RawSheet | FileProblem]:
+    """Fallback reader (openpyxl, read-only, cached formula values)."""
     import openpyxl
 
     name = path.name
