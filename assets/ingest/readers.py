@@ -103,6 +103,18 @@ def _records_to_sheet(label: str, file_name: str, table: str | None, records: li
     while header and header[-1].strip() == "":
         header.pop()  # trailing empty header cells (Excel sheets)
     n = len(header)
+    data_records = records[1:]
+    if n == len(records[0]) and set(map(len, data_records)) <= {n}:
+        # fast path (no ragged record): transpose in C, blank cells / records handled by polars
+        cols_t = list(zip(*data_records)) if data_records else [() for _ in range(n)]
+        frame = pl.DataFrame({f"c{j}": pl.Series(f"c{j}", cols_t[j], dtype=pl.String) for j in range(n)})
+        frame = frame.with_columns([pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+                                    for c in frame.columns])
+        frame = frame.with_columns(pl.int_range(start_row, pl.len() + start_row, dtype=pl.Int64).alias("_row"),
+                                   pl.lit(n, dtype=pl.Int64).alias("_ncells"))
+        if n:
+            frame = frame.filter(pl.any_horizontal([pl.col(f"c{j}").is_not_null() for j in range(n)]))
+        return RawSheet(label, file_name, table, header, frame, _empty_overflow(), notes)
     rows, ncells, cols = [], [], [[] for _ in range(n)]
     over_rows, over_cols, over_vals = [], [], []
     for i, rec in enumerate(records[1:], start=start_row):
