@@ -25,22 +25,28 @@ DEMO_SEED = 20261129
 
 
 def _dagster_home() -> Path:
+    """DAGSTER_HOME shared by the CLI and the UI (runs queue one at a time)."""
+    from pipelines.runner import ensure_dagster_home
+
     home = Path(os.environ.get("DAGSTER_HOME") or Path("data/dagster_home")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch(exist_ok=True)
+    ensure_dagster_home(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
 def run_pipeline(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                 policy: Optional[Path] = None, quiet: bool = False) -> dict:
-    """Execute the Dagster job once; returns the run summary. Raises on failure."""
-    from pipelines.runner import execute_run
+                 policy: Optional[Path] = None, quiet: bool = False, backfill_days: int = 1,
+                 wait: float = 0.0) -> dict:
+    """Execute the Dagster job (once, or once per day of a backfill); returns
+    the (last) run summary. Raises on failure."""
+    from pipelines.runner import execute_backfill, execute_run
 
     _dagster_home()
-    return execute_run(input_dir=input_dir.resolve(), as_of=as_of, warehouse=warehouse.resolve(),
-                       site=site.resolve(), policy=policy.resolve() if policy else None,
-                       console=None if quiet else console)
+    kw = dict(warehouse=warehouse.resolve(), site=site.resolve(), policy=policy.resolve() if policy else None,
+              console=None if quiet else console, lock_timeout=wait)
+    if backfill_days > 1:
+        return execute_backfill(input_dir.resolve(), as_of, backfill_days, **kw)[-1]
+    return execute_run(input_dir=input_dir.resolve(), as_of=as_of, **kw)
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -55,6 +61,9 @@ def run(
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, "--warehouse", help="DuckDB 数据仓库文件"),
     site: Path = typer.Option(DEFAULT_SITE, "--site", help="发布的静态网站文件夹"),
     policy: Optional[Path] = typer.Option(None, "--policy", help="政策参数文件 (默认 expectations/policy.yaml)"),
+    backfill_days: int = typer.Option(1, "--backfill-days", min=1,
+                                      help="回填: 依次运行截至 --as-of 的 N 天 / run the N days ending at --as-of"),
+    wait: float = typer.Option(0.0, "--wait", min=0, help="数据仓库被占用时最多等待秒数 / wait for a busy warehouse"),
 ) -> None:
     """Ingest a folder, evaluate the rule book, build marts and publish the site."""
     import datetime as dt
@@ -69,7 +78,7 @@ def run(
     if policy and not policy.is_file():
         _fail(f"policy file not found / 政策参数文件不存在: {policy}")
     try:
-        summary = run_pipeline(input, as_of, warehouse, site, policy)
+        summary = run_pipeline(input, as_of, warehouse, site, policy, backfill_days=backfill_days, wait=wait)
     except Exception as exc:  # one clear line, not a traceback
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     _print_summary(summary)
