@@ -311,3 +311,13 @@ def test_site_asset_publishes_from_the_run_staging_copy(warehouse, tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
     finally:
         abandon_run(live, result.run_id)
+
+
+def test_rows_of_an_unknown_employer_are_reported_not_silently_dropped(tmp_path):
+    con = duckdb.connect()
+    build_synthetic_warehouse(con, employers=4, as_of=AS_OF)
+    con.execute("INSERT INTO todo_renewals SELECT * REPLACE ('9111010MA99999999X' AS uscc) FROM todo_renewals LIMIT 1")
+    logged = []
+    res = build_site(con, tmp_path / "s", run_id="x", as_of=AS_OF, workbooks=False, log=logged.append)
+    assert res.rows_without_employer == 1 and res.metadata()["rows_without_employer_page"] == 1
+    assert any("todo_renewals: 1 rows" in m for m in logged)

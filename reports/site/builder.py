@@ -48,6 +48,7 @@ class SiteResult:
     bureau_page_bytes: int = 0
     workbooks: int = 0
     gx_docs: bool = False
+    rows_without_employer: int = 0
     seconds: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
@@ -55,7 +56,7 @@ class SiteResult:
                 "largest_employer_page_bytes": self.largest_employer_page,
                 "largest_employer_page_uscc": self.largest_employer_uscc,
                 "bureau_page_bytes": self.bureau_page_bytes, "todo_workbooks": self.workbooks,
-                "gx_data_docs": self.gx_docs, **{f"seconds_{k}": v for k, v in self.seconds.items()}}
+                "gx_data_docs": self.gx_docs, "rows_without_employer_page": self.rows_without_employer, **{f"seconds_{k}": v for k, v in self.seconds.items()}}
 
 
 def plotly_js_path() -> Path:
@@ -207,6 +208,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     t = time.perf_counter()
     ed = D.employer_data(con, as_of, cap=table_row_cap)
     secs["employer_data"] = round(time.perf_counter() - t, 2)
+    res.rows_without_employer = sum(ed.orphans.values())
+    for mart, n_lost in ed.orphans.items():
+        log(f"WARNING {mart}: {n_lost} rows have a uscc that is not in employer_summary: no page shows them "
+            f"/ {n_lost} 行的单位不在 employer_summary 中,未发布到单位页面")
 
     nwb = 0
     if workbooks:

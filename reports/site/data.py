@@ -193,6 +193,7 @@ class EmployerData:
     statuses: list[str] = field(default_factory=list)
     kpis: list[dict] = field(default_factory=list)
     rows_capped: dict[str, int] = field(default_factory=dict)
+    orphans: dict[str, int] = field(default_factory=dict)  # mart -> rows whose uscc has no employer page
 
 
 def _first_present(cols, candidates):
@@ -328,6 +329,7 @@ def employer_data(con, as_of: dt.date, cap: int = 300) -> EmployerData:
     base = employer_base(con, names)
     tables_meta = []
     parts = []
+    orphans: dict[str, int] = {}
     frame = base
     for spec in L.EMPLOYER_TABLES:
         if spec["mart"] not in names:
@@ -337,6 +339,12 @@ def employer_data(con, as_of: dt.date, cap: int = 300) -> EmployerData:
             continue
         grouped, meta = action_table(con, spec, cap)
         tables_meta.append(meta)
+        lost = grouped.join(base.select("uscc"), on="uscc", how="anti")
+        if lost.height:
+            orphans[spec["mart"]] = int(con.sql(
+                f'SELECT count(*) FROM "{spec["mart"]}" WHERE uscc IS NULL OR uscc NOT IN '
+                f'(SELECT uscc FROM {"employer_summary" if "employer_summary" in names else "employers"})'
+            ).fetchall()[0][0])
         frame = frame.join(grouped, on="uscc", how="left")
         parts.append((spec["key"], spec["key"]))
     expiry, months = expiry_series(con, names, as_of)
@@ -367,7 +375,7 @@ def employer_data(con, as_of: dt.date, cap: int = 300) -> EmployerData:
     ]).alias("blob")
     frame = frame.select("uscc", "name", "district", blob)
     return EmployerData(frame=frame, tables=tables_meta, months=months, statuses=statuses,
-                        kpis=employer_kpi_meta(con, names))
+                        kpis=employer_kpi_meta(con, names), orphans=orphans)
 
 
 # ---------------------------------------------------------------- bureau

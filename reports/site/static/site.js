@@ -306,7 +306,7 @@
     plot('chart-funnel', [{ type: 'funnel', y: statuses.map(function (s) { return enumLabel('application_status', s); }),
       x: fy, textinfo: 'value', marker: { color: COLORS.main },
       hovertemplate: '%{y}: %{x}<extra></extra>' }],
-      { margin: { l: 130, r: 24, t: 16, b: 40 }, yaxis: { title: { text: t('办理状态', 'Status') }, automargin: true },
+      { margin: { l: 150, r: 24, t: 16, b: 48 }, yaxis: { automargin: true },
         xaxis: { title: { text: t('申请数', 'Applications') } } });
     var host = document.getElementById('tables');
     (m.tables || []).forEach(function (tm) {
