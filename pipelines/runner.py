@@ -61,13 +61,19 @@ def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site:
 
 
 def _innermost_message(err) -> str:
-    """The user's own error message (Dagster wraps it in step errors)."""
-    while err is not None and getattr(err, "cause", None) is not None:
-        err = err.cause
-    if err is None:
+    """The user's own error, first line (Dagster wraps user errors in its own
+    step errors; the outermost non-Dagster error usually carries the context:
+    file, row, rule)."""
+    chain = []
+    while err is not None:
+        chain.append(err)
+        err = getattr(err, "cause", None) or getattr(err, "context", None)
+    user = [e for e in chain if not (e.cls_name or "").startswith("Dagster")]
+    pick = user[0] if user else (chain[-1] if chain else None)
+    if pick is None:
         return "step failed"
-    lines = [ln for ln in (err.message or "").strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else (err.cls_name or "step failed")
+    lines = [ln.strip() for ln in (pick.message or "").strip().splitlines() if ln.strip()]
+    return lines[0] if lines else (pick.cls_name or "step failed")
 
 
 class _Progress:

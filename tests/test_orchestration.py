@@ -138,3 +138,19 @@ def test_dagster_home_queues_runs_one_at_a_time(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     ensure_dagster_home(home)
     assert "max_concurrent_runs" not in (home / "dagster.yaml").read_text()
+
+
+def test_failure_message_is_the_users_error_not_dagsters_wrapper():
+    from dagster._utils.error import SerializableErrorInfo
+
+    from pipelines.runner import _innermost_message
+
+    inner = SerializableErrorInfo("CatalogException: Catalog Error: no function x\nDid you mean y?\n\nLINE 7: ^^^^\n",
+                                  [], "CatalogException")
+    mid = SerializableErrorInfo("RuleBookError: rules/elig.yaml ELIG-CONTRIB-6M: facts SQL failed: Catalog Error\n",
+                                [], "RuleBookError", cause=inner)
+    outer = SerializableErrorInfo('Error occurred while executing op "findings":\n', [],
+                                  "DagsterExecutionStepExecutionError", cause=mid)
+    assert _innermost_message(outer) == "RuleBookError: rules/elig.yaml ELIG-CONTRIB-6M: facts SQL failed: Catalog Error"
+    assert _innermost_message(inner) == "CatalogException: Catalog Error: no function x"
+    assert _innermost_message(None) == "step failed"
