@@ -47,7 +47,7 @@ def mask_id_expr(col: str) -> pl.Expr:
 
 def mask_ids_in_text_expr(col: str) -> pl.Expr:
     """Mask every 18-character ID number embedded in free text."""
-    return pl.col(col).str.replace_all(_ID18_POLARS, "${1}********${2}").alias(col)
+    return pl.col(col).cast(pl.String).str.replace_all(_ID18_POLARS, "${1}********${2}").alias(col)
 
 
 def find_unmasked_ids(text: str) -> list[str]:

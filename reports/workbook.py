@@ -128,9 +128,12 @@ def _read_table(con: duckdb.DuckDBPyConnection, sheet: Sheet, usccs: list[str] |
 
 
 def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: list[str] | None = None,
-                         as_of: dt.date | None = None) -> int:
+                         as_of: dt.date | None = None, workers: int = 1) -> int:
     """Write ``out_dir/employers/<uscc>/todo.xlsx`` for every employer of
-    ``employer_summary`` (or the given ``usccs``); returns the number of files."""
+    ``employer_summary`` (or the given ``usccs``); returns the number of files.
+
+    ``workers`` > 1 writes the files in that many processes (spawned, fed with
+    each employer's rows; worth it from a few thousand employers)."""
     out_dir = Path(out_dir)
     where = ""
     if usccs is not None:
@@ -142,7 +145,7 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
         raise WorkbookError(f"cannot read employer_summary: {str(exc).splitlines()[0]}") from exc
     if as_of is None and emp.height:
         as_of = emp["as_of"][0]
-    frames: dict[str, dict[str, pl.DataFrame]] = {}
+    frames: dict[str, dict] = {}
     widths: dict[str, dict[str, dict[str, int]]] = {}
     for sheet in SHEETS:
         df = _read_table(con, sheet, list(usccs) if usccs is not None else None)
@@ -153,13 +156,27 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
                .group_by("uscc").agg([pl.col(c).max() for c in cols]))
         widths[sheet.table] = {r["uscc"]: r for r in w.iter_rows(named=True)}
         frames[sheet.table] = df.partition_by("uscc", as_dict=True, include_key=False, maintain_order=True)
-    n = 0
+    jobs = []
     for uscc, name in zip(emp["uscc"].to_list(), emp["name"].to_list()):
         parts = {s.table: frames[s.table].get((uscc,)) for s in SHEETS}
-        _write_one(out_dir / "employers" / uscc / "todo.xlsx", uscc, name or "", as_of, parts,
-                   {s.table: widths[s.table].get(uscc, {}) for s in SHEETS})
-        n += 1
-    return n
+        jobs.append((str(out_dir / "employers" / uscc / "todo.xlsx"), uscc, name or "", as_of, parts,
+                     {s.table: widths[s.table].get(uscc, {}) for s in SHEETS}))
+    del frames
+    if workers > 1 and len(jobs) >= 2 * workers:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, len(jobs) // (workers * 8))
+        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+            return sum(ex.map(_write_chunk, chunks))
+    return _write_chunk(jobs)
+
+
+def _write_chunk(jobs: list) -> int:
+    for path, uscc, name, as_of, parts, widths in jobs:
+        _write_one(Path(path), uscc, name, as_of, parts, widths)
+    return len(jobs)
 
 
 def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict[str, pl.DataFrame | None],

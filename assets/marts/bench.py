@@ -1,0 +1,167 @@
+"""Measurements of the mart layer (not a test): workbook files/s at city
+employer count, and mart build time on a generated warehouse.
+
+    .venv/bin/python -m assets.marts.bench workbooks --employers 50000 --write 5000
+    .venv/bin/python -m assets.marts.bench marts --persons 100000
+
+Prints medians of repeated runs; see docs/marts.md § Measured.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from assets.marts.build import build_all
+from assets.marts.sample import make_uscc
+from assets.settings import PACKAGED_POLICY
+
+AS_OF = dt.date(2026, 6, 15)
+
+
+def make_todo_scale(con: duckdb.DuckDBPyConnection, employers: int, rows: int = 4) -> None:
+    """employer_summary + todo_* tables for ``employers`` employers with about
+    ``rows`` rows per employer in each list (vectorised SQL, fake masked IDs)."""
+    A = f"DATE '{AS_OF}'"
+    con.execute(f"""CREATE OR REPLACE TABLE employer_summary AS
+        SELECT {A} AS as_of, '91110108MA' || lpad(CAST(i AS VARCHAR), 7, '0') || 'X' AS uscc,
+               '北京某某科技有限公司' || i AS name FROM range({employers}) t(i)""")
+    base = f"""SELECT e.uscc, CAST(j AS INTEGER) AS j, '110105********' || lpad(CAST((e.i * 7 + j) % 10000 AS VARCHAR), 4, '0')
+                   AS id_number_masked, '张伟' || j AS name, 'P-' || e.i || '-' || j AS permit_no
+               FROM (SELECT i, '91110108MA' || lpad(CAST(i AS VARCHAR), 7, '0') || 'X' AS uscc
+                     FROM range({employers}) t(i)) e, range({rows}) r(j)"""
+    con.execute(f"""CREATE OR REPLACE TABLE todo_renewals AS SELECT uscc, permit_no, name, id_number_masked,
+        {A} + j AS expires_on, {A} + j - 30 AS window_start, {A} + j + 30 AS window_end,
+        '续签办理期内' AS window_state_zh, j - 30 AS days_to_window_start, j + 30 AS days_left FROM ({base})""")
+    con.execute(f"""CREATE OR REPLACE TABLE todo_cancellations AS SELECT uscc, permit_no, name, id_number_masked,
+        '持证人已离职,证件尚未注销' AS reason_zh, {A} - 10 AS left_on, NULL::DATE AS deferred_on,
+        10 AS days_overdue, '有效' AS status_zh FROM ({base}) WHERE j < {max(1, rows // 2)}""")
+    con.execute(f"""CREATE OR REPLACE TABLE todo_contribution_gaps AS SELECT uscc, permit_no, name, id_number_masked,
+        2 AS missing_month_count, '2026-01(个人所得税,社会保险)、2026-02(个人所得税)' AS missing_detail_zh,
+        DATE '2026-01-01' AS first_missing_month, DATE '2026-02-01' AS last_missing_month, {A} + 200 AS due_on
+        FROM ({base}) WHERE j < {max(1, rows // 2)}""")
+    con.execute(f"""CREATE OR REPLACE TABLE todo_failing_applications AS SELECT uscc, 'A-' || permit_no AS application_id,
+        '新办' AS type_zh, '草稿' AS status_zh, name, id_number_masked, {A} - 3 AS submitted_on, 2 AS reason_count,
+        '主要工作业绩不足200字；在本单位工作不满6个月' AS reasons_zh, NULL AS warnings_zh,
+        'ELIG-ACHIEVEMENT-200,ELIG-TENURE-6M' AS rule_ids FROM ({base})""")
+    con.execute(f"""CREATE OR REPLACE TABLE todo_candidates_90d AS SELECT uscc, name, id_number_masked,
+        {A} - 100 AS hired_on, {A} + j AS eligible_on, j AS days_to_eligible, j = 0 AS eligible_now,
+        '任职满6个月' AS waiting_for_zh FROM ({base})""")
+
+
+def bench_workbooks(employers: int, write: int, rows: int, repeats: int, workers: int = 1) -> dict:
+    from reports import workbook
+
+    con = duckdb.connect()
+    make_todo_scale(con, employers, rows)
+    usccs = [r[0] for r in con.sql(f"SELECT uscc FROM employer_summary ORDER BY uscc LIMIT {write}").fetchall()]
+    times, read_times = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            frames = [workbook._read_table(con, s, None) for s in workbook.SHEETS]  # all employers, once each
+            read_times.append(time.perf_counter() - t0)
+            del frames
+            t0 = time.perf_counter()
+            n = workbook.write_todo_workbooks(con, Path(d), usccs=usccs, workers=workers)
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"employers_in_marts": employers, "rows_per_list": rows, "files_written": n, "workers": workers,
+            "median_seconds": round(med, 2), "files_per_second": round(n / med, 1),
+            "median_read_all_lists_seconds": round(statistics.median(read_times), 2),
+            "projected_seconds_for_all": round(employers / (n / med), 0)}
+
+
+def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: int) -> None:
+    """A generated warehouse: ``persons`` people, 60% with a permit, 24 months of
+    contributions each, work/education history, some applications and findings."""
+    from assets.marts.sample import create_contract_tables
+
+    create_contract_tables(con)
+    A = f"DATE '{AS_OF}'"
+    usccs = [make_uscc(i) for i in range(employers)]
+    con.execute("CREATE TEMP TABLE _u (k BIGINT, uscc VARCHAR)")
+    con.executemany("INSERT INTO _u VALUES (?, ?)", list(enumerate(usccs)))
+    dist = "['haidian','chaoyang','dongcheng','xicheng','fengtai','tongzhou','changping','daxing']"
+    con.execute(f"""INSERT INTO employers SELECT uscc, '单位' || k, 'enterprise', {dist}[1 + k % 8],
+        DATE '2010-01-01', 5000000, 'high_tech', DATE '2011-01-01', NULL, NULL FROM _u""")
+    # fake but well-formed 18-char IDs (check digits are irrelevant to the marts)
+    con.execute(f"""CREATE TEMP TABLE _p AS SELECT CAST(i AS INTEGER) AS i, '110105' || strftime(DATE '1980-01-01' + CAST(i % 9000 AS INTEGER),
+        '%Y%m%d') || lpad(CAST(i % 1000 AS VARCHAR), 3, '0') || CAST(i % 10 AS VARCHAR) AS id, i % {employers} AS k
+        FROM range({persons}) t(i)""")
+    con.execute("""INSERT INTO persons (id_number, name, highest_degree, degree_study_mode, graduation_date,
+        title_level, special_talent, work_start_date, housing_type, housing_proof, achievements, photo_format,
+        photo_bytes, photo_width, photo_height)
+        SELECT id, '张' || i, 'bachelor', 'full_time', DATE '2008-06-30', 'none', false, DATE '2008-07-15',
+               'rented', true, repeat('业绩', 120), 'jpg', 100000, 358, 441 FROM _p""")
+    con.execute(f"""INSERT INTO employments SELECT id, u.uscc, DATE '2015-01-01' + CAST(i % 3000 AS INTEGER), NULL,
+        CASE WHEN i % 50 = 0 THEN {A} - 30 END FROM _p JOIN _u u USING (k)""")
+    con.execute(f"""INSERT INTO permits SELECT 'P' || i, id, u.uscc, {A} - CAST(i % 1000 AS INTEGER) - 30,
+        {A} - CAST(i % 1000 AS INTEGER) - 30 + 1095, CASE WHEN i % 20 = 0 THEN 'cancelled' ELSE 'active' END,
+        CASE WHEN i % 20 = 0 THEN {A} - CAST(i % 600 AS INTEGER) END, NULL, NULL, NULL
+        FROM _p JOIN _u u USING (k) WHERE i % 5 < 3""")
+    con.execute(f"""INSERT INTO contributions SELECT id, CAST(date_trunc('month', {A}) AS DATE) - to_months(m + 1), kind,
+        NULL, NULL, 100 FROM _p, range(24) t(m), (VALUES ('income_tax'), ('social_insurance')) k(kind)
+        WHERE NOT (i % 37 = 0 AND m = 5)""")
+    con.execute("""INSERT INTO work_history SELECT id, DATE '2008-07-15', NULL, '某公司', NULL, NULL FROM _p""")
+    con.execute("""INSERT INTO education_history SELECT id, DATE '2002-09-01', DATE '2005-06-30', '某中学',
+        'high_school', NULL, NULL FROM _p""")
+    con.execute(f"""INSERT INTO applications SELECT 'A' || i, CASE WHEN i % 3 = 0 THEN 'renewal' ELSE 'new' END, id,
+        u.uscc, CASE WHEN i % 3 = 0 THEN 'P' || i END, {A} - CAST(i % 400 AS INTEGER), NULL,
+        {A} - CAST(i % 400 AS INTEGER), CASE WHEN i % 4 <> 0 THEN {A} - CAST(i % 400 AS INTEGER) + 12 + i % 20 END,
+        CASE WHEN i % 4 = 0 THEN 'draft' WHEN i % 4 = 1 THEN 'approved' WHEN i % 4 = 2 THEN 'returned'
+             ELSE 'rejected' END, CASE WHEN i % 4 = 2 THEN '材料不全' END, NULL
+        FROM _p JOIN _u u USING (k) WHERE i % 10 = 0""")
+    con.execute(f"""INSERT INTO findings SELECT 'bench', {A}, 'NC-CONTRIB-GAP', 'warning', 'permit', p.permit_no,
+        p.uscc, p.id_number, NULL, '缴费有缺口', 'gap', '{{}}' FROM permits p JOIN _p ON _p.id = p.id_number
+        WHERE _p.i % 37 = 0 AND p.status = 'active'""")
+    con.execute(f"""INSERT INTO findings SELECT 'bench', {A}, 'ELIG-TENURE-6M', 'error', 'application',
+        application_id, uscc, id_number, NULL, '在本单位工作不满6个月', 'tenure', '{{}}' FROM applications
+        WHERE status = 'draft'""")
+
+
+def bench_marts(persons: int, employers: int, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        con = duckdb.connect(str(Path(d) / "w.duckdb"))
+        t0 = time.perf_counter()
+        make_people_scale(con, persons, employers)
+        gen = time.perf_counter() - t0
+        contrib = con.sql("SELECT count(*) FROM contributions").fetchall()[0][0]
+        times, last = [], {}
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            last = build_all(con, AS_OF, PACKAGED_POLICY)
+            times.append(time.perf_counter() - t0)
+        con.close()
+    return {"persons": persons, "employers": employers, "contribution_rows": contrib,
+            "generate_seconds": round(gen, 1), "median_build_all_seconds": round(statistics.median(times), 2),
+            "rows": last}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="what", required=True)
+    w = sub.add_parser("workbooks")
+    w.add_argument("--employers", type=int, default=50_000)
+    w.add_argument("--write", type=int, default=2_000)
+    w.add_argument("--rows", type=int, default=4)
+    w.add_argument("--repeats", type=int, default=3)
+    w.add_argument("--workers", type=int, default=1)
+    m = sub.add_parser("marts")
+    m.add_argument("--persons", type=int, default=100_000)
+    m.add_argument("--employers", type=int, default=5_000)
+    m.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args()
+    if a.what == "workbooks":
+        print(bench_workbooks(a.employers, a.write, a.rows, a.repeats, a.workers))
+    else:
+        print(bench_marts(a.persons, a.employers, a.repeats))
+
+
+if __name__ == "__main__":
+    main()
