@@ -90,24 +90,33 @@ def browser():
             shutil.rmtree(profile, ignore_errors=True)
 
 
-def open_page(ctx, path: Path, query: str = "", wait_ready: bool = True):
-    """Open a site page from disk; returns (page, log). Every non-file request is aborted and recorded."""
+def open_page(ctx, path, query: str = "", wait_ready: bool = True, allow_origin: str = ""):
+    """Open a site page from disk (a Path) or from ``allow_origin`` (a URL string);
+    returns (page, log). Every other request is aborted and recorded."""
     log = PageLog()
     page = ctx.new_page()
+    allowed = ("file://", "data:", "blob:") + ((allow_origin,) if allow_origin else ())
+
+    def block(url):
+        if url not in log.blocked:
+            log.blocked.append(url)
 
     def route(r):
         url = r.request.url
         log.requested.append(url)
-        if url.startswith("file://") or url.startswith("data:") or url.startswith("blob:"):
+        if url.startswith(allowed):
             r.continue_()
         else:
-            log.blocked.append(url)
+            block(url)
             r.abort()
 
     page.route("**/*", route)
+    # also every request the router might not see (e.g. issued before routing applies)
+    page.on("request", lambda req: None if req.url.startswith(allowed) else block(req.url))
     page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-    page.goto(Path(path).resolve().as_uri() + query, wait_until="load")
+    url = path if isinstance(path, str) else Path(path).resolve().as_uri()
+    page.goto(url + query, wait_until="load")
     if wait_ready:
         page.wait_for_selector("body[data-ready='1']", timeout=30000)
     return page, log

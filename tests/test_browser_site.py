@@ -59,11 +59,12 @@ def synth_site(tmp_path_factory) -> dict:
     return {"site": base / "site", "uscc": uscc}
 
 
-def assert_clean(log, what):
+def assert_clean(log, what, origin: str = ""):
     assert log.page_errors == [], f"{what}: page errors {log.page_errors}"
     assert log.console_errors == [], f"{what}: console errors {log.console_errors}"
     assert log.blocked == [], f"{what}: network requests left the page: {log.blocked}"
-    assert all(u.startswith(("file://", "data:", "blob:")) for u in log.requested), log.requested
+    allowed = ("file://", "data:", "blob:") + ((origin,) if origin else ())
+    assert all(u.startswith(allowed) for u in log.requested), log.requested
 
 
 def assert_charts(page, what, expected: int):
@@ -229,3 +230,24 @@ def test_the_network_guard_catches_a_request(ctx, tmp_path):
     page, log = open_page(ctx, page_file)
     page.wait_for_timeout(300)
     assert log.blocked == ["http://example.invalid/x.png"]
+
+
+def test_served_site_requests_only_its_own_files(ctx, synth_site):
+    """Served over HTTP (any static server), a page asks only its own server for files."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(synth_site["site"]))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        for rel in ("bureau/index.html", f"employers/{synth_site['uscc']}/index.html", "index.html"):
+            page, log = open_page(ctx, origin + rel, allow_origin=origin)
+            assert_clean(log, f"served {rel}", origin)
+            assert any(u.endswith("assets/plotly.min.js") for u in log.requested) or rel == "index.html"
+        assert_charts(page, "served index", 0)
+    finally:
+        server.shutdown()
