@@ -66,6 +66,7 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
         res = publish_site(con, site_dir, run_id=context.run.run_id, as_of=as_of, min_cell=min_cell,
                            policy_version=str(policy.get("version") or ""),
                            datadocs=_datadocs(settings, context.run.run_id), summary=summary,
+                           policy_defaults=policy.get("defaults") or {},
                            log=context.log.info)
     meta = {k: (MetadataValue.int(v) if isinstance(v, int) and not isinstance(v, bool) else v)
             for k, v in res.metadata().items()}

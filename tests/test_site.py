@@ -169,7 +169,7 @@ def test_rule_links_resolve_to_rule_explanations(site, ro):
     assert cited and cited <= anchors
     # each explanation carries the Chinese title and its source sentence
     art = re.search(r'<article class="rule" id="ELIG-TALENT">(.*?)</article>', rules_html, re.S).group(1)
-    assert "人才条件不符合" in art and "出处" in art
+    assert "人才条件不符合" in art and "出处" in art and "rules.md" in art
 
 
 def test_every_chinese_text_has_an_english_twin(site):

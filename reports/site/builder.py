@@ -187,7 +187,7 @@ def _workbook_worker(export: str, tables: list[str], out: str, usccs: list[str])
 def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run_id: str, min_cell: int = 5,
                policy_version: str = "", datadocs: Optional[Path] = None, workbooks: bool = True,
                table_row_cap: int = 300, fail_after: Optional[int] = None, summary: Optional[dict] = None,
-               workers: int = 2, parallel_from: int = 2000,
+               workers: int = 2, parallel_from: int = 2000, policy_defaults: Optional[dict] = None,
                log: Callable[[str], None] = lambda s: None) -> SiteResult:
     """Write the whole site into ``out`` (a fresh folder)."""
     t0 = time.perf_counter()
@@ -204,7 +204,12 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     shutil.copyfile(STATIC / "site.js", assets / "site.js")
     shutil.copyfile(STATIC / "site.css", assets / "site.css")
 
-    rules = D.rules_list(con)
+    if policy_defaults is None:  # the packaged policy (found from this file, never the working directory)
+        import yaml
+
+        pol = HERE.parent.parent / "expectations" / "policy.yaml"
+        policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
+    rules = D.rules_list(con, policy_defaults)
     t = time.perf_counter()
     ed = D.employer_data(con, as_of, cap=table_row_cap)
     secs["employer_data"] = round(time.perf_counter() - t, 2)

@@ -133,8 +133,8 @@ def publishable(df: pl.DataFrame, keep: Optional[set] = None) -> pl.DataFrame:
         elif isinstance(t, pl.List) and t.inner == pl.String and c not in CODE_COLUMNS:
             exprs.append(pl.col(c).list.eval(pl.element().str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}")).alias(c))
         elif isinstance(t, (pl.Struct, pl.Object)) or (isinstance(t, pl.List) and not t.inner.is_primitive()):
-            exprs.append(pl.col(c).cast(pl.String, strict=False).alias(c) if not isinstance(t, pl.Struct)
-                         else pl.col(c).struct.json_encode().alias(c))
+            enc = pl.col(c).struct.json_encode() if isinstance(t, pl.Struct) else pl.col(c).cast(pl.String, strict=False)
+            exprs.append(enc.str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}").alias(c))
         elif t == pl.String and c not in CODE_COLUMNS:
             exprs.append(mask_ids_in_text(c))
         elif t == pl.Time or isinstance(t, pl.Duration):
@@ -630,8 +630,24 @@ def run_overview(con, run_id: str, summary: Optional[dict] = None) -> dict:
     return out
 
 
-def rules_list(con) -> list[dict]:
+def fill_template(text: str, policy: dict) -> str:
+    """A finding message template made readable: policy parameters filled in
+    with their values, every other placeholder shown as '…'."""
+    import re as _re
+
+    def one(m):
+        key = m.group(1)
+        v = policy.get(key)
+        if isinstance(v, list):
+            return "/".join(str(x) for x in v)
+        return str(v) if v is not None and not isinstance(v, dict) else "…"
+
+    return _re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}", one, text or "")
+
+
+def rules_list(con, policy: Optional[dict] = None) -> list[dict]:
     """Every rule with its texts, from the `rules` table, completed from the rule book files."""
+    policy = policy or {}
     names = table_names(con)
     rows: dict[str, dict] = {}
     if "rules" in names:
@@ -655,8 +671,8 @@ def rules_list(con) -> list[dict]:
             "entity_type": r.get("entity_type", ""),
             "title_zh": r.get("title_zh") or rid,
             "title_en": r.get("title_en") or rid,
-            "text_zh": _first_text(r, ("text_zh", "rule_text_zh", "description_zh", "when_zh", "message_zh")),
-            "text_en": _first_text(r, ("text_en", "rule_text_en", "description_en", "when_en", "message_en")),
+            "text_zh": fill_template(_first_text(r, ("text_zh", "rule_text_zh", "description_zh", "message_zh")), policy),
+            "text_en": fill_template(_first_text(r, ("text_en", "rule_text_en", "description_en", "message_en")), policy),
             "source": _first_text(r, ("source", "source_sentence", "source_zh")),
         })
     return out
