@@ -111,6 +111,18 @@ class Source:
     extras: pl.DataFrame  # source_row, column_name, value
     unknown_columns: list[str]
     notes: list[str] = field(default_factory=list)
+    path: Path | None = None  # CSV / Parquet: re-read for raw values of late-stage quarantined rows
+    sheet: RawSheet | None = None  # Excel: the sheet itself (small)
+    n_rows: int = 0
+
+    def raw_rows(self, rows: pl.Series) -> pl.DataFrame:
+        """Raw (string) contract columns of the given row numbers, re-read from
+        the file: the in-memory raw frame is dropped after typing to save memory."""
+        sheet = self.sheet
+        if sheet is None:
+            sheet = next(x for x in read_any(self.path) if isinstance(x, RawSheet) and x.label == self.label)
+        sheet.table = self.table
+        return bind(sheet, self.order).frame.filter(pl.col("_row").is_in(rows.implode()))
 
 
 @dataclass
@@ -258,53 +270,88 @@ def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
 @dataclass
 class TableOutcome:
     loaded: pl.DataFrame  # typed contract columns
-    failures: pl.DataFrame  # _rid, rule_id, column, value (all quarantine reasons)
-    rows: pl.DataFrame  # _rid, _src, status (loaded|quarantined|collapsed)
+    failures: pl.DataFrame  # _rid, rule_id, column, value (every quarantine reason)
+    qinfo: pl.DataFrame  # quarantined rows: _rid, _src, _row, _ncells, _nheader, _u, _uok, _i, _iok
+    raw: pl.DataFrame  # quarantined rows: _rid, raw (JSON text keyed by the file's headers)
+    counts: dict[str, tuple[int, int, int, int]]  # label -> read, loaded, quarantined, collapsed
     mismatches: pl.DataFrame | None = None
 
 
+FAIL_SCHEMA = {"_rid": pl.Int64, "rule_id": pl.String, "column": pl.String, "value": pl.String}
+
+
+def _qinfo(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    has_u, has_i = "uscc" in table.column_names, "id_number" in table.column_names
+    return frame.select(
+        "_rid", pl.col("_src").cast(pl.String), "_row", "_ncells", "_nheader",
+        (pl.col("t__uscc") if has_u else pl.lit(None, pl.String)).alias("_u"),
+        (idcheck.uscc_valid(pl.col("t__uscc")) if has_u else pl.lit(False)).alias("_uok"),
+        (pl.col("t__id_number") if has_i else pl.lit(None, pl.String)).alias("_i"),
+        (pl.col("ok__id_number") if has_i else pl.lit(False)).alias("_iok"))
+
+
+def _raw_json_of(frame: pl.DataFrame, s: Source) -> pl.DataFrame:
+    """_rid -> the row's cells as written, keyed by the file's headers (JSON text)."""
+    cols = [pl.col(c).alias(h) for c, h in s.headers.items()]
+    return frame.select(pl.col("_rid"), pl.struct(cols).struct.json_encode().alias("raw"))
+
+
 def process_table(table: Table, sources: list[Source], as_of: dt.date,
-                  parents: dict[str, pl.Series]) -> tuple[pl.DataFrame, TableOutcome]:
+                  parents: dict[str, pl.Series]) -> TableOutcome:
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
-    persons/employers to their loaded key values (for DQ-ORPHAN)."""
-    frames = []
-    src_type = pl.Enum(list(dict.fromkeys(s.label for s in sources))) if sources else pl.String
+    persons/employers to their loaded key values (for DQ-ORPHAN).
+
+    Typing and row checks run one source at a time; only the typed columns of
+    the passing rows are kept (the raw frame is dropped), so memory holds one
+    typed copy of the table plus one source in flight."""
+    labels = list(dict.fromkeys(s.label for s in sources))
+    src_type = pl.Enum(labels) if labels else pl.String
+    tcols = [f"t__{c.name}" for c in table.columns]
+    okcols = [f"ok__{c.name}" for c in table.columns if c.base_kind == "id_number"]
+    keep = ["_rid", "_src", "_row", "_ncells", "_nheader", *tcols, *okcols]
+    money = [c.name for c in table.columns if c.base_kind == "money"]
+    passing, fail_parts, qinfo_parts, raw_parts = [], [], [], []
+    by_label = {s.label: s for s in sources}
+    offset = 0
     for s in sources:
         f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
-                                 pl.lit(s.n_header, dtype=pl.Int32).alias("_nheader"))
-        for c, scale in s.scales.items():
-            if table.column(c).base_kind == "money":
-                f = f.with_columns(pl.lit(scale, dtype=pl.Int64).alias(f"_scale__{c}"))
-        frames.append(f)
-    money_scales = [f"_scale__{c.name}" for c in table.columns if c.base_kind == "money"]
-    frames = [f.with_columns([pl.lit(1, dtype=pl.Int64).alias(m) for m in money_scales if m not in f.columns])
-              for f in frames]
-    df = pl.concat(frames, how="diagonal") if frames else None
-    if df is None or df.height == 0:
-        empty = pl.DataFrame(schema={c.name: _pl_type(c) for c in table.columns})
-        return empty, TableOutcome(empty, pl.DataFrame(schema={"_rid": pl.Int64, "rule_id": pl.String,
-                                                               "column": pl.String, "value": pl.String}),
-                                   pl.DataFrame(schema={"_rid": pl.Int64, "_src": pl.String, "_row": pl.Int64,
-                                                        "status": pl.String}))
-    df = df.with_columns(pl.int_range(0, pl.len(), dtype=pl.Int64).alias("_rid"))
-    df = _typed(df, table, as_of)
-    fails = _failures(df, table, as_of)
-    bad_rids = fails.select("_rid").unique()
-    ok = df.join(bad_rids, on="_rid", how="anti", maintain_order="left")
-    tcols = [f"t__{c.name}" for c in table.columns]
+                                 pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
+                                 pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("_rid"),
+                                 *[pl.lit(s.scales.get(m, 1), dtype=pl.Int64).alias(f"_scale__{m}") for m in money])
+        s.n_rows = f.height
+        offset += f.height
+        s.frame = s.frame.clear()  # the raw strings are no longer needed in memory
+        f = _typed(f, table, as_of)
+        fails = _failures(f, table, as_of)
+        if fails.height:
+            bad = fails.select("_rid").unique()
+            failed = f.join(bad, on="_rid", how="semi")
+            qinfo_parts.append(_qinfo(failed, table))
+            raw_parts.append(_raw_json_of(failed, s))
+            f = f.join(bad, on="_rid", how="anti", maintain_order="left")
+            fail_parts.append(fails)
+        passing.append(f.select(keep))
+        del f
+    ok = pl.concat(passing) if passing else pl.DataFrame(schema={
+        "_rid": pl.Int64, "_src": src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
+        **{f"t__{c.name}": _pl_type(c) for c in table.columns}, **{c: pl.Boolean for c in okcols}})
+    del passing
     # (c) exact duplicates after normalisation collapse to the first occurrence
-    ok = ok.with_columns(pl.struct(tcols).is_first_distinct().alias("_first"))
-    collapsed = ok.filter(~pl.col("_first")).select("_rid")
-    ok = ok.filter(pl.col("_first"))
+    first = ok.select(pl.struct(tcols).is_first_distinct())
+    first = first.to_series()
+    collapsed_src = ok.filter(~first).group_by("_src").len()
+    ok = ok.filter(first)
+    del first
     # (d) conflicting duplicates of a key: all quarantined
     keys = [f"t__{k}" for k in table.key_columns]
-    dup_mask = pl.len().over(keys) > 1
+    dup_mask = ok.select(pl.len().over(keys) > 1).to_series()
     dup = ok.filter(dup_mask)
     ok = ok.filter(~dup_mask)
-    dup_fail = dup.select(pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"),
-                          pl.lit(", ".join(table.key_columns)).alias("column"),
-                          pl.concat_str([pl.col(k).fill_null("") for k in table.key_columns], separator=", ")
-                          .alias("value"))
+    late = [dup]
+    fail_parts.append(dup.select(
+        pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"), pl.lit(", ".join(table.key_columns)).alias("column"),
+        pl.concat_str([pl.col(f"t__{k}").cast(pl.String).fill_null("") for k in table.key_columns], separator=", ")
+        .alias("value")))
     # (e) orphans against what persons / employers loaded
     orphan_parts = []
     for col, parent in table.references:
@@ -313,17 +360,30 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
             continue
         m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
         orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
-                                                pl.lit(col).alias("column"), pl.col(col).alias("value")))
-    orphan_fail = pl.concat(orphan_parts) if orphan_parts else dup_fail.clear()
+                                                pl.lit(col).alias("column"), pl.col(f"t__{col}").alias("value")))
     if orphan_parts:
-        ok = ok.join(orphan_fail.select("_rid").unique(), on="_rid", how="anti", maintain_order="left")
-    all_fail = pl.concat([fails, dup_fail, orphan_fail])
-    status = (df.select("_rid", "_src")
-              .join(all_fail.select("_rid").unique().with_columns(pl.lit("quarantined").alias("status")),
-                    on="_rid", how="left", maintain_order="left")
-              .join(collapsed.with_columns(pl.lit("collapsed").alias("st2")), on="_rid", how="left",
-                    maintain_order="left")
-              .with_columns(pl.coalesce("status", "st2", pl.lit("loaded")).alias("status")).drop("st2"))
+        orphans = pl.concat(orphan_parts)
+        fail_parts.append(orphans)
+        orphan_rows = ok.join(orphans.select("_rid").unique(), on="_rid", how="semi")
+        late.append(orphan_rows)
+        ok = ok.join(orphans.select("_rid").unique(), on="_rid", how="anti", maintain_order="left")
+    # raw values of rows quarantined after typing: re-read from their files (few rows, few files)
+    late_rows = pl.concat(late)
+    if late_rows.height:
+        qinfo_parts.append(_qinfo(late_rows, table))
+        for label, g in late_rows.group_by(pl.col("_src").cast(pl.String)):
+            src = by_label[label[0]]
+            raw = src.raw_rows(g["_row"]).join(g.select("_row", "_rid"), on="_row", how="inner")
+            raw_parts.append(_raw_json_of(raw, src))
+    failures = pl.concat(fail_parts) if fail_parts else pl.DataFrame(schema=FAIL_SCHEMA)
+    qinfo = pl.concat(qinfo_parts) if qinfo_parts else _qinfo(ok.clear(), table)
+    raw = pl.concat(raw_parts) if raw_parts else pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
+    q_by_src = dict(qinfo.group_by("_src").len().iter_rows())
+    c_by_src = {str(k): v for k, v in collapsed_src.iter_rows()}
+    counts = {}
+    for s in sources:
+        q, c = int(q_by_src.get(s.label, 0)), int(c_by_src.get(s.label, 0))
+        counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
     mismatches = None
     # defaults, then (f) the ID wins over given gender / birth date
     loaded = ok
@@ -337,15 +397,16 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
         mm = []
         for col, idcol in (("gender", "_id_gender"), ("birth_date", "_id_birth")):
             m = pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
-            mm.append(loaded.filter(m).select(pl.col("_rid"), pl.col("_src"), pl.col("_row"),
+            mm.append(loaded.filter(m).select(pl.col("_rid"), pl.col("_src").cast(pl.String), pl.col("_row"),
                                               pl.col("t__id_number").alias("id_number"),
-                                              pl.lit(col).alias("column"), pl.col(col).alias("value"),
+                                              pl.lit(col).alias("column"),
+                                              pl.col(f"t__{col}").cast(pl.String).alias("value"),
                                               pl.col(idcol).cast(pl.String).alias("id_value")))
-        mismatches = pl.concat(mm)
+        mismatches = pl.concat(mm).sort("_rid")
         loaded = loaded.with_columns(pl.col("_id_birth").alias("t__birth_date"),
                                      pl.col("_id_gender").alias("t__gender"))
     out = loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns])
-    return df, TableOutcome(out, all_fail, status, mismatches)
+    return TableOutcome(out, failures, qinfo, raw, counts, mismatches)
 
 
 def _pl_type(c: Column) -> pl.DataType:
@@ -435,21 +496,25 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 except FileProblem as fp:
                     file_row(sheet.label, sheet.table, fp.status, fp.message_zh, fp.message_en)
                     continue
+                if isinstance(item, Path):
+                    src.path = item
+                else:
+                    src.sheet = item
                 order += 1
                 sources.append(src)
                 if src.extras.height:
                     extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
                                                           pl.lit(src.table).alias("table_name")))
                 _report_source(src, file_row)
-        df, out = process_table(table, sources, as_of, parents)
+        out = process_table(table, sources, as_of, parents)
         if name == "persons":
             parents["persons"] = out.loaded["id_number"]
         elif name == "employers":
             parents["employers"] = out.loaded["uscc"]
-        q, f = write_table(con, res, table, sources, df, out, rules)
+        q, f = write_table(con, res, table, sources, out, rules)
         q_parts.extend(q)
         f_parts.extend(f)
-        del df, out, sources
+        del out, sources
         if progress:
             progress(f"ingested {name}: {res.tables[name]} rows loaded")
 
@@ -488,21 +553,6 @@ def _report_source(src: Source, file_row) -> None:
 
 # ------------------------------------------------------------------ warehouse
 
-def _raw_json(frame: pl.DataFrame, table: Table, sources: list[Source], rids: pl.DataFrame) -> pl.DataFrame:
-    """_rid -> raw JSON of the row (headers as written in the file)."""
-    parts = []
-    sub = frame.join(rids, on="_rid", how="semi")
-    for s in sources:
-        rows = sub.filter(pl.col("_src").cast(pl.String) == s.label)
-        if rows.height == 0:
-            continue
-        cols = [pl.col(c).alias(h) for c, h in s.headers.items()]
-        parts.append(rows.select(pl.col("_rid"), pl.struct(cols).struct.json_encode().alias("raw")))
-    if not parts:
-        return pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
-    return pl.concat(parts)
-
-
 def _mask_value(table: Table, column: pl.Expr, value: pl.Expr) -> pl.Expr:
     id_cols = [c.name for c in table.columns if c.kind == "id_number"]
     masked_joined = value.str.split(", ").list.eval(
@@ -519,14 +569,7 @@ def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run
                      rules: dict) -> pl.DataFrame:
     if fails.height == 0:
         return pl.DataFrame()
-    info = frame.select("_rid", "_src", "_row",
-                        (pl.col("t__uscc") if "uscc" in table.column_names else pl.lit(None, pl.String)).alias("_u"),
-                        (idcheck.uscc_valid(pl.col("t__uscc")) if "uscc" in table.column_names
-                         else pl.lit(False)).alias("_uok"),
-                        (pl.col("t__id_number") if "id_number" in table.column_names
-                         else pl.lit(None, pl.String)).alias("_i"),
-                        (pl.col("ok__id_number") if "id_number" in table.column_names
-                         else pl.lit(False)).alias("_iok"))
+    info = frame.select("_rid", "_src", "_row", "_u", "_uok", "_i", "_iok")
     f = (fails.with_columns(_mask_value(table, pl.col("column"), pl.col("value").fill_null("")).alias("value"))
          .group_by(["_rid", "rule_id"], maintain_order=True)
          .agg(pl.col("column").str.join(", "), pl.col("value").str.join(", "))
@@ -535,8 +578,8 @@ def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run
     zh = {c.name: c.zh for c in table.columns}
     f = f.with_columns(
         pl.col("column").str.split(", ").list.eval(pl.element().replace(zh)).list.join(", ").alias("column_zh"),
-        pl.col("_src").cast(pl.String).alias("file"), pl.col("_row").alias("row"),
-        pl.concat_str([pl.col("_src").cast(pl.String), pl.lit(":"), pl.col("_row").cast(pl.String)]).alias("entity_key"),
+        pl.col("_src").alias("file"), pl.col("_row").alias("row"),
+        pl.concat_str([pl.col("_src"), pl.lit(":"), pl.col("_row").cast(pl.String)]).alias("entity_key"),
         pl.lit(table.name).alias("table"),
     )
     out = []
@@ -605,8 +648,8 @@ def _reasons(table: Table, frame: pl.DataFrame, fails: pl.DataFrame) -> pl.DataF
     return out
 
 
-def write_table(con, res: IngestResult, table: Table, sources: list[Source], frame: pl.DataFrame,
-                out: TableOutcome, rules: dict) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+def write_table(con, res: IngestResult, table: Table, sources: list[Source], out: TableOutcome,
+                rules: dict) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
     """Write one contract table; return its quarantine and findings parts."""
     run_id, as_of, name = res.run_id, res.as_of, table.name
     q_parts, f_parts = [], []
@@ -618,28 +661,18 @@ def write_table(con, res: IngestResult, table: Table, sources: list[Source], fra
         _insert(con, f'"{name}"', loaded, f"SELECT {sel} FROM _frame")
     comment_table_safe(con, name, table_comment(table), {c.name: column_comment(c) for c in table.columns})
     res.tables[name] = loaded.height
-    counts = (out.rows.group_by("_src").agg(
-        pl.len().alias("rows_read"),
-        (pl.col("status") == "loaded").sum().alias("rows_loaded"),
-        (pl.col("status") == "quarantined").sum().alias("rows_quarantined"),
-        (pl.col("status") == "collapsed").sum().alias("rows_collapsed")))
     for s in sources:
-        row = counts.filter(pl.col("_src").cast(pl.String) == s.label)
-        vals = row.row(0, named=True) if row.height else {"rows_read": 0, "rows_loaded": 0,
-                                                          "rows_quarantined": 0, "rows_collapsed": 0}
-        res.log.append({"run_id": run_id, "source_file": s.label, "table_name": name,
-                        **{k: int(vals[k]) for k in ("rows_read", "rows_loaded", "rows_quarantined",
-                                                     "rows_collapsed")}})
+        read, ld, q, c = out.counts[s.label]
+        res.log.append({"run_id": run_id, "source_file": s.label, "table_name": name, "rows_read": read,
+                        "rows_loaded": ld, "rows_quarantined": q, "rows_collapsed": c})
     if out.failures.height:
-        frame = frame.join(out.failures.select("_rid").unique(), on="_rid", how="semi")
-        rsn = _reasons(table, frame, out.failures)
-        raw = _raw_json(frame, table, sources, rsn.select("_rid"))
-        q = (rsn.join(frame.select("_rid", "_src", "_row"), on="_rid", how="left")
-             .join(raw, on="_rid", how="left")
-             .select(pl.lit(name).alias("table_name"), pl.col("_src").cast(pl.String).alias("source_file"),
+        rsn = _reasons(table, out.qinfo, out.failures)
+        q = (rsn.join(out.qinfo.select("_rid", "_src", "_row"), on="_rid", how="left")
+             .join(out.raw, on="_rid", how="left")
+             .select(pl.lit(name).alias("table_name"), pl.col("_src").alias("source_file"),
                      pl.col("_row").alias("source_row"), "rule_ids", "reasons", "raw", pl.col("_rid")))
         q_parts.append(q.sort("_rid").drop("_rid"))
-        f_parts.append(_record_findings(table, frame, out.failures, run_id, as_of, rules).drop("_rid"))
+        f_parts.append(_record_findings(table, out.qinfo, out.failures, run_id, as_of, rules).drop("_rid"))
     if name == "persons":
         mf = _mismatch_findings(out.mismatches, run_id, as_of, rules)
         if mf.height:
