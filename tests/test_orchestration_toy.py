@@ -206,6 +206,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def __getattr__(name: str):
+    """``defs`` for a workspace file (UI tests): the toy graph with its schedule
+    and sensors, data under $PERMITS_TOY_DATA."""
+    if name == "defs":
+        from pipelines.automation import build_schedules, build_sensors
+
+        return toy_defs(Path(os.environ["PERMITS_TOY_DATA"]), schedules=build_schedules(), sensors=build_sensors())
+    raise AttributeError(name)
+
+
 # --- tests of the stand-in graph itself -------------------------------------
 
 def test_toy_run_writes_summary_tables_and_metadata(tmp_path):
