@@ -55,31 +55,31 @@ FROM contributions c
 WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
 GROUP BY c.id_number, c.kind;
 -- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
--- when every kind of K has a row for m: the AND of the kinds' bit strings.
+-- when every kind of K has a row for m: the AND of the kinds' bit strings (bits).
+-- kb keeps every kind's own bit string for the missing-months detail.
 CREATE OR REPLACE TEMP TABLE _cov AS
 WITH masks AS (SELECT DISTINCT kinds_mask FROM _policy)
-SELECT ck.id_number, m.kinds_mask AS kmask, CAST(bit_and(ck.b) AS VARCHAR) AS bits
+SELECT ck.id_number, m.kinds_mask AS kmask,
+       CASE WHEN count(*) = bit_count(m.kinds_mask) THEN CAST(bit_and(ck.b) AS VARCHAR) END AS bits,
+       list({'kind': ck.kind, 'bits': CAST(ck.b AS VARCHAR)}) AS kb
 FROM _cov_kind ck JOIN _kinds k ON k.kind = ck.kind JOIN masks m ON (k.bit & m.kinds_mask) <> 0
-GROUP BY ck.id_number, m.kinds_mask
-HAVING count(*) = bit_count(m.kinds_mask);
+GROUP BY ck.id_number, m.kinds_mask;
 
--- true when every month lo..hi is covered (an empty window is covered)
-CREATE OR REPLACE TEMP MACRO months_covered(p_id, p_mask, p_lo, p_hi) AS
-    (month_index(p_lo) > month_index(p_hi) OR (
+-- true when every month lo..hi is covered according to a _cov.bits string (NULL bits =
+-- no contributions of some kind at all); an empty window is covered.
+-- Rules join _cov on (id_number, kmask) and call this per row.
+CREATE OR REPLACE TEMP MACRO window_covered(p_bits, p_lo, p_hi) AS
+    (month_index(p_lo) > month_index(p_hi) OR coalesce(
         month_index(p_lo) >= getvariable('cov_min') AND month_index(p_hi) <= getvariable('cov_max')
-        AND EXISTS (SELECT 1 FROM _cov c WHERE c.id_number = p_id AND c.kmask = p_mask
-                      AND NOT contains(substr(c.bits, month_index(p_lo) - getvariable('cov_min') + 1,
-                                              month_index(p_hi) - month_index(p_lo) + 1), '0'))));
+        AND NOT contains(substr(p_bits, month_index(p_lo) - getvariable('cov_min') + 1,
+                                month_index(p_hi) - month_index(p_lo) + 1), '0'), false));
 
--- per person, the kinds' bit strings as one list [{kind, bits}] (for missing_contrib)
-CREATE OR REPLACE TEMP TABLE _cov_kb AS
-SELECT id_number, list({'kind': kind, 'bits': CAST(b AS VARCHAR)}) AS kb FROM _cov_kind GROUP BY id_number;
 CREATE OR REPLACE TEMP MACRO kind_bits(p_kb, p_kind) AS list_filter(coalesce(p_kb, []), lambda x: x.kind = p_kind)[1].bits;
 CREATE OR REPLACE TEMP MACRO month_missing(p_bits, p_mi) AS
     (p_bits IS NULL OR p_mi < getvariable('cov_min') OR p_mi > getvariable('cov_max')
      OR substr(p_bits, CAST(p_mi - getvariable('cov_min') + 1 AS BIGINT), 1) <> '1');
 -- the months lo..hi with the kinds missing in each: [{month: 'YYYY-MM', kinds: [...]}],
--- from a person's _cov_kb.kb (pure list functions, no table access)
+-- from a person's _cov.kb (pure list functions, no table access)
 CREATE OR REPLACE TEMP MACRO missing_contrib(p_kb, p_lo, p_hi, p_kinds) AS
     list_filter(
         list_transform(range(month_index(p_lo), month_index(p_hi) + 1), lambda mi:

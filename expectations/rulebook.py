@@ -28,8 +28,15 @@ class RuleBookError(ValueError):
 def load_rules(rules_dir: Path = RULES_DIR) -> dict[str, dict]:
     rules: dict[str, dict] = {}
     for path in sorted(Path(rules_dir).glob("*.yaml")):
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        try:
+            entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except yaml.YAMLError as exc:
+            raise RuleBookError(f"{path.name}: not valid YAML / 规则文件格式错误: {exc}") from exc
+        if not isinstance(entries, list):
+            raise RuleBookError(f"{path.name}: must be a list of rules / 须为规则列表")
         for i, rule in enumerate(entries):
+            if not isinstance(rule, dict):
+                raise RuleBookError(f"{path.name} entry {i + 1}: not a mapping / 不是规则条目")
             where = f"{path.name} entry {i + 1}"
             missing = [k for k in REQUIRED_KEYS if k not in rule]
             if missing:

@@ -74,9 +74,10 @@ def _find_results(settings: PermitsSettings, run_id: str) -> Path | None:
 @multi_asset_check(specs=_specs(), name="rulebook_checks", can_subset=True,
                    description="One check per rule, read from the findings asset's saved results / 每条规则一个检查")
 def rulebook_checks(context, settings: PermitsSettings):
-    path = _find_results(settings, context.run_id)
+    run_id = context.run.run_id
+    path = _find_results(settings, run_id)
     if path is None:
-        raise FileNotFoundError(f"no rule-book results in {settings.work_dir(context.run_id)}: "
+        raise FileNotFoundError(f"no rule-book results in {settings.work_dir(run_id)}: "
                                 f"materialise 'findings' first / 请先运行 findings")
     results = read_results(path.parent.parent)
     rules = load_rules()

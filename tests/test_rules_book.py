@@ -1,0 +1,99 @@
+"""The rule book as data: every file loads whole, every spec rule is there
+once, templates compile, the rules table holds every rule (ingest too)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from expectations.rulebook import RULES_DIR, RuleBookError, load_rules
+
+RULE_LAYER_IDS = {
+    "ELIG-EMPLOYER-NOT-OPENED", "ELIG-EMPLOYER-AGE-1Y", "ELIG-EMPLOYER-CAPITAL", "ELIG-BRANCH-QUOTA", "ELIG-TALENT",
+    "ELIG-TENURE-6M", "ELIG-AGE-LIMIT", "ELIG-RESIDENCE", "ELIG-CONTRIB-6M", "ELIG-WORK-BEFORE-GRAD",
+    "ELIG-WORK-GAP-2M", "ELIG-EDU-NO-HIGH-SCHOOL", "ELIG-ACHIEVEMENT-200", "ELIG-PHOTO", "ELIG-DUP-REGISTRATION",
+    "RENEW-OUTSIDE-WINDOW", "RENEW-CONTRIB-GAP", "RENEW-ACHIEVEMENT-200", "RENEW-CONTRACT-SHORT",
+    "XFER-OLD-NOT-CANCELLED", "REISSUE-PHOTO-MISMATCH", "EXP-DUE-90", "EXP-WINDOW-OPEN", "EXP-LAPSED",
+    "NC-LEFT-NOT-CANCELLED", "NC-CONTRIB-GAP", "NC-INSPECTION-OVERDUE", "NC-NAME-CHANGE-REISSUE",
+    "XFER-DEFERRAL-EXPIRED", "EMP-BRANCH-QUOTA", "EMP-INSPECTION-OVERDUE", "DQ-DUP-ACTIVE-PERMIT",
+    "DEP-SPOUSE-NO-CERT", "DEP-CHILD16-NO-PROOF", "SLA-15WD",
+}
+ENTITY = {"EMP-": "employer", "DQ-DUP-ACTIVE-PERMIT": "person", "DEP-": "dependent", "EXP-": "permit",
+          "NC-": "permit", "XFER-DEFERRAL": "permit"}
+SPEC_RULES = Path("/work/shared/spec/rules.md")
+
+
+def test_every_rule_file_loads_whole():
+    raw = 0
+    for p in sorted(RULES_DIR.glob("*.yaml")):
+        raw += len(yaml.safe_load(p.read_text(encoding="utf-8")) or [])
+    assert len(load_rules()) == raw
+
+
+def test_rule_layer_has_exactly_the_spec_rules():
+    from expectations.engine import sql_rules
+
+    assert set(sql_rules()) == RULE_LAYER_IDS
+    for rid, r in sql_rules().items():
+        want = next((v for k, v in ENTITY.items() if rid.startswith(k)), "application")
+        assert r["entity_type"] == want, rid
+        assert r["title_zh"] and r["title_en"] and r["source"]
+
+
+@pytest.mark.skipif(not SPEC_RULES.exists(), reason="spec folder not present on this machine")
+def test_spec_rule_ids_match():
+    text = SPEC_RULES.read_text(encoding="utf-8")
+    ingest = text[text.index("## Ingest"):text.index("## New applications")]
+    spec_ids = set(re.findall(r"^\| ([A-Z0-9-]+) \|", text, re.M)) - set(re.findall(r"^\| ([A-Z0-9-]+) \|", ingest, re.M))
+    assert spec_ids == RULE_LAYER_IDS
+    sev = {m[0]: m[1] for m in re.findall(r"^\| ([A-Z0-9-]+) \| (error|warning|info) \|", text, re.M)}
+    rules = load_rules()
+    for rid in RULE_LAYER_IDS:
+        if rid in sev:
+            assert rules[rid]["severity"] == sev[rid], rid
+
+
+def test_gx_suites_load_whole():
+    pytest.importorskip("great_expectations")
+    from expectations.gx_suites import build_suites, expectation_dicts
+
+    suites = build_suites()
+    dicts = expectation_dicts()
+    assert sum(len(s.expectations) for s in suites.values()) == len(RULE_LAYER_IDS)
+    for guard, suite in suites.items():
+        assert {e.meta["rule_id"] for e in suite.expectations} == {d["meta"]["rule_id"] for d in dicts[guard]}
+
+
+def test_broken_rule_files_fail_loudly(tmp_path):
+    (tmp_path / "a.yaml").write_text("- rule_id: X\n  severity: fatal\n", encoding="utf-8")
+    with pytest.raises(RuleBookError, match="a.yaml"):
+        load_rules(tmp_path)
+    (tmp_path / "a.yaml").write_text("- rule_id: X\n  title_en: a: b\n", encoding="utf-8")
+    with pytest.raises(RuleBookError, match="a.yaml"):
+        load_rules(tmp_path)
+
+
+def test_template_with_unknown_field_is_refused():
+    import duckdb
+
+    from expectations.engine import compile_template
+
+    with pytest.raises(RuleBookError, match="nope"):
+        compile_template("x {nope}", {"a": "DATE"}, "t")
+    con = duckdb.connect()
+    con.execute("CREATE TEMP MACRO dstr(d) AS strftime(d, '%Y-%m-%d')")
+    sql = compile_template("到 {a} 为止 {b}", {"a": "DATE", "b": "INTEGER"}, "t")
+    assert con.sql(f"SELECT {sql} FROM (SELECT DATE '2024-02-29' AS a, 7 AS b) f").fetchall() == [("到 2024-02-29 为止 7",)]
+
+
+def test_rules_table_holds_all_rules_including_ingest():
+    from test_rules_helpers import base_tables, run_rules
+
+    _, _, con = run_rules(base_tables())
+    ids = {r for (r,) in con.sql("SELECT rule_id FROM rules").fetchall()}
+    assert ids == set(load_rules())
+    assert RULE_LAYER_IDS < ids
+    cols = [c for (c,) in con.sql("SELECT column_name FROM (DESCRIBE rules)").fetchall()]
+    assert cols[:6] == ["rule_id", "severity", "entity_type", "title_zh", "title_en", "source"]
