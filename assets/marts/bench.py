@@ -92,7 +92,7 @@ def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: i
         DATE '2010-01-01', 5000000, 'high_tech', DATE '2011-01-01', NULL, NULL FROM _u""")
     # fake but well-formed 18-char IDs (check digits are irrelevant to the marts)
     con.execute(f"""CREATE TEMP TABLE _p AS SELECT CAST(i AS INTEGER) AS i, '110105' || strftime(DATE '1980-01-01' + CAST(i % 9000 AS INTEGER),
-        '%Y%m%d') || lpad(CAST(i % 1000 AS VARCHAR), 3, '0') || CAST(i % 10 AS VARCHAR) AS id, i % {employers} AS k
+        '%Y%m%d') || lpad(CAST(i // 9000 % 1000 AS VARCHAR), 3, '0') || CAST(i % 10 AS VARCHAR) AS id, i % {employers} AS k
         FROM range({persons}) t(i)""")
     con.execute("""INSERT INTO persons (id_number, name, highest_degree, degree_study_mode, graduation_date,
         title_level, special_talent, work_start_date, housing_type, housing_proof, achievements, photo_format,
@@ -128,6 +128,7 @@ def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: i
 def bench_marts(persons: int, employers: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
         con = duckdb.connect(str(Path(d) / "w.duckdb"))
+        con.execute("SET enable_progress_bar = false")
         t0 = time.perf_counter()
         make_people_scale(con, persons, employers)
         gen = time.perf_counter() - t0
