@@ -267,3 +267,12 @@ def test_rule_book_entries_render(folder):
               "id_value": "M"}
     for r in OWNED_RULES:
         assert rules[r]["message_zh"].format(**detail) and rules[r]["message_en"].format(**detail)
+
+
+def test_id_like_values_are_masked_in_any_column(folder):
+    write_csv(folder / "work_history.csv", ["id_number", "start_on"], [[P1, P2]])  # an ID typed into a date column
+    con, _ = ingest(folder)
+    msg, detail = con.sql("SELECT message_zh || message_en, detail FROM findings WHERE rule_id='DQ-BAD-DATE'").fetchall()[0]
+    assert P2 not in msg and P2 not in detail and P2[:6] + "********" + P2[-4:] in msg
+    # the warehouse quarantine keeps the raw value (not published)
+    assert json.loads(con.sql("SELECT raw FROM quarantine").fetchall()[0][0])["start_on"] == P2

@@ -554,15 +554,16 @@ def _report_source(src: Source, file_row) -> None:
 # ------------------------------------------------------------------ warehouse
 
 def _mask_value(table: Table, column: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """Mask personal identifiers in a finding's value: the whole value of an
+    ID column (even a malformed one), and every ID-like part (15-18 digits /
+    X) of any other value except a lone USCC column."""
     id_cols = [c.name for c in table.columns if c.kind == "id_number"]
-    masked_joined = value.str.split(", ").list.eval(
+    masked_parts = value.str.split(", ").list.eval(
         pl.when(pl.element().str.contains(_ID_LIKE)).then(mask_id_expr(pl.element())).otherwise(pl.element())
     ).list.join(", ")
-    has_id_col = pl.lit(False)
-    for c in id_cols:
-        has_id_col = has_id_col | column.str.contains(rf"(^|, ){c}(,|$)")
-    single_id = pl.when(column.is_in(id_cols)).then(mask_id_expr(value))
-    return pl.coalesce(single_id, pl.when(has_id_col).then(masked_joined), value)
+    return (pl.when(column.is_in(id_cols)).then(mask_id_expr(value))
+            .when(column.is_in(sorted(USCC_COLUMNS))).then(value)
+            .otherwise(masked_parts))
 
 
 def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run_id: str, as_of: dt.date,
