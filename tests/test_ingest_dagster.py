@@ -5,12 +5,14 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from fixtures.ingest.make import base_folder, make_id, write_csv
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_definitions_validate():
     exe = Path(sys.executable).parent / "dagster"
     proc = subprocess.run([str(exe), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO,
@@ -33,6 +35,7 @@ def test_ingest_asset_specs():
     assert asset.partitions_def == AS_OF_PARTITIONS
 
 
+@pytest.mark.slow
 def test_materialize_ingest_partition(tmp_path):
     from dagster import DagsterInstance, materialize
 
