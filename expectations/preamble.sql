@@ -74,29 +74,42 @@ CREATE OR REPLACE TEMP MACRO window_covered(p_bits, p_lo, p_hi) AS
         AND NOT contains(substr(p_bits, month_index(p_lo) - getvariable('cov_min') + 1,
                                 month_index(p_hi) - month_index(p_lo) + 1), '0'), false));
 
-CREATE OR REPLACE TEMP MACRO kind_bits(p_kb, p_kind) AS list_filter(coalesce(p_kb, []), lambda x: x.kind = p_kind)[1].bits;
 CREATE OR REPLACE TEMP MACRO month_missing(p_bits, p_mi) AS
     (p_bits IS NULL OR p_mi < getvariable('cov_min') OR p_mi > getvariable('cov_max')
      OR substr(p_bits, CAST(p_mi - getvariable('cov_min') + 1 AS BIGINT), 1) <> '1');
--- the months lo..hi with the kinds missing in each: [{month: 'YYYY-MM', kinds: [...]}],
--- from a person's _cov.kb (pure list functions, no table access)
-CREATE OR REPLACE TEMP MACRO missing_contrib(p_kb, p_lo, p_hi, p_kinds) AS
-    list_filter(
-        list_transform(range(month_index(p_lo), month_index(p_hi) + 1), lambda mi:
-            {'month': ym(make_date(CAST(mi // 12 AS INTEGER), CAST(mi % 12 + 1 AS INTEGER), 1)),
-             'kinds': list_sort(list_filter(p_kinds, lambda k: month_missing(kind_bits(p_kb, k), mi)))}),
-        lambda x: len(x.kinds) > 0);
+-- set-based missing-months detail for a relation (a CTE name passed as a string) with
+-- columns k (entity key), lo, hi (window dates), contribution_kinds, kb (_cov.kb):
+-- returns k, missing [{month, kinds}] and ranges [{from, to, months, kinds}] (runs of
+-- consecutive months missing the same kinds). Use on the failing rows only.
+CREATE OR REPLACE TEMP MACRO contrib_missing(t) AS TABLE
+WITH src AS (SELECT k, lo, hi, contribution_kinds, kb FROM query_table(t)),
+cells AS (
+    SELECT s.k, r.mi, kk.kind
+    FROM src s,
+         LATERAL (SELECT unnest(range(month_index(s.lo), month_index(s.hi) + 1)) AS mi) r,
+         LATERAL (SELECT unnest(s.contribution_kinds) AS kind) kk),
+kbu AS (SELECT s.k, u.kind, u.bits FROM src s, LATERAL (SELECT unnest(s.kb, recursive := true)) u),
+miss AS (
+    SELECT c.k, c.mi, list(c.kind ORDER BY c.kind) AS kinds
+    FROM cells c LEFT JOIN kbu b ON b.k = c.k AND b.kind = c.kind
+    WHERE month_missing(b.bits, c.mi)
+    GROUP BY c.k, c.mi),
+runs AS (
+    SELECT k, kinds, min(mi) AS m0, max(mi) AS m1, count(*) AS n
+    FROM (SELECT *, mi - row_number() OVER (PARTITION BY k, kinds ORDER BY mi) AS grp FROM miss)
+    GROUP BY k, kinds, grp),
+months AS (
+    SELECT k, list({'month': ym(make_date(CAST(mi // 12 AS INTEGER), CAST(mi % 12 + 1 AS INTEGER), 1)),
+                    'kinds': kinds} ORDER BY mi) AS missing
+    FROM miss GROUP BY k),
+rng AS (
+    SELECT k, list({'from': ym(make_date(CAST(m0 // 12 AS INTEGER), CAST(m0 % 12 + 1 AS INTEGER), 1)),
+                    'to': ym(make_date(CAST(m1 // 12 AS INTEGER), CAST(m1 % 12 + 1 AS INTEGER), 1)),
+                    'months': n, 'kinds': kinds} ORDER BY m0) AS ranges
+    FROM runs GROUP BY k)
+SELECT s.k, coalesce(m.missing, []) AS missing, coalesce(r.ranges, []) AS ranges
+FROM src s LEFT JOIN months m ON m.k = s.k LEFT JOIN rng r ON r.k = s.k;
 
--- consecutive months with the same missing kinds as ranges: [{from, to, months, kinds}]
-CREATE OR REPLACE TEMP MACRO ym_index(p_ym) AS month_index(CAST(p_ym || '-01' AS DATE));
-CREATE OR REPLACE TEMP MACRO range_starts(l) AS
-    list_filter(range(1, len(l) + 1), lambda i: i = 1 OR l[i].kinds <> l[i - 1].kinds
-                                                OR ym_index(l[i].month) <> ym_index(l[i - 1].month) + 1);
-CREATE OR REPLACE TEMP MACRO missing_ranges(l) AS
-    list_transform(range_starts(l), lambda s, j: {
-        'from': l[s].month, 'to': l[coalesce(range_starts(l)[j + 1] - 1, len(l))].month,
-        'months': ym_index(l[coalesce(range_starts(l)[j + 1] - 1, len(l))].month) - ym_index(l[s].month) + 1,
-        'kinds': l[s].kinds});
 CREATE OR REPLACE TEMP MACRO missing_text_zh(r) AS
     array_to_string(list_transform(r, lambda x: CASE WHEN x.from = x.to THEN x.from ELSE x.from || '至' || x.to END
         || '(' || array_to_string(list_transform(x.kinds, lambda k: kind_zh(k)), '、') || ')'), ',');
