@@ -82,6 +82,7 @@ class _Progress:
     def __init__(self, console, status):
         self.console, self.status, self.started = console, status, {}
         self.done = 0
+        self.checks = {True: 0, False: 0}
 
     def __call__(self, entry) -> None:
         ev = entry.dagster_event
@@ -101,9 +102,8 @@ class _Progress:
                 self.console.print(f"  [red]✗ {ev.step_key}[/]: {_innermost_message(err)}")
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 data = ev.event_specific_data
-                if data is not None and not data.passed:
-                    self.console.print(f"  [yellow]![/] check {data.check_name} on "
-                                       f"{data.asset_key.to_user_string()}: failed")
+                if data is not None:
+                    self.checks[bool(data.passed)] += 1
         except Exception:  # progress output must never break a run
             pass
 
@@ -135,6 +135,8 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base)
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
+    if console is not None:  # the progress lines replace Dagster's own console log
+        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
 
     if lock_timeout > 0 and console is not None and lock_holder(warehouse):
         console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
@@ -144,9 +146,13 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         if console is not None:
             console.print(f"运行 / run {run_id}  as_of {as_of}")
             with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…") as status:
-                instance.add_event_listener(run_id, _Progress(console, status))
+                progress = _Progress(console, status)
+                instance.add_event_listener(run_id, progress)
                 result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
                                                 tags=run_tags, partition_key=as_of, run_id=run_id)
+            if sum(progress.checks.values()):
+                console.print(f"  检查 / asset checks: {progress.checks[True]} passed, "
+                              f"{progress.checks[False]} with findings / 发现问题")
         else:
             result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
                                             tags=run_tags, partition_key=as_of, run_id=run_id)
@@ -168,8 +174,28 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         "warehouse": str(warehouse),
         "site": str(Path(site) / "index.html"),
         "seconds": round(time.perf_counter() - t0, 1),
+        **_committed_counts(warehouse, result.run_id),
         **{f"step {k} (s)": v for k, v in steps.items()},
     }
+
+
+def _committed_counts(warehouse: Path, run_id: str) -> dict:
+    """Rows and findings of the run, from ``run_summary`` of the live warehouse."""
+    import duckdb
+
+    cols = ["input_files", "rows_read", "rows_loaded", "rows_quarantined", "findings_error", "findings_warning",
+            "findings_info"]
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        row = con.execute(f"SELECT {', '.join(cols)} FROM run_summary WHERE run_id = ?", [run_id]).fetchall()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    return dict(zip(cols, row[0])) if row else {}
 
 
 def backfill_dates(end: str, days: int) -> list[str]:
