@@ -45,6 +45,20 @@ CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE stat
 CREATE OR REPLACE TEMP TABLE _active_count AS
 SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 
+-- the employer a dependent finding belongs to: the holder's active permit (latest
+-- issued_on, then permit_no), else the holder's open application with the latest d
+CREATE OR REPLACE TEMP TABLE _holder_route AS
+WITH hp AS (SELECT id_number, arg_max(uscc, (issued_on, permit_no)) AS uscc,
+                   arg_max(permit_no, (issued_on, permit_no)) AS permit_no
+            FROM _active_permits GROUP BY id_number),
+ha AS (SELECT id_number, arg_max(uscc, (d, application_id)) AS uscc,
+              arg_max(application_id, (d, application_id)) AS application_id
+       FROM _apps WHERE is_open GROUP BY id_number)
+SELECT coalesce(hp.id_number, ha.id_number) AS holder_id_number, coalesce(hp.uscc, ha.uscc) AS uscc,
+       hp.permit_no AS holder_permit_no, ha.application_id AS holder_application_id,
+       hp.id_number IS NOT NULL AS has_active_permit, ha.id_number IS NOT NULL AS has_open_application
+FROM hp FULL OUTER JOIN ha ON ha.id_number = hp.id_number;
+
 -- contributions, aggregated once (one group-by over the big table): per person and
 -- kind a bit string over the months cov_min .. cov_max (variables set by the engine;
 -- character i = month cov_min + i - 1, '1' = a row of that kind exists, amount 0 counts).

@@ -98,10 +98,10 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     ensure_findings_tables(con)
     con.execute("BEGIN")
     con.execute("DELETE FROM findings_history WHERE run_id = ?", [run_id])
-    con.execute(f"INSERT INTO findings_history SELECT {', '.join('f.' + c for c, _, _ in FINDINGS_COLUMNS)}, "
-                f"coalesce(r.policy, {sql_str(policy.version)}) FROM findings f "
-                f"LEFT JOIN _run_findings r ON r.rule_id = f.rule_id AND r.entity_key = f.entity_key "
-                f"WHERE f.run_id = ?", [run_id])
+    ids = ", ".join(sql_str(r) for r in sorted(rules)) or "NULL"
+    con.execute(f"INSERT INTO findings_history SELECT {cols}, policy FROM _run_findings")
+    con.execute(f"INSERT INTO findings_history SELECT {cols}, {sql_str(policy.version)} FROM findings "
+                f"WHERE run_id = ? AND rule_id NOT IN ({ids})", [run_id])
     con.execute("COMMIT")
     counts = dict(con.sql("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY rule_id",
                           params=[run_id]).fetchall())
