@@ -86,6 +86,8 @@ def test_cli_progress_names_each_step_as_it_completes(tmp_path):
     # in completion order
     assert out.index("✓ people") < out.index("✓ findings") < out.index("✓ site") < out.index("✓ warehouse_commit")
     assert s["run_id"] in out
+    assert "asset checks: 1 passed, 0 with findings" in out
+    assert (s["rows_read"], s["rows_loaded"], s["input_files"]) == (10, 10, 1)
 
 
 def test_cli_progress_shows_the_failing_step_and_its_message(tmp_path, monkeypatch):
