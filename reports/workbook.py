@@ -145,38 +145,50 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
         raise WorkbookError(f"cannot read employer_summary: {str(exc).splitlines()[0]}") from exc
     if as_of is None and emp.height:
         as_of = emp["as_of"][0]
-    frames: dict[str, dict] = {}
-    widths: dict[str, dict[str, dict[str, int]]] = {}
+    # each list read once, sorted by employer (stable: keeps the mart's order
+    # within an employer); an employer's rows are a zero-copy slice
+    sorted_tables: dict[str, pl.DataFrame] = {}
+    index: dict[str, dict[str, tuple[int, int, dict]]] = {}
     for sheet in SHEETS:
-        df = _read_table(con, sheet, list(usccs) if usccs is not None else None)
+        df = _read_table(con, sheet, list(usccs) if usccs is not None else None).sort("uscc", maintain_order=True)
         cols = [c for c, _, _, _ in sheet.columns]
-        # column widths per employer, vectorised: max display width of each column
-        w = (df.select(["uscc"] + [_display_width_expr(c) if k == "text" else pl.lit(12).alias(c)
+        # per employer: row count and the max display width of each column (vectorised)
+        g = (df.select(["uscc"] + [_display_width_expr(c) if k == "text" else pl.lit(12).alias(c)
                                    for c, _, _, k in sheet.columns])
-               .group_by("uscc").agg([pl.col(c).max() for c in cols]))
-        widths[sheet.table] = {r["uscc"]: r for r in w.iter_rows(named=True)}
-        frames[sheet.table] = df.partition_by("uscc", as_dict=True, include_key=False, maintain_order=True)
-    jobs = []
-    for uscc, name in zip(emp["uscc"].to_list(), emp["name"].to_list()):
-        parts = {s.table: frames[s.table].get((uscc,)) for s in SHEETS}
-        jobs.append((str(out_dir / "employers" / uscc / "todo.xlsx"), uscc, name or "", as_of, parts,
-                     {s.table: widths[s.table].get(uscc, {}) for s in SHEETS}))
-    del frames
-    if workers > 1 and len(jobs) >= 2 * workers:
+               .group_by("uscc", maintain_order=True)
+               .agg([pl.len().alias("__n"), *[pl.col(c).max() for c in cols]])
+               .with_columns((pl.col("__n").cum_sum() - pl.col("__n")).alias("__off")))
+        index[sheet.table] = {r[0]: (r[-1], r[1], dict(zip(cols, r[2:-1]))) for r in g.iter_rows()}
+        sorted_tables[sheet.table] = df.drop("uscc")
+
+    def jobs():
+        for uscc, name in zip(emp["uscc"].to_list(), emp["name"].to_list()):
+            parts, widths = {}, {}
+            for s in SHEETS:
+                off, n, w = index[s.table].get(uscc, (0, 0, {}))
+                parts[s.table] = sorted_tables[s.table].slice(off, n) if n else None
+                widths[s.table] = w
+            yield (str(out_dir / "employers" / uscc / "todo.xlsx"), uscc, name or "", as_of, parts, widths)
+
+    if workers > 1 and emp.height >= 2 * workers:
+        import itertools
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        size = max(1, len(jobs) // (workers * 8))
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+        size = max(1, min(500, emp.height // (workers * 8)))
+        it = jobs()
+        chunks = iter(lambda: list(itertools.islice(it, size)), [])
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             return sum(ex.map(_write_chunk, chunks))
-    return _write_chunk(jobs)
+    return _write_chunk(jobs())
 
 
-def _write_chunk(jobs: list) -> int:
+def _write_chunk(jobs) -> int:
+    n = 0
     for path, uscc, name, as_of, parts, widths in jobs:
         _write_one(Path(path), uscc, name, as_of, parts, widths)
-    return len(jobs)
+        n += 1
+    return n
 
 
 def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict[str, pl.DataFrame | None],

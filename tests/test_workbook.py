@@ -180,3 +180,28 @@ def test_large_sheet_uses_constant_memory(tmp_path):
     assert ws.max_row == 1 + con.execute("SELECT count(*) FROM todo_renewals WHERE uscc = ?",
                                          [w["E1"]]).fetchall()[0][0]
     assert ws["D2"].is_date and isinstance(ws["D2"].value, dt.datetime)
+
+
+@pytest.mark.slow
+def test_worker_processes_write_the_same_workbooks(tmp_path):
+    from assets.marts.bench import make_todo_scale
+
+    con = duckdb.connect()
+    make_todo_scale(con, 12, rows=3)
+    n1 = write_todo_workbooks(con, tmp_path / "one")
+    n2 = write_todo_workbooks(con, tmp_path / "two", workers=2)
+    assert n1 == n2 == 12
+    for p in sorted((tmp_path / "one").rglob("todo.xlsx")):
+        q = tmp_path / "two" / p.relative_to(tmp_path / "one")
+
+        def values(path):
+            wb = openpyxl.load_workbook(path, read_only=True)
+            return [[list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets]
+
+        assert values(p) == values(q)
+    # an employer's rows are its own (the generated permit numbers carry the employer's index)
+    wb = openpyxl.load_workbook(next((tmp_path / "two").rglob("todo.xlsx")), read_only=True)
+    u = next((tmp_path / "two").rglob("todo.xlsx")).parent.name
+    k = int(u[10:17])
+    nos = [r[0] for r in wb["续签待办"].iter_rows(min_row=2, values_only=True)]
+    assert nos == [f"P-{k}-{j}" for j in range(3)]
