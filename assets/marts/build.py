@@ -179,8 +179,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dic
         WHERE hired_on <= {A} AND (left_on IS NULL OR left_on > {A}) GROUP BY id_number, uscc),
     excl AS (
         SELECT id_number FROM permits WHERE status = 'active'
-        UNION SELECT id_number FROM applications
-        WHERE type IN ('new', 'employer_change') AND status IN {OPEN_SQL})
+        UNION SELECT id_number FROM applications WHERE status IN {OPEN_SQL})
     SELECT cur.* FROM cur ANTI JOIN excl USING (id_number)""")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _cand_contrib AS
