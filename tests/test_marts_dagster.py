@@ -87,3 +87,22 @@ def test_materialize_a_subset(tmp_path):
         assert {"permit_status", "todo_renewals"} <= have and "candidates" not in have
     finally:
         abandon_run(live, res.run_id)
+
+
+def test_missing_input_table_names_the_mart(tmp_path):
+    live = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(live))
+    small_world(con)
+    con.execute("DROP TABLE permits")
+    con.close()
+    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    res = materialize(marts_assets, partition_key="2026-06-15", instance=DagsterInstance.ephemeral(),
+                      selection=["permit_status"], raise_on_error=False,
+                      resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
+    try:
+        assert not res.success
+        msgs = " ".join(str(getattr(e.event_specific_data, "error", "") or "") for e in res.all_events
+                        if e.is_step_failure)
+        assert "mart permit_status" in msgs and "permits" in msgs, msgs
+    finally:
+        abandon_run(live, res.run_id)

@@ -17,6 +17,10 @@ from assets.warehouse import Warehouse, rows_metadata
 TABLES = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
           "dependents", "permits", "applications"]
 
+class MartError(RuntimeError):
+    """A mart could not be built (names the mart and the database error)."""
+
+
 Builder = Callable[[duckdb.DuckDBPyConnection, dt.date, dict], int]
 
 # mart -> (deps, builder(con, as_of, policy) -> rows)
@@ -71,7 +75,10 @@ def marts(context: AssetExecutionContext, settings: PermitsSettings, warehouse: 
             if name not in selected:
                 continue
             t0 = time.perf_counter()
-            rows = builder(con, as_of, policy)
+            try:
+                rows = builder(con, as_of, policy)
+            except duckdb.Error as exc:  # one clear line naming the mart
+                raise MartError(f"mart {name} / 数据集市 {name}: {str(exc).splitlines()[0]}") from exc
             md = rows_metadata(con, [name], t0)
             # counts only: never names or ID numbers in metadata or logs
             context.log.info(f"{name}: {rows} rows as of {as_of} ({md.get('seconds')} s)")
