@@ -227,3 +227,57 @@ def test_conservation_on_a_messy_folder(tmp_path):
     # nothing lost: quarantine keeps raw values of every quarantined row
     raws = [json.loads(r[0]) for r in con.sql("SELECT raw FROM quarantine").fetchall()]
     assert all(isinstance(r, dict) and r for r in raws)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cell = st.lists(st.sampled_from(list('ab,"\n 中文 ') + ["\r\n"]), max_size=6).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 4).flatmap(lambda n: st.lists(st.lists(cell, min_size=n, max_size=n), max_size=8)),
+       st.lists(st.integers(0, 9), max_size=3))
+def test_polars_fast_path_equals_careful_path(body, blank_at):
+    """The polars CSV path must give exactly what the csv-module path gives
+    (cells, row numbers, skipped blank records)."""
+    import csv as csv_mod
+    import io
+
+    from assets.ingest import readers
+
+    n = len(body[0]) if body else 2
+    header = [f"h{j}" for j in range(n)]
+    buf = io.StringIO()
+    w = csv_mod.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    lines = [r for r in body]
+    for pos in sorted(blank_at, reverse=True):
+        lines.insert(min(pos, len(lines)), None)
+    for r in lines:
+        if r is None:
+            buf.write("\n")
+        else:
+            w.writerow(r)
+    text = buf.getvalue()
+    records = list(csv_mod.reader(io.StringIO(text, newline="")))
+    careful = readers._records_to_sheet("t.csv", "t.csv", None, records, [])
+    fast = readers._polars_csv(text, ",", "t.csv", None, header, len(records), [])
+    if fast is None:  # allowed: the caller then uses the careful path
+        return
+    assert fast.frame.select(careful.frame.columns).to_dicts() == careful.frame.to_dicts()
+
+
+def test_polars_fast_path_is_taken_for_a_quoted_file():
+    import csv as csv_mod
+    import io
+
+    from assets.ingest import readers
+
+    text = 'h0,h1\n"a,b","x\ny"\n\n"",""\n"q""",2\n'
+    records = list(csv_mod.reader(io.StringIO(text, newline="")))
+    fast = readers._polars_csv(text, ",", "t.csv", None, ["h0", "h1"], len(records), [])
+    assert fast is not None
+    assert fast.frame.select("c0", "c1", "_row").rows() == [("a,b", "x\ny", 1), ('q"', "2", 4)]
+    careful = readers._records_to_sheet("t.csv", "t.csv", None, records, [])
+    assert careful.frame.select("c0", "c1", "_row").rows() == fast.frame.select("c0", "c1", "_row").rows()

@@ -143,24 +143,63 @@ def _records_to_sheet(label: str, file_name: str, table: str | None, records: li
 
 
 def read_csv(path: Path) -> list[RawSheet]:
+    """Decode, then a light first pass (Python's C csv tokenizer) counts the
+    cells of every record. When no record is ragged, polars parses the file
+    (fast, little memory); otherwise the records are kept and handled cell by
+    cell (missing cells empty, surplus cells kept aside)."""
     name = path.name
     data = path.read_bytes()
     if not data.strip():
         raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
     text, enc = decode_bytes(data, name)
+    del data
     text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delim = _sniff_delimiter(first_line)
+    notes = [f"encoding={enc}"]
+    table = recognise_table(path.stem)
     try:
-        records = list(reader)
+        header, h, lens = None, 0, []
+        for i, rec in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim)):
+            lens.append(len(rec))
+            if header is None and any(c.strip() for c in rec):
+                header, h = rec, i
     except csv.Error as exc:
         raise FileProblem(f"文件 {name} 不是有效的 CSV: {exc}", f"file {name} is not valid CSV: {exc}", "rejected")
+    if header is None:
+        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
+    n = len(header)
+    if h == 0 and header[-1].strip() != "" and all(k in (0, n) for k in lens[1:]):
+        sheet = _polars_csv(text, delim, name, table, header, len(lens), notes)
+        if sheet is not None:
+            return [sheet]
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
     while records and not any(c.strip() for c in records[0]):
         records.pop(0)  # blank lines before the header
-    if not records:
-        raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
-    notes = [f"encoding={enc}"]
-    return [_records_to_sheet(name, name, recognise_table(path.stem), records, notes)]
+    return [_records_to_sheet(name, name, table, records, notes)]
+
+
+def _polars_csv(text: str, delim: str, name: str, table: str | None, header: list[str], n_records: int,
+                notes: list[str]) -> RawSheet | None:
+    """Parse a non-ragged CSV with polars; None when polars sees the records
+    differently from the csv tokenizer (then the careful path is used)."""
+    n = len(header)
+    try:
+        df = pl.read_csv(text.encode("utf-8"), has_header=False, infer_schema=False, separator=delim,
+                         quote_char='"', empty_string_is_null=False, raise_if_empty=False)
+    except Exception:  # noqa: BLE001
+        return None
+    if df.width != n or df.height != n_records:
+        return None
+    df = df.rename({c: f"c{j}" for j, c in enumerate(df.columns)})
+    if df.row(0) != tuple(header):
+        return None
+    frame = (df.with_columns([pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in df.columns])
+             .with_columns(pl.int_range(0, pl.len(), dtype=pl.Int64).alias("_row"),
+                           pl.lit(n, dtype=pl.Int64).alias("_ncells"))
+             .slice(1)
+             .filter(pl.any_horizontal([pl.col(f"c{j}").is_not_null() for j in range(n)])))
+    return RawSheet(name, name, table, header, frame, _empty_overflow(), notes)
 
 
 # --------------------------------------------------------------------- Excel
