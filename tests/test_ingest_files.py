@@ -281,3 +281,11 @@ def test_polars_fast_path_is_taken_for_a_quoted_file():
     assert fast.frame.select("c0", "c1", "_row").rows() == [("a,b", "x\ny", 1), ('q"', "2", 4)]
     careful = readers._records_to_sheet("t.csv", "t.csv", None, records, [])
     assert careful.frame.select("c0", "c1", "_row").rows() == fast.frame.select("c0", "c1", "_row").rows()
+
+
+def test_excel_title_row_above_the_header(tmp_path):
+    write_xlsx(tmp_path / "人员.xlsx", {"人员": [["2026年人员信息表"], [], ["身份证号", "姓名"], [P1, "张三"],
+                                                 ["bad", "李四"]]})
+    con, _ = ingest(tmp_path)
+    assert rows(con, "SELECT id_number FROM persons") == [(P1,)]
+    assert rows(con, "SELECT source_file, source_row FROM quarantine") == [("人员.xlsx#人员", 2)]

@@ -245,7 +245,7 @@ def _sheet_from_frame(label: str, name: str, table: str | None, df: pl.DataFrame
     idx = nonempty.arg_true()
     if idx.len() == 0:
         return FileProblem(f"工作表 {label} 为空", f"sheet {label} is empty", "empty", label)
-    h = int(idx[0])
+    h = _pick_header(df, idx, table)
     header = ["" if v is None else str(v) for v in df.row(h)]
     while header and header[-1].strip() == "":
         header.pop()
@@ -264,6 +264,24 @@ def _sheet_from_frame(label: str, name: str, table: str | None, df: pl.DataFrame
     frame = data.select([pl.col(f"x{j}").alias(f"c{j}") for j in range(n)]
                         + [pl.col("_row"), pl.lit(n, dtype=pl.Int64).alias("_ncells")])
     return RawSheet(label, name, table, header, frame, overflow, [])
+
+
+def _pick_header(df: pl.DataFrame, nonempty_idx: pl.Series, table: str | None, look: int = 10) -> int:
+    """The header row of a sheet: the first of its first ``look`` non-empty rows
+    that holds every required column of the table (a title row above the
+    header is common in exported workbooks); else the first non-empty row."""
+    first = int(nonempty_idx[0])
+    if table is None:
+        return first
+    from assets.ingest.contract import TABLES, header_map, norm_name
+
+    hmap = header_map(table)
+    required = set(TABLES[table].required_columns)
+    for i in nonempty_idx[:look].to_list():
+        cols = {hmap[norm_name(v)][0] for v in df.row(i) if v is not None and norm_name(v) in hmap}
+        if required <= cols:
+            return int(i)
+    return first
 
 
 def read_xlsx(path: Path) -> list[RawSheet | FileProblem]:
