@@ -54,14 +54,37 @@ NOT_READ_STATUSES = {"rejected", "unsupported", "unrecognised", "error"}
 
 # ---------------------------------------------------------------- schedule
 
+def latest_delivery(settings: PermitsSettings) -> Path | None:
+    """The input of the nightly run: the newest archived inbox delivery
+    (``<archive_dir>/<run_id>/`` with its manifest), else ``settings.input_dir``
+    when it holds data files, else None. Every delivery is a full set of the
+    contract's tables (a table with no file is empty), so the newest one is the
+    current data; the nightly run re-evaluates it at the new as_of."""
+    if settings.archive_dir and Path(settings.archive_dir).is_dir():
+        done = [m for m in Path(settings.archive_dir).glob("*/manifest.json") if not m.parent.name.startswith(".")]
+        if done:
+            return max(done, key=lambda m: m.stat().st_mtime_ns).parent
+    inp = Path(settings.input_dir) if settings.input_dir else None
+    if inp is not None and inp.is_dir() and any(p.suffix.lower() in SUPPORTED_SUFFIXES for p in inp.iterdir()):
+        return inp
+    return None
+
+
 def build_schedules(job_name: str = JOB_NAME) -> list:
     @schedule(name=SCHEDULE_NAME, cron_schedule="0 2 * * *", execution_timezone="Asia/Shanghai", job_name=job_name,
               default_status=DefaultScheduleStatus.STOPPED,
-              description="每天 02:00 (北京时间) 运行全流程, 基准日为当天 / daily 02:00 Asia/Shanghai, as_of = that day")
-    def permits_daily(context: ScheduleEvaluationContext):
+              description="每天 02:00 (北京时间) 用最新一批数据运行全流程, 基准日为当天 / "
+                          "daily 02:00 Asia/Shanghai on the latest delivery, as_of = that day")
+    def permits_daily(context: ScheduleEvaluationContext, settings: PermitsSettings):
         day = context.scheduled_execution_time.astimezone(SHANGHAI).date().isoformat()
+        src = latest_delivery(settings)
+        if src is None:
+            return SkipReason(f"还没有输入数据 / no input delivered yet (archive {settings.archive_dir or '-'}, "
+                              f"input {settings.input_dir or '-'})")
         return RunRequest(run_key=f"daily-{day}", partition_key=day,
-                          tags={"permits/as_of": day, "permits/trigger": "schedule"})
+                          run_config={"resources": {"settings": {"config": settings_config(
+                              settings, input_dir=str(src), as_of=day)}}},
+                          tags={"permits/as_of": day, "permits/trigger": "schedule", "permits/input": str(src)})
 
     return [permits_daily]
 

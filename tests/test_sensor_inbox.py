@@ -43,22 +43,57 @@ def test_schedule_is_daily_0200_shanghai_and_in_definitions():
     assert {INBOX_SENSOR_NAME, ARCHIVE_SENSOR_NAME} <= names
 
 
-def test_schedule_partition_is_the_shanghai_day():
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory):
+    """Settings whose input folder holds data (no archive yet)."""
+    d = tmp_path_factory.mktemp("fed")
+    write_people(d / "inbox", 3)
+    return PermitsSettings(input_dir=str(d / "inbox"), site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
+                           archive_dir=str(d / "archive"), rejected_dir=str(d / "rejected"))
+
+
+def _sched_ctx(when, settings):
+    return build_schedule_context(scheduled_execution_time=when, resources={"settings": settings})
+
+
+def test_schedule_partition_is_the_shanghai_day(fed):
     sched = _schedule()
     # 02:00 in Beijing on 5 March is 18:00 UTC on 4 March
-    ctx = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC))
-    req = sched(ctx)
+    req = sched(_sched_ctx(dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC), fed))
     assert req.partition_key == "2026-03-05"
     assert req.run_key == "daily-2026-03-05"
+    cfg = req.run_config["resources"]["settings"]["config"]
+    assert cfg["as_of"] == "2026-03-05" and cfg["input_dir"] == fed.input_dir
+    assert set(cfg) == set(PermitsSettings.model_fields)
 
 
 @hsettings(max_examples=60, deadline=None)
 @given(st.datetimes(min_value=dt.datetime(2020, 1, 2), max_value=dt.datetime(2027, 12, 31)))
-def test_schedule_partition_property(when):
+def test_schedule_partition_property(fed, when):
     sched = _schedule()
     aware = when.replace(tzinfo=UTC)
-    req = sched(build_schedule_context(scheduled_execution_time=aware))
+    req = sched(_sched_ctx(aware, fed))
     assert req.partition_key == aware.astimezone(SHANGHAI).date().isoformat()
+
+
+def test_schedule_uses_the_newest_archived_delivery_or_skips(tmp_path):
+    d = tmp_path / "d"
+    s = PermitsSettings(input_dir=str(d / "inbox"), site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
+                        archive_dir=str(d / "archive"), rejected_dir=str(d / "rejected"))
+    when = dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC)
+    res = _schedule()(_sched_ctx(when, s))
+    assert isinstance(res, SkipReason) and "no input" in res.skip_message  # never publishes an empty warehouse
+    for i, run in enumerate(["run-b", "run-a", "run-c"]):  # delivery order is not name order
+        write_people(d / "archive" / run, 2)
+        m = d / "archive" / run / "manifest.json"
+        m.write_text("{}")
+        t = 1_700_000_000 + [2, 1, 0][i] * 100
+        os.utime(m, (t, t))
+    (d / "archive" / ".incoming" / "k").mkdir(parents=True)
+    (d / "archive" / ".incoming" / "k" / "manifest.json").write_text("{}")  # a snapshot of a run not yet done
+    req = _schedule()(_sched_ctx(when, s))
+    assert req.run_config["resources"]["settings"]["config"]["input_dir"] == str(d / "archive" / "run-b")
+    assert req.tags["permits/input"] == str(d / "archive" / "run-b")
 
 
 def test_schedule_ticks_at_0200_beijing():
