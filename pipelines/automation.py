@@ -47,6 +47,9 @@ TAG_REJECTED = "permits/rejected_dir"
 TAG_WAREHOUSE = "permits/warehouse"
 
 SUPPORTED_SUFFIXES = {".csv", ".xlsx", ".parquet"}
+# runs started by the schedule or the sensor wait this long for a run of `permits run`
+# holding the warehouse, instead of failing (a failed inbox run is not retried for the same files)
+AUTOMATION_LOCK_WAIT_SECONDS = 1800.0
 # names that are still being written or are not data
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".filepart", ".reason.txt")
 NOT_READ_STATUSES = {"rejected", "unsupported", "unrecognised", "error"}
@@ -75,15 +78,16 @@ def build_schedules(job_name: str = JOB_NAME) -> list:
               default_status=DefaultScheduleStatus.STOPPED,
               description="每天 02:00 (北京时间) 用最新一批数据运行全流程, 基准日为当天 / "
                           "daily 02:00 Asia/Shanghai on the latest delivery, as_of = that day")
-    def permits_daily(context: ScheduleEvaluationContext, settings: PermitsSettings):
+    def permits_daily(context: ScheduleEvaluationContext, settings: PermitsSettings, warehouse: Warehouse):
         day = context.scheduled_execution_time.astimezone(SHANGHAI).date().isoformat()
         src = latest_delivery(settings)
         if src is None:
             return SkipReason(f"还没有输入数据 / no input delivered yet (archive {settings.archive_dir or '-'}, "
                               f"input {settings.input_dir or '-'})")
         return RunRequest(run_key=f"daily-{day}", partition_key=day,
-                          run_config={"resources": {"settings": {"config": settings_config(
-                              settings, input_dir=str(src), as_of=day)}}},
+                          run_config={"resources": {
+                              "settings": {"config": settings_config(settings, input_dir=str(src), as_of=day)},
+                              "warehouse": {"config": warehouse_config(warehouse)}}},
                           tags={"permits/as_of": day, "permits/trigger": "schedule", "permits/input": str(src)})
 
     return [permits_daily]
@@ -204,7 +208,14 @@ def settings_config(settings: PermitsSettings, **override) -> dict:
     return cfg
 
 
-def evaluate_inbox(settings: PermitsSettings, warehouse_path: str, cursor: str | None, now: float | None = None,
+def warehouse_config(warehouse: Warehouse) -> dict:
+    """Every Warehouse field, with the automation's lock wait."""
+    cfg = {f: getattr(warehouse, f) for f in type(warehouse).model_fields}
+    cfg["lock_timeout_seconds"] = max(float(cfg.get("lock_timeout_seconds") or 0), AUTOMATION_LOCK_WAIT_SECONDS)
+    return cfg
+
+
+def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str | None, now: float | None = None,
                    log=None) -> tuple[RunRequest | SkipReason, str | None]:
     """One sensor tick: (RunRequest or SkipReason, new cursor)."""
     now = time.time() if now is None else now
@@ -244,10 +255,11 @@ def evaluate_inbox(settings: PermitsSettings, warehouse_path: str, cursor: str |
     as_of = today_shanghai().isoformat()
     req = RunRequest(
         run_key=key, partition_key=as_of,
-        run_config={"resources": {"settings": {"config": settings_config(settings, input_dir=str(snap),
-                                                                          as_of=as_of)}}},
+        run_config={"resources": {"settings": {"config": settings_config(settings, input_dir=str(snap), as_of=as_of)},
+                                  "warehouse": {"config": warehouse_config(warehouse)}}},
         tags={TAG_KEY: key, TAG_SNAPSHOT: str(snap), TAG_INBOX: str(inbox), TAG_ARCHIVE: str(archive_dir),
-              TAG_REJECTED: str(rejected_dir), TAG_WAREHOUSE: warehouse_path, "permits/as_of": as_of,
+              TAG_REJECTED: str(rejected_dir), TAG_WAREHOUSE: str(Path(warehouse.database).resolve()),
+              "permits/as_of": as_of,
               "permits/trigger": "inbox"})
     return req, json.dumps({"last_key": key})
 
@@ -322,8 +334,7 @@ def build_sensors(job_name: str = JOB_NAME) -> list:
             default_status=DefaultSensorStatus.STOPPED,
             description="收件箱有新文件且稳定后启动运行 / start a run when new inbox files are stable")
     def inbox_sensor(context: SensorEvaluationContext, settings: PermitsSettings, warehouse: Warehouse):
-        result, cursor = evaluate_inbox(settings, str(Path(warehouse.database).resolve()), context.cursor,
-                                        log=context.log)
+        result, cursor = evaluate_inbox(settings, warehouse, context.cursor, log=context.log)
         if cursor != context.cursor:
             context.update_cursor(cursor)
         return result

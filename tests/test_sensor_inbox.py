@@ -53,7 +53,8 @@ def fed(tmp_path_factory):
 
 
 def _sched_ctx(when, settings):
-    return build_schedule_context(scheduled_execution_time=when, resources={"settings": settings})
+    wh = Warehouse(database=str(Path(settings.site_dir).parent / "warehouse.duckdb"))
+    return build_schedule_context(scheduled_execution_time=when, resources={"settings": settings, "warehouse": wh})
 
 
 def test_schedule_partition_is_the_shanghai_day(fed):
@@ -65,6 +66,8 @@ def test_schedule_partition_is_the_shanghai_day(fed):
     cfg = req.run_config["resources"]["settings"]["config"]
     assert cfg["as_of"] == "2026-03-05" and cfg["input_dir"] == fed.input_dir
     assert set(cfg) == set(PermitsSettings.model_fields)
+    # scheduled runs wait for a `permits run` holding the warehouse instead of failing
+    assert req.run_config["resources"]["warehouse"]["config"]["lock_timeout_seconds"] >= 600
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -164,6 +167,8 @@ def test_waits_until_stable_then_requests_once(box):
     assert manifest["files"] == [{"name": f.name, "size": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns}]
     # every settings field is passed (run config replaces the resource wholesale)
     assert set(req.run_config["resources"]["settings"]["config"]) == set(PermitsSettings.model_fields)
+    whc = req.run_config["resources"]["warehouse"]["config"]
+    assert whc["database"] == box["warehouse"].database and whc["lock_timeout_seconds"] >= 600
     # same file set again: no second run
     again = _tick(box, res.cursor)
     assert not again.run_requests and req.run_key in again.skip_message
