@@ -106,6 +106,8 @@ def test_datadocs_and_results_written(sink):
     pages = list(docs.rglob("*.html"))
     html = "".join(p.read_text(encoding="utf-8", errors="ignore") for p in pages)
     assert "ELIG-TALENT" in html
+    for guard in ("applications", "permits", "employers", "persons", "dependents"):
+        assert f"rulebook_{guard}" in html, guard  # every suite's validation is in the site
     assert PB not in html
     saved = read_results(sink["work"])
     assert saved["rules"]["ELIG-TALENT"]["count"] == sink["res"]["rules"]["ELIG-TALENT"]["count"]

@@ -129,34 +129,27 @@ def test_tenure_six_months_and_left():
 
 
 def test_age_limit_full_years_and_29_feb():
-    man = pid("19650615", male=True)
-    woman = pid("19700229"[:0] or "19720229", male=False)  # born 29 Feb 1972
+    man = pid("19650615", male=True)     # 61 on 2026-06-15
+    woman = pid("19720229", male=False)  # born 29 Feb 1972: 56 on 2028-02-29 (a leap year)
     t = base_tables()
     for p in (man, woman):
         t["persons"].append(dict(t["persons"][0], id_number=p))
-    t = with_apps(t,
-                  # man 61st birthday 2026-06-15: age 60 on 06-14 (ok), 61 on 06-15 (breaks)
-                  app("m_before", "2026-06-14", person=man), app("m_on", "2026-06-15", person=man),
-                  # woman born 1972-02-29: 56 is reached on 2028-03-01 (common year 2028? no: leap) -> use 2027
+    t = with_apps(t, app("m_before", "2026-06-14", person=man), app("m_on", "2026-06-15", person=man),
                   app("w_0228", "2028-02-28", person=woman), app("w_0229", "2028-02-29", person=woman))
-    got, _ = fired_keys(t, "ELIG-AGE-LIMIT", as_of="2028-03-01")
+    got, rows = fired_keys(t, "ELIG-AGE-LIMIT", as_of="2028-03-01")
     assert got == {"m_on", "w_0229"}
+    d = json.loads(next(r for r in rows if r["entity_key"] == "w_0229" and r["rule_id"] == "ELIG-AGE-LIMIT")["detail"])
+    assert (d["age"], d["age_limit"], d["gender"]) == (56, 55, "F")
 
 
 def test_age_29_feb_birthday_in_common_year():
-    woman = pid("19710301", male=False)
-    leap = pid("19700228", male=False, seq=13)
-    feb29 = pid("19680229", male=False, seq=14)  # 56 at 2024-02-29 (leap); in 2023 (55) it is 2023-03-01
+    man = pid("19640229", male=True, seq=14)  # 61 in 2025, a common year: reached on 2025-03-01
     t = base_tables()
-    for p in (woman, leap, feb29):
-        t["persons"].append(dict(t["persons"][0], id_number=p))
-    t = with_apps(t, app("f_0228", "2024-02-28", person=feb29), app("f_0229", "2024-02-29", person=feb29))
-    got, _ = fired_keys(t, "ELIG-AGE-LIMIT", as_of="2024-03-05")
-    assert got == {"f_0229"}
-    # in a common year the birthday of a 29 Feb child is 1 Mar
-    from test_rules_helpers import run_rules as rr
-
-    rows, _, con = rr(base_tables(), "2024-03-05")
+    t["persons"].append(dict(t["persons"][0], id_number=man))
+    t = with_apps(t, app("m_0228", "2025-02-28", person=man), app("m_0301", "2025-03-01", person=man))
+    got, _ = fired_keys(t, "ELIG-AGE-LIMIT", as_of="2025-03-05")
+    assert got == {"m_0301"}
+    _, _, con = run_rules(base_tables(), "2024-03-05")
     assert con.sql("SELECT age_years(DATE '2004-02-29', DATE '2021-02-28'), age_years(DATE '2004-02-29', "
                    "DATE '2021-03-01'), age_years(DATE '2004-02-29', DATE '2024-02-29')").fetchall() == [(16, 17, 20)]
 
