@@ -726,19 +726,28 @@ BUREAU_BUILDERS = {
 }
 
 
-def build_all(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path) -> dict[str, int]:
-    """Every mart in dependency order (tests and the benchmark); returns row counts."""
+def build_all(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path,
+              timings: dict[str, float] | None = None) -> dict[str, int]:
+    """Every mart in dependency order (tests and the benchmark); returns row
+    counts, and fills ``timings`` (seconds per mart) when given."""
+    import time
+
     policy = prepare(con, as_of, policy_path)
-    out = {
-        "permit_status": build_permit_status(con, as_of),
-        "candidates": build_candidates(con, as_of, policy),
-        "todo_renewals": build_todo_renewals(con, as_of),
-        "todo_cancellations": build_todo_cancellations(con, as_of),
-        "todo_contribution_gaps": build_todo_contribution_gaps(con, as_of, policy),
-        "todo_failing_applications": build_todo_failing_applications(con, as_of),
-        "todo_candidates_90d": build_todo_candidates_90d(con, as_of),
-        "employer_summary": build_employer_summary(con, as_of),
-    }
-    for name, fn in BUREAU_BUILDERS.items():
-        out[name] = fn(con, as_of)
+    steps = [
+        ("permit_status", lambda: build_permit_status(con, as_of)),
+        ("candidates", lambda: build_candidates(con, as_of, policy)),
+        ("todo_renewals", lambda: build_todo_renewals(con, as_of)),
+        ("todo_cancellations", lambda: build_todo_cancellations(con, as_of)),
+        ("todo_contribution_gaps", lambda: build_todo_contribution_gaps(con, as_of, policy)),
+        ("todo_failing_applications", lambda: build_todo_failing_applications(con, as_of)),
+        ("todo_candidates_90d", lambda: build_todo_candidates_90d(con, as_of)),
+        ("employer_summary", lambda: build_employer_summary(con, as_of)),
+        *[(name, (lambda fn=fn: fn(con, as_of))) for name, fn in BUREAU_BUILDERS.items()],
+    ]
+    out = {}
+    for name, fn in steps:
+        t0 = time.perf_counter()
+        out[name] = fn()
+        if timings is not None:
+            timings[name] = round(time.perf_counter() - t0, 3)
     return out
