@@ -84,3 +84,17 @@ def test_usccs_pass_stdnum(seed, n):
     codes = make_usccs(rng, rng.choice([91, 12, 51, 52, 93], n), rng.choice([110101, 110105, 110108], n))
     assert len(set(codes.tolist())) == n
     assert all(uscc.is_valid(c) for c in codes)
+
+
+def test_resident_ids_unique_under_collision_pressure():
+    from pipelines.synthetic.ids import unique_rics
+
+    rng = np.random.default_rng(5)
+    n = 20_000  # 60 birth dates x 250 sequence numbers per gender = 15,000 slots per gender
+    birth = np.datetime64("1990-01-01") + rng.integers(0, 60, n).astype("timedelta64[D]")
+    male = rng.random(n) < 0.5
+    ids = unique_rics(rng, np.full(n, 130102), birth, male)
+    assert len(set(ids.tolist())) == n
+    assert all(int(v[16]) % 2 == int(m) for v, m in zip(ids, male))
+    more = unique_rics(rng, np.full(500, 130102), birth[:500], male[:500], taken=set(ids.tolist()))
+    assert not set(more.tolist()) & set(ids.tolist())

@@ -59,7 +59,9 @@ def _id_birth_gender(col: str = "id_number") -> list[pl.Expr]:
 
 
 def _age(birth: pl.Expr, at: pl.Expr) -> pl.Expr:
-    before = (at.dt.month() * 100 + at.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
+    # dt.month()/dt.day() are Int8: widen before arithmetic (Int8 * 100 wraps around)
+    md = lambda e: e.dt.month().cast(pl.Int32) * 100 + e.dt.day().cast(pl.Int32)  # noqa: E731
+    before = md(at) < md(birth)
     return at.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
 
 

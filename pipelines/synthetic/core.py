@@ -552,10 +552,7 @@ class _Builder:
             starts[:, j] = lo_d
             ends[:, j] = hi_d
         pj = np.repeat(np.arange(N), nj)
-        jj = np.concatenate([np.arange(x) for x in np.bincount(pj, minlength=N)[np.unique(pj)]]) if len(pj) else np.array([], int)
-        # (vectorised index of job number within person)
-        order = np.argsort(pj, kind="stable")
-        pj = pj[order]
+        # index of the job within its person (pj is sorted by construction)
         jj = np.arange(len(pj)) - np.repeat(np.cumsum(nj) - nj, nj)
         w_start, w_end = starts[pj, jj], ends[pj, jj]
         # the last prior job of people with a previous Beijing employer is that employer

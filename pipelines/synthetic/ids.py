@@ -38,18 +38,20 @@ def unique_rics(rng: np.random.Generator, area: np.ndarray, birth: np.ndarray, m
     out = np.empty(n, dtype="<U18")
     todo = np.arange(n)
     taken = set() if taken is None else taken
+    done = np.zeros(n, dtype=bool)
+    taken_arr = np.fromiter(taken, dtype="<U18", count=len(taken)) if taken else None
     for _ in range(50):
         seq = rng.integers(0, 50, len(todo)) * 10 + rng.integers(0, 5, len(todo)) * 2 + male[todo].astype(np.int64)
-        ids = make_ric(area[todo], birth[todo], seq)
-        out[todo] = ids
-        # duplicates within the batch or against earlier ones: keep first occurrence
-        _, first = np.unique(out, return_index=True)
-        keep = np.zeros(n, dtype=bool)
-        keep[first] = True
-        if taken:
-            keep &= ~np.isin(out, np.fromiter(taken, dtype="<U18", count=len(taken)))
-        bad = np.setdiff1d(todo, np.nonzero(keep)[0])
-        todo = bad
+        out[todo] = make_ric(area[todo], birth[todo], seq)
+        # keep IDs already accepted; among the new draws keep the first of each value
+        order = np.concatenate([np.nonzero(done)[0], todo])
+        _, first = np.unique(out[order], return_index=True)
+        accepted = np.zeros(n, dtype=bool)
+        accepted[order[first]] = True
+        if taken_arr is not None:
+            accepted &= ~np.isin(out, taken_arr)
+        done = accepted
+        todo = np.nonzero(~done)[0]
         if len(todo) == 0:
             return out
     raise RuntimeError("could not draw unique resident IDs")
