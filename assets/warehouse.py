@@ -9,9 +9,9 @@ warehouse to ``<name>.run-<run_id>.duckdb`` (under an exclusive lock on
 was; the kernel drops a dead process's ``flock``, and the next run removes
 stale staging files once it holds the lock. No manual clean-up is needed.
 
-A second writer either waits for the lock (``Warehouse.lock_timeout_seconds``,
-default 0 = do not wait) or gets ``WarehouseBusy`` naming the file and the run
-holding it. File-system errors (permission, disk full) are raised as
+A second writer waits for the lock (``Warehouse.lock_timeout_seconds``,
+default 3600 s; ``permits run`` passes 0 = do not wait) and then gets
+``WarehouseBusy`` naming the file and the run holding it. File-system errors (permission, disk full) are raised as
 ``WarehouseIOError`` naming the path.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,11 +126,17 @@ def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
     except OSError as exc:
         raise io_error("无法写入数据仓库目录 / cannot write the warehouse folder", live.parent, exc) from exc
     deadline = time.monotonic() + max(0.0, timeout)
+    told = False
     while True:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
+            if not told and timeout > 0:  # lands in the run's compute log
+                fh.seek(0)
+                print(f"warehouse busy / 数据仓库正被写入: {live} is being written by "
+                      f"{fh.read().strip() or 'another run'}; waiting up to {timeout:g} s", file=sys.stderr)
+                told = True
             if time.monotonic() >= deadline:
                 fh.seek(0)
                 holder = fh.read().strip() or "another run"
@@ -193,7 +200,9 @@ class Warehouse(DuckDBResource):
     """DuckDBResource for the live warehouse file, with per-run staging."""
 
     lock_timeout_seconds: float = Field(
-        default=0.0, description="Wait this long for another run's lock before failing with 'warehouse busy'")
+        default=3600.0,
+        description="Wait this long for another run's lock before failing with 'warehouse busy' "
+                    "(runs launched from the UI wait; `permits run` passes 0 unless --wait is given)")
 
     def live_path(self) -> Path:
         return Path(self.database)

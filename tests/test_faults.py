@@ -126,7 +126,7 @@ def test_kill_mid_warehouse_in_a_fresh_warehouse_leaves_no_live_file(tmp_path):
     assert state(wh)["counts"]["people"] == 20
 
 
-def test_second_writer_gets_busy_message_or_waits(world, monkeypatch):
+def test_second_writer_gets_busy_message_or_waits(world, monkeypatch, capfd):
     w = world
     marker = w["tmp"] / "reached"
     proc = start_toy(w["in2"], D2, w["wh"], w["site"], fault="between_assets", marker=marker)
@@ -143,7 +143,9 @@ def test_second_writer_gets_busy_message_or_waits(world, monkeypatch):
         with pytest.raises(WarehouseBusy, match="waited 1 s"):
             run_toy(w["in1"], D1, w["wh"], w["site"], lock_timeout=1)
         assert 0.9 < time.monotonic() - t0 < 10
+        assert "waiting up to 1 s" in capfd.readouterr().err  # the waiting run says so in its log
         assert state(w["wh"]) == w["state1"]
+        assert Warehouse(database=str(w["wh"])).lock_timeout_seconds >= 600  # UI-launched runs wait by default
         # the `permits run` command: non-zero exit and one clear line
         from typer.testing import CliRunner
 
