@@ -199,18 +199,27 @@ def test_index_shows_run_facts(site):
 def test_publish_is_atomic_when_the_build_fails(site, warehouse, tmp_path):
     con = duckdb.connect(str(warehouse), read_only=True)
     out = tmp_path / "site"
-    publish_site(con, out, run_id="good", as_of=AS_OF)
+    publish_site(con, out, run_id="good", as_of=AS_OF, background_cleanup=False)
     before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
     index_before = (out / "index.html").read_text(encoding="utf-8")
     with pytest.raises(SiteBuildError, match="simulated failure"):
-        publish_site(con, out, run_id="bad", as_of=AS_OF, fail_after=5)
+        publish_site(con, out, run_id="bad", as_of=AS_OF, fail_after=5, background_cleanup=False)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
     assert (out / "index.html").read_text(encoding="utf-8") == index_before
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no half-written sibling left
     # a run killed between the two renames: the old site is restored by the next publish
     (out).rename(tmp_path / ".site.old-killed")
-    publish_site(con, out, run_id="next", as_of=AS_OF)
+    publish_site(con, out, run_id="next", as_of=AS_OF, background_cleanup=False)
     assert "next" in (out / "index.html").read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    # default: the replaced site is deleted by a detached process, soon after the swap
+    publish_site(con, out, run_id="last", as_of=AS_OF, workbooks=False)
+    assert "last" in (out / "index.html").read_text(encoding="utf-8")
+    import time
+
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.iterdir())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
     con.close()
 

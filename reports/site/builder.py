@@ -52,7 +52,7 @@ class SiteResult:
     seconds: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
-        return {"pages": self.pages, "employer_pages": self.employer_pages, "site_bytes": self.bytes_total,
+        return {"pages": self.pages, "employer_pages": self.employer_pages, "site_bytes_without_workbooks": self.bytes_total,
                 "largest_employer_page_bytes": self.largest_employer_page,
                 "largest_employer_page_uscc": self.largest_employer_uscc,
                 "bureau_page_bytes": self.bureau_page_bytes, "todo_workbooks": self.workbooks,
@@ -283,16 +283,37 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     _write(out / "index.html", env.get_template("index.html").render(**ctx))
 
     res.pages = n + 4
-    res.bytes_total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
+    res.bytes_total = nbytes + sum(f.stat().st_size for f in out.rglob("*") if f.is_file()
+                                   and not (f.parent.parent == out / "employers"))
     secs["total"] = round(time.perf_counter() - t0, 2)
     return res
+
+
+def remove_tree(path: Path, background: bool = True) -> None:
+    """Delete a folder that is no longer published. Deleting a 50,000-employer
+    site (150,000 entries) can take minutes on a busy disk, so by default it
+    happens in a detached ``rm -rf`` that outlives this process; the next
+    publish removes whatever is left."""
+    path = Path(path)
+    if not path.exists():
+        return
+    rm = shutil.which("rm")
+    if background and rm:
+        import subprocess
+
+        subprocess.Popen([rm, "-rf", "--", str(path)], start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _siblings(site_dir: Path, kind: str) -> list[Path]:
     return sorted(site_dir.parent.glob(f".{site_dir.name}.{kind}-*"))
 
 
-def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, **kw) -> SiteResult:
+def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
+                 **kw) -> SiteResult:
     """Build into a temporary sibling folder, then swap it in.
 
     Order: build ``.<site>.new-<run_id>``; rename the live site to
@@ -302,24 +323,24 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     """
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in _siblings(site_dir, "new"):
-        shutil.rmtree(stale, ignore_errors=True)
     if not site_dir.exists():
-        olds = _siblings(site_dir, "old")
+        olds = [p for p in _siblings(site_dir, "old") if (p / "index.html").exists()]
         if olds:  # killed between the two renames: the old site is the last good one
-            os.replace(olds[-1], site_dir)
-    for stale in _siblings(site_dir, "old"):
-        shutil.rmtree(stale, ignore_errors=True)
+            os.replace(max(olds, key=lambda p: p.stat().st_mtime), site_dir)
+    for stale in _siblings(site_dir, "new") + _siblings(site_dir, "old"):
+        remove_tree(stale, background_cleanup)
     tmp = site_dir.with_name(f".{site_dir.name}.new-{run_id}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
     try:
         res = build_site(con, tmp, run_id=run_id, **kw)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp, background_cleanup)
         raise
     old = site_dir.with_name(f".{site_dir.name}.old-{run_id}")
     if site_dir.exists():
         os.replace(site_dir, old)
     os.replace(tmp, site_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old, background_cleanup)
     res.site_dir = str(site_dir)
     return res
