@@ -70,7 +70,7 @@ def test_schedule_partition_is_the_shanghai_day(fed):
     assert req.run_config["resources"]["warehouse"]["config"]["lock_timeout_seconds"] >= 600
 
 
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=20, deadline=None)
 @given(st.datetimes(min_value=dt.datetime(2020, 1, 2), max_value=dt.datetime(2027, 12, 31)))
 def test_schedule_partition_property(fed, when):
     sched = _schedule()
