@@ -113,3 +113,6 @@ def test_real_job_kill_and_rerun(demo_run, tmp_path):
     con.close()
     assert [r[0] for r in runs][-2:] == [between["run_id"], again["run_id"]]
     assert all(r[2] for r in runs)
+    # the published index says which run and which policy produced it
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert again["run_id"] in index and runs[-1][2] in index
