@@ -276,3 +276,18 @@ def test_id_like_values_are_masked_in_any_column(folder):
     assert P2 not in msg and P2 not in detail and P2[:6] + "********" + P2[-4:] in msg
     # the warehouse quarantine keeps the raw value (not published)
     assert json.loads(con.sql("SELECT raw FROM quarantine").fetchall()[0][0])["start_on"] == P2
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "a", "b"]), st.integers(0, 2) | st.none()), max_size=40))
+def test_hash_then_exact_duplicate_masks(rows_):
+    from assets.ingest.core import _exact_first_distinct, _exact_shared
+
+    df = pl.DataFrame(rows_, schema={"s": pl.String, "i": pl.Int64}, orient="row")
+    assert _exact_first_distinct(df, ["s", "i"]).to_list() == df.select(
+        pl.struct("s", "i").is_first_distinct())[:, 0].to_list()
+    assert _exact_shared(df, ["s"]).to_list() == df.select(pl.len().over("s") > 1)[:, 0].to_list()

@@ -25,7 +25,7 @@ import polars as pl
 from assets.ingest import idcheck
 
 
-def make_inputs(folder: Path, rows: int, seed: int = 7) -> None:
+def make_inputs(folder: Path, rows: int, seed: int = 7, files: int = 1) -> None:
     people = max(1, rows // 48 + 1)
     rng = np.random.default_rng(seed)
     days = rng.integers(0, 365 * 40, people)
@@ -44,7 +44,12 @@ def make_inputs(folder: Path, rows: int, seed: int = 7) -> None:
     contrib = contrib.with_columns(
         amount_cny=pl.Series(rng.integers(0, 100000, contrib.height) / 100).cast(pl.String),
         withholder_uscc=pl.lit("91110108000000001A"), withholder_name=pl.lit("测试公司"))
-    contrib.write_parquet(folder / "contributions_bench.parquet")
+    if files == 1:
+        contrib.write_parquet(folder / "contributions_bench.parquet")
+    else:  # like the city data set: one file per slice of people
+        per = -(-contrib.height // files)
+        for i in range(files):
+            contrib.slice(i * per, per).write_parquet(folder / f"contributions_{i + 1:02d}.parquet")
 
 
 def main() -> None:
@@ -53,10 +58,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--files", type=int, default=1, help="split the contributions into this many Parquet files")
     ap.add_argument("--write-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.write_only:
-        make_inputs(args.write_only, args.rows)
+        make_inputs(args.write_only, args.rows, files=args.files)
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
@@ -64,7 +70,7 @@ def main() -> None:
         t = time.perf_counter()
         # inputs are written by a child process so that peak RSS below is the ingest's alone
         subprocess.run([sys.executable, "-m", "assets.ingest.bench", "--rows", str(args.rows),
-                        "--write-only", str(folder)], check=True)
+                        "--files", str(args.files), "--write-only", str(folder)], check=True)
         print(f"wrote inputs in {time.perf_counter() - t:.1f}s")
         times = []
         for i in range(args.repeat):

@@ -13,7 +13,6 @@ in docs/ingest.md; in short, per table over all its files:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import string
 import time
@@ -91,10 +90,6 @@ def template_expr(template: str) -> pl.Expr:
         if fname is not None:
             parts.append(pl.col(fname).cast(pl.String).fill_null(""))
     return pl.concat_str(parts) if parts else pl.lit("")
-
-
-def col_label(c: Column) -> str:
-    return f"{c.name}({c.zh})"
 
 
 @dataclass
@@ -296,6 +291,43 @@ def _raw_json_of(frame: pl.DataFrame, s: Source) -> pl.DataFrame:
     return frame.select(pl.col("_rid"), pl.struct(cols).struct.json_encode().alias("raw"))
 
 
+_trace = None  # optional callback(phase) for memory / time profiling (bench)
+
+
+def _mark(phase: str) -> None:
+    if _trace is not None:
+        _trace(phase)
+
+
+def _exact_first_distinct(df: pl.DataFrame, cols: list[str]) -> pl.Series:
+    """Boolean mask: the row is the first occurrence of its values in ``cols``.
+    A 64-bit hash per row finds the candidates cheaply (8 bytes a row instead of
+    an encoded copy of every row); rows whose hash occurs more than once are
+    then compared exactly, so a hash collision can never collapse two rows."""
+    h = df.select(pl.struct(cols).hash().alias("h"))["h"]
+    multi = h.is_duplicated()
+    if not multi.any():
+        return pl.repeat(True, df.height, eager=True, dtype=pl.Boolean)
+    idx = multi.arg_true()
+    sub = df.select(cols).gather(idx)
+    sub_first = sub.select(pl.struct(cols).is_first_distinct())[:, 0]
+    mask = pl.repeat(True, df.height, eager=True, dtype=pl.Boolean).scatter(idx, sub_first)
+    return mask
+
+
+def _exact_shared(df: pl.DataFrame, cols: list[str]) -> pl.Series:
+    """Boolean mask: another row has the same values in ``cols`` (exact; hash
+    first, then an exact count among the rows whose hash repeats)."""
+    h = df.select(pl.struct(cols).hash().alias("h"))["h"]
+    multi = h.is_duplicated()
+    if not multi.any():
+        return pl.repeat(False, df.height, eager=True, dtype=pl.Boolean)
+    idx = multi.arg_true()
+    sub = df.select(cols).gather(idx)
+    shared = sub.select(pl.len().over(cols) > 1)[:, 0]
+    return pl.repeat(False, df.height, eager=True, dtype=pl.Boolean).scatter(idx, shared)
+
+
 def process_table(table: Table, sources: list[Source], as_of: dt.date,
                   parents: dict[str, pl.Series]) -> TableOutcome:
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
@@ -321,7 +353,9 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
         s.n_rows = f.height
         offset += f.height
         s.frame = s.frame.clear()  # the raw strings are no longer needed in memory
+        _mark("typing")
         f = _typed(f, table, as_of)
+        _mark("row checks")
         fails = _failures(f, table, as_of)
         if fails.height:
             bad = fails.select("_rid").unique()
@@ -332,19 +366,21 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
             fail_parts.append(fails)
         passing.append(f.select(keep))
         del f
+    _mark("concat")
     ok = pl.concat(passing) if passing else pl.DataFrame(schema={
         "_rid": pl.Int64, "_src": src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
         **{f"t__{c.name}": _pl_type(c) for c in table.columns}, **{c: pl.Boolean for c in okcols}})
     del passing
     # (c) exact duplicates after normalisation collapse to the first occurrence
-    first = ok.select(pl.struct(tcols).is_first_distinct())
-    first = first.to_series()
+    _mark("exact duplicates")
+    first = _exact_first_distinct(ok, tcols)
     collapsed_src = ok.filter(~first).group_by("_src").len()
     ok = ok.filter(first)
     del first
     # (d) conflicting duplicates of a key: all quarantined
     keys = [f"t__{k}" for k in table.key_columns]
-    dup_mask = ok.select(pl.len().over(keys) > 1).to_series()
+    _mark("duplicate keys")
+    dup_mask = _exact_shared(ok, keys)
     dup = ok.filter(dup_mask)
     ok = ok.filter(~dup_mask)
     late = [dup]
@@ -352,6 +388,7 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
         pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"), pl.lit(", ".join(table.key_columns)).alias("column"),
         pl.concat_str([pl.col(f"t__{k}").cast(pl.String).fill_null("") for k in table.key_columns], separator=", ")
         .alias("value")))
+    _mark("orphans")
     # (e) orphans against what persons / employers loaded
     orphan_parts = []
     for col, parent in table.references:
@@ -384,6 +421,7 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
     for s in sources:
         q, c = int(q_by_src.get(s.label, 0)), int(c_by_src.get(s.label, 0))
         counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
+    _mark("final select")
     mismatches = None
     # defaults, then (f) the ID wins over given gender / birth date
     loaded = ok
