@@ -222,11 +222,17 @@ def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str 
     inbox = Path(settings.inbox_dir)
     if not settings.inbox_dir or not inbox.is_dir():
         return SkipReason(f"收件箱不存在 / inbox folder not found: {settings.inbox_dir or '(not set)'}"), cursor
-    files = inbox_files(inbox)
+    stats = {}
+    for f in inbox_files(inbox):
+        try:
+            stats[f] = f.stat()
+        except FileNotFoundError:  # moved away between listing and stat
+            continue
+    files = list(stats)
     if not files:
         return SkipReason(f"收件箱为空 / inbox is empty: {inbox}"), cursor
     stable = max(0, int(settings.sensor_stable_seconds))
-    settling = [f.name for f in files if now - f.stat().st_mtime < stable]
+    settling = [f.name for f in files if now - stats[f].st_mtime < stable]
     if settling:
         return SkipReason(f"等待文件写完 / waiting for {len(settling)} file(s) to be unchanged for {stable} s: "
                           + ", ".join(settling[:5])), cursor
@@ -243,7 +249,7 @@ def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str 
     if not keep:
         return SkipReason("收件箱中没有可读取的文件 / no readable file in the inbox (unreadable ones moved to "
                           f"{rejected_dir})"), cursor
-    entries = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in keep]
+    entries = [(f.name, stats[f].st_size, stats[f].st_mtime_ns) for f in keep]
     key = file_set_key(entries)
     last = json.loads(cursor).get("last_key") if cursor else None
     if key == last:
