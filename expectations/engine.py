@@ -113,13 +113,14 @@ class RuleFacts:
     broken: int = 0
     seconds: float = 0.0
     detail_cols: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
 
 
 def materialise_facts(con, rule: dict) -> RuleFacts:
     rid = rule["rule_id"]
     where = f"{rule.get('file', '?')}: {rid}"
     table = facts_table(rid)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {rule['check']['facts']}")
     except Exception as exc:  # duckdb errors carry the SQL problem; name the rule
@@ -139,7 +140,8 @@ def materialise_facts(con, rule: dict) -> RuleFacts:
     if broken != distinct:
         raise RuleBookError(f"{where}: facts have {broken - distinct} duplicate entity_key rows (one row per entity)")
     detail = [c for c in cols if c not in STANDARD and not c.startswith("_")]
-    return RuleFacts(rid, table, cols, n, broken, round(time.perf_counter() - t0, 3), detail)
+    return RuleFacts(rid, table, cols, n, broken, round(time.perf_counter() - t0, 3), detail,
+                     round(time.process_time() - c0, 3))
 
 
 def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:

@@ -45,6 +45,19 @@ CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE stat
 CREATE OR REPLACE TEMP TABLE _active_count AS
 SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 
+-- active permits with their policy variant, renewal window W0 = add_months(expires_on, -1),
+-- W1 = add_months(expires_on, 1), and whether a renewal is "in hand" (a renewal application
+-- for the permit, open or approved, submitted on or after W0)
+CREATE OR REPLACE TEMP TABLE _permits_x AS
+WITH inhand AS (
+    SELECT DISTINCT a.permit_no
+    FROM applications a JOIN _active_permits pm ON pm.permit_no = a.permit_no
+    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved')
+      AND a.submitted_on >= add_months(pm.expires_on, -1))
+SELECT pm.*, coalesce(e.pkey, '*') AS pkey, add_months(pm.expires_on, -1) AS w0, add_months(pm.expires_on, 1) AS w1,
+       ih.permit_no IS NOT NULL AS renewal_in_hand
+FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc LEFT JOIN inhand ih ON ih.permit_no = pm.permit_no;
+
 -- the employer a dependent finding belongs to: the holder's active permit (latest
 -- issued_on, then permit_no), else the holder's open application with the latest d
 CREATE OR REPLACE TEMP TABLE _holder_route AS

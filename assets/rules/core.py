@@ -103,6 +103,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     con.execute(f"INSERT INTO findings_history SELECT {cols}, {sql_str(policy.version)} FROM findings "
                 f"WHERE run_id = ? AND rule_id NOT IN ({ids})", [run_id])
     con.execute("COMMIT")
+    t_write = time.perf_counter() - t0 - t_prep - t_eval
     counts = dict(con.sql("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY rule_id",
                           params=[run_id]).fetchall())
     results: dict = {"run_id": run_id, "as_of": as_of.isoformat(), "policy": policy.version,
@@ -122,11 +123,11 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
                  "engine": r["check"].get("engine"), "title_zh": r["title_zh"], "title_en": r["title_en"],
                  "count": int(counts.get(rid, 0))}
         if rid in facts:
-            entry.update(evaluated=facts[rid].evaluated, seconds=facts[rid].seconds)
+            entry.update(evaluated=facts[rid].evaluated, seconds=facts[rid].seconds, cpu_seconds=facts[rid].cpu_seconds)
             entry.update({k: v for k, v in gx.get(rid, {}).items() if k != "sample"})
         entry["sample"] = samples.get(rid, [])
         results["rules"][rid] = entry
-    results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2),
+    results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2), "write_s": round(t_write, 2),
                          "gx_s": gx.get("_meta", {}).get("gx_seconds"), "total_s": round(time.perf_counter() - t0, 2)}
     if work_dir is not None:
         from expectations.gx_suites import write_json
