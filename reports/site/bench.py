@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import statistics
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from reports.site import publish_site
+from reports.site.builder import remove_tree
 from reports.site.synthetic import build_synthetic_warehouse
 
 
@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
           + (f"; todo.xlsx {med['workbooks']:.1f} s" if args.workbooks else ""))
     con.close()
     if args.out is None:
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)
     return med
 
 

@@ -284,8 +284,9 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
     res.pages = n + 4
     # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
-    res.bytes_total = nbytes + sum(f.stat().st_size for f in out.rglob("*") if f.is_file()
-                                   and not (f.parent.parent == out / "employers"))
+    shared = [f for d in out.iterdir() if d.name != "employers"
+              for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()]
+    res.bytes_total = nbytes + sum(f.stat().st_size for f in shared + [out / "employers" / "index.html"])
     secs["total"] = round(time.perf_counter() - t0, 2)
     return res
 
