@@ -93,8 +93,9 @@ def test_resident_ids_unique_under_collision_pressure():
     n = 20_000  # 60 birth dates x 250 sequence numbers per gender = 15,000 slots per gender
     birth = np.datetime64("1990-01-01") + rng.integers(0, 60, n).astype("timedelta64[D]")
     male = rng.random(n) < 0.5
-    ids = unique_rics(rng, np.full(n, 130102), birth, male)
+    ids, codes = unique_rics(rng, np.full(n, 130102), birth, male)
     assert len(set(ids.tolist())) == n
     assert all(int(v[16]) % 2 == int(m) for v, m in zip(ids, male))
-    more = unique_rics(rng, np.full(500, 130102), birth[:500], male[:500], taken=set(ids.tolist()))
+    assert [int(v[:17]) for v in ids[:100]] == codes[:100].tolist()
+    more, _ = unique_rics(rng, np.full(500, 130102), birth[:500], male[:500], taken=codes)
     assert not set(more.tolist()) & set(ids.tolist())

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .answer_key import covered_months, evaluate
+from .answer_key import covered_months_indexed, evaluate
 from .core import REFERENCE_DATE, SCALES, _Builder
 from .writer import FileSpec, Writer
 
@@ -51,7 +51,7 @@ def generate(out: Path, scale: str = "demo", seed: int = 0) -> dict:
     b = _Builder(SCALES[scale], seed)
     logical = b.run()
     t = logical.tables
-    city = scale == "city"
+    city = scale != "demo"
     as_of = logical.reference_date.astype(object)
     rng = np.random.default_rng([seed, 4242])
     w = Writer(out, rng, t, scale)
@@ -62,8 +62,9 @@ def generate(out: Path, scale: str = "demo", seed: int = 0) -> dict:
     side_contrib = None
     for ci, lo in enumerate(range(0, b.N, chunk)):
         persons = np.arange(lo, min(lo + chunk, b.N))
-        c = b.contributions(persons)
-        covered_parts.append(covered_months(c))
+        c = b.contributions(persons, keep_index=True)
+        covered_parts.append(covered_months_indexed(c))
+        c = c.drop("pi")
         n_contrib += c.height
         if ci == 0:
             side_contrib = c.filter(pl.col("month") >= pl.date(2026, 1, 1))

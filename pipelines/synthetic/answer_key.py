@@ -43,10 +43,26 @@ def covered_months(contributions: pl.DataFrame, kinds=DEFAULTS["contribution_kin
             .select("id_number", "m"))
 
 
+def covered_months_indexed(contributions: pl.DataFrame, kinds=DEFAULTS["contribution_kinds"]) -> pl.DataFrame:
+    """As covered_months, keyed by the integer person index `pi`; counted with numpy
+    (rows are unique per person, month and kind by construction -- a test checks it)."""
+    k = contributions.filter(pl.col("kind").is_in(kinds))
+    if k.height == 0:
+        return pl.DataFrame({"pi": [], "m": []}, schema={"pi": pl.Int32, "m": pl.Int32})
+    pi = k["pi"].to_numpy().astype(np.int64)
+    m = k["month"].to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    p0, m0 = pi.min(), m.min()
+    span = int(m.max() - m0 + 1)
+    counts = np.bincount((pi - p0) * span + (m - m0))
+    code = np.nonzero(counts == len(kinds))[0]
+    return pl.DataFrame({"pi": (code // span + p0).astype(np.int32), "m": (code % span + m0).astype(np.int32)})
+
+
 def _uncovered(req: pl.DataFrame, covered: pl.DataFrame) -> pl.DataFrame:
-    """req(key, id_number, a, b) month-index ranges -> keys with at least one uncovered month."""
+    """req(key, id_number[, pi], a, b) month-index ranges -> keys with at least one uncovered month."""
     req = req.filter(pl.col("b") >= pl.col("a"))
-    hits = (req.join(covered, on="id_number", how="inner")
+    on = "pi" if "pi" in covered.columns else "id_number"
+    hits = (req.join(covered, on=on, how="inner")
             .filter((pl.col("m") >= pl.col("a")) & (pl.col("m") <= pl.col("b")))
             .group_by("key").agg(pl.col("m").n_unique().alias("hit")))
     return (req.join(hits, on="key", how="left")
@@ -77,6 +93,7 @@ def evaluate(t: dict[str, pl.DataFrame], as_of: dt.date, covered: pl.DataFrame |
     if covered is None:
         covered = covered_months(t["contributions"], pol["contribution_kinds"])
     emp, per, empl = t["employers"], t["persons"], t["employments"]
+    pidx = per.select("id_number").with_row_index("pi").with_columns(pl.col("pi").cast(pl.Int32))
     permits, apps, deps, wh, edu = t["permits"], t["applications"], t["dependents"], t["work_history"], t["education_history"]
     out: list[pl.DataFrame] = []
 
@@ -116,7 +133,7 @@ def evaluate(t: dict[str, pl.DataFrame], as_of: dt.date, covered: pl.DataFrame |
     add("ELIG-RESIDENCE", new.filter(pl.col("housing_type").is_null() | (pl.col("housing_type") == "none")
                                      | ~pl.col("housing_proof").fill_null(False))["application_id"])
     req = new.select(key="application_id", id_number="id_number", a=_mi(pl.col("d")) - 6, b=_mi(pl.col("d")) - 1)
-    add("ELIG-CONTRIB-6M", _uncovered(req, covered))
+    add("ELIG-CONTRIB-6M", _uncovered(req.join(pidx, on="id_number", how="left"), covered))
     add("ELIG-WORK-BEFORE-GRAD", new.filter((pl.col("degree_study_mode") == "full_time") & pl.col("work_start_date").is_not_null()
                                             & pl.col("graduation_date").is_not_null()
                                             & (pl.col("work_start_date") <= pl.col("graduation_date")))["application_id"])
@@ -146,7 +163,7 @@ def evaluate(t: dict[str, pl.DataFrame], as_of: dt.date, covered: pl.DataFrame |
     req = ren.filter(pl.col("p_issued").is_not_null()).select(
         key="application_id", id_number="id_number",
         a=pl.max_horizontal(_mi(pl.col("p_issued")), _mi(pl.col("d")) - 36), b=_mi(pl.col("d")) - 1)
-    add("RENEW-CONTRIB-GAP", _uncovered(req, covered))
+    add("RENEW-CONTRIB-GAP", _uncovered(req.join(pidx, on="id_number", how="left"), covered))
     add("RENEW-ACHIEVEMENT-200", ren.filter(_nonspace_len(pl.col("achievements")) < pol["min_achievement_chars"])["application_id"])
     short = (ren.select("application_id", "id_number", "uscc", "d").join(empl.filter(pl.col("left_on").is_null()), on=["id_number", "uscc"])
              .filter(pl.col("contract_end_on") < _am(pl.col("d"), 6))["application_id"].unique())
@@ -172,7 +189,7 @@ def evaluate(t: dict[str, pl.DataFrame], as_of: dt.date, covered: pl.DataFrame |
     add("NC-LEFT-NOT-CANCELLED", left.filter(~left.is_in(still.implode())))
     req = ap.select(key="permit_no", id_number="id_number",
                     a=pl.max_horizontal(_mi(pl.col("issued_on")), _mi(A) - 36), b=_mi(A) - 2)
-    add("NC-CONTRIB-GAP", _uncovered(req, covered))
+    add("NC-CONTRIB-GAP", _uncovered(req.join(pidx, on="id_number", how="left"), covered))
     if pol["annual_inspection"]:
         add("NC-INSPECTION-OVERDUE", ap.filter(_am(pl.coalesce("last_inspection_on", "issued_on"), 12) < A)["permit_no"])
     nm = ap.join(emp.select("uscc", "name_changed_on"), on="uscc").filter(

@@ -408,7 +408,8 @@ class _Builder:
         rng, N, P, ref = self.rng, self.N, self.P, self.ref
         role, scen = self.role, self.scen
         area = _choice(rng, [a for a, _ in V.AREA_CODES], [w for _, w in V.AREA_CODES], N)
-        ids = unique_rics(rng, area, P["birth"], P["male"])
+        ids, codes = unique_rics(rng, area, P["birth"], P["male"])
+        P["codes"] = codes
         sur = _choice(rng, [s for s, _ in V.SURNAMES], [w for _, w in V.SURNAMES], N)
         names = self._given(sur, P["male"])
         P["sur"] = sur
@@ -874,7 +875,7 @@ class _Builder:
             rm.append((p, ref_m - 1, "social_insurance"))
         self.removed = rm
 
-    def contributions(self, persons: np.ndarray | None = None) -> pl.DataFrame:
+    def contributions(self, persons: np.ndarray | None = None, keep_index: bool = False) -> pl.DataFrame:
         """Contribution rows of the given people (all when None), vectorised."""
         P, E, N = self.P, self.E, self.N
         if persons is None:
@@ -895,23 +896,30 @@ class _Builder:
         tax = np.where(rng.random(len(pp)) < 0.03, 0.0, tax)
         si = np.round(np.clip(sal, 6326, 35283) * 0.105, 2)
         month = (mm.astype("datetime64[M]")).astype(D)
-        uscc = np.where(emp >= 0, E["uscc"][np.maximum(emp, 0)], None)
-        wname = np.where(emp >= 0, E["name"][np.maximum(emp, 0)], "外地单位(京外缴纳)")
-        df = _df({
-            "id_number": np.concatenate([P["ids"][pp], P["ids"][pp]]),
-            "month": np.concatenate([month, month]),
-            "kind": np.concatenate([np.full(len(pp), "income_tax"), np.full(len(pp), "social_insurance")]),
-            "withholder_uscc": np.concatenate([uscc, uscc]).astype(object),
-            "withholder_name": np.concatenate([wname, wname]).astype(object),
-            "amount_cny": np.concatenate([tax, si]),
-        })
-        lo, hi = int(persons[0]), int(persons[-1]) if len(persons) else -1
-        rm = [(P["ids"][p], np.int64(m).astype("datetime64[M]").astype(D), k) for p, m, k in self.removed if lo <= p <= hi]
+        if not hasattr(self, "_ids_s"):
+            self._ids_s = pl.Series(P["ids"])
+            self._uscc_s = pl.Series(E["uscc"])
+            self._ename_s = pl.Series(E["name"])
+        known = emp >= 0
+        e_idx = pl.Series(np.maximum(emp, 0).astype(np.uint32))
+        base = pl.DataFrame({
+            "pi": pp.astype(np.int32), "id_number": self._ids_s.gather(pl.Series(pp.astype(np.uint32))), "month": month,
+            "withholder_uscc": self._uscc_s.gather(e_idx), "withholder_name": self._ename_s.gather(e_idx),
+            "known": known, "tax": tax, "si": si})
+        base = base.with_columns(
+            withholder_uscc=pl.when("known").then("withholder_uscc"),
+            withholder_name=pl.when("known").then("withholder_name").otherwise(pl.lit("外地单位(京外缴纳)")))
+        cols = ["pi", "id_number", "month", "kind", "withholder_uscc", "withholder_name", "amount_cny"]
+        df = pl.concat([
+            base.with_columns(kind=pl.lit("income_tax"), amount_cny=pl.col("tax")).select(cols),
+            base.with_columns(kind=pl.lit("social_insurance"), amount_cny=pl.col("si")).select(cols)])
+        lo, hi = (int(persons[0]), int(persons[-1])) if len(persons) else (0, -1)
+        rm = [(int(p), np.int64(m).astype("datetime64[M]").astype(D), k) for p, m, k in self.removed if lo <= p <= hi]
         if rm:
-            rdf = _df({"id_number": [r[0] for r in rm], "month": np.array([r[1] for r in rm], dtype=D),
+            rdf = pl.DataFrame({"pi": np.array([r[0] for r in rm], dtype=np.int32), "month": np.array([r[1] for r in rm], dtype=D),
                                 "kind": [r[2] for r in rm]})
-            df = df.join(rdf, on=["id_number", "month", "kind"], how="anti")
-        return df
+            df = df.join(rdf, on=["pi", "month", "kind"], how="anti")
+        return df if keep_index else df.drop("pi")
 
     # ------------------------------------------------------------------ dependents
     def dependents(self):
@@ -938,7 +946,7 @@ class _Builder:
         all_birth = np.concatenate([sp_birth, ch_birth])
         all_area = np.concatenate([sp_area, ch_area])
         all_male = np.concatenate([sp_male, rng.random(len(ch)) < 0.5])
-        ids = unique_rics(rng, all_area, all_birth, all_male, taken=set(P["ids"].tolist()))
+        ids, _ = unique_rics(rng, all_area, all_birth, all_male, taken=P["codes"])
         holder = np.concatenate([sp, ch])
         relation = np.array(["spouse"] * len(sp) + ["child"] * len(ch), dtype=object)
         sur = np.array([s for s, _ in V.SURNAMES])[rng.integers(0, 30, len(sp))]

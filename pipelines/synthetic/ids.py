@@ -31,29 +31,35 @@ def make_ric(area: np.ndarray, birth: np.ndarray, seq3: np.ndarray) -> np.ndarra
     return np.ascontiguousarray(chars).view("<U18").ravel()
 
 
+def ric_codes(area: np.ndarray, birth: np.ndarray, seq3: np.ndarray) -> np.ndarray:
+    """The first 17 digits of an ID as one int64 (the check character follows from them)."""
+    ymd = year_of(birth) * 10000 + month_of(birth) * 100 + day_of(birth)
+    return np.asarray(area, dtype=np.int64) * 10**11 + ymd * 1000 + np.asarray(seq3, dtype=np.int64)
+
+
 def unique_rics(rng: np.random.Generator, area: np.ndarray, birth: np.ndarray, male: np.ndarray,
-                taken: set | None = None) -> np.ndarray:
-    """IDs unique among themselves and against `taken`; the sequence's last digit follows the gender."""
+                taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """IDs unique among themselves and against the int64 codes in `taken` (see ric_codes);
+    the sequence's last digit follows the gender. Returns (ids, codes)."""
     n = len(area)
-    out = np.empty(n, dtype="<U18")
+    seq = np.zeros(n, dtype=np.int64)
+    code = np.zeros(n, dtype=np.int64)
     todo = np.arange(n)
-    taken = set() if taken is None else taken
     done = np.zeros(n, dtype=bool)
-    taken_arr = np.fromiter(taken, dtype="<U18", count=len(taken)) if taken else None
-    for _ in range(50):
-        seq = rng.integers(0, 50, len(todo)) * 10 + rng.integers(0, 5, len(todo)) * 2 + male[todo].astype(np.int64)
-        out[todo] = make_ric(area[todo], birth[todo], seq)
-        # keep IDs already accepted; among the new draws keep the first of each value
+    for _ in range(60):
+        seq[todo] = rng.integers(0, 50, len(todo)) * 10 + rng.integers(0, 5, len(todo)) * 2 + male[todo].astype(np.int64)
+        code[todo] = ric_codes(area[todo], birth[todo], seq[todo])
+        # keep codes already accepted; among the new draws keep the first of each value
         order = np.concatenate([np.nonzero(done)[0], todo])
-        _, first = np.unique(out[order], return_index=True)
+        _, first = np.unique(code[order], return_index=True)
         accepted = np.zeros(n, dtype=bool)
         accepted[order[first]] = True
-        if taken_arr is not None:
-            accepted &= ~np.isin(out, taken_arr)
+        if taken is not None and len(taken):
+            accepted &= ~np.isin(code, taken)
         done = accepted
         todo = np.nonzero(~done)[0]
         if len(todo) == 0:
-            return out
+            return make_ric(area, birth, seq), code
     raise RuntimeError("could not draw unique resident IDs")
 
 

@@ -170,7 +170,7 @@ def _write(fdf: pl.DataFrame, spec: FileSpec, out: Path, typed: pl.DataFrame | N
         zh["registered_capital_cny"] = "注册资本"
     headers = [zh[c] if spec.zh_headers else c for c in fdf.columns]
     if spec.fmt == "parquet":
-        typed.write_parquet(path, compression="zstd", statistics=False)
+        typed.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
         return
     if spec.fmt == "csv":
         text = fdf.rename(dict(zip(fdf.columns, headers))).write_csv(line_terminator="\r\n" if spec.encoding == "gb18030" else "\n")
