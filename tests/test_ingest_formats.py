@@ -170,3 +170,18 @@ def test_every_table_and_column_has_a_bilingual_comment(tmp_path):
         assert comment and comment[0][0] and " / " in comment[0][0], t
         cols = con.sql(f"SELECT column_name, comment FROM duckdb_columns() WHERE table_name = '{t}'").fetchall()
         assert cols and all(c and " / " in c for _, c in cols), (t, cols)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 10**12), st.sampled_from(["plain", "thousands", "wan", "yuan"]))
+def test_money_roundtrip_property(cents, style):
+    value = cents / 100
+    if style == "plain":
+        text = f"{value:.2f}"
+    elif style == "thousands":
+        text = f"{value:,.2f}"
+    elif style == "wan":
+        text = f"{value / 10000:.6f}万"
+    else:
+        text = f"¥{value:,.2f}元"
+    assert run(parse_money, [text]) == [pytest.approx(value, abs=0.005)]
