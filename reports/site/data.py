@@ -537,7 +537,13 @@ def _xtab(con, name: str, df: pl.DataFrame, min_cell: int) -> dict:
     rows = _col_dict(sup)
     rows["_en"] = en_rows[: sup.height] if sup.height == len(en_rows) else sup[row_label].to_list()
     meta[0]["ek"] = "_en"
-    return {"name": name, "columns": meta, "rows": rows, "comment": _table_comment(con, name)}
+    dims_zh = {"category": "单位分类", "degree": "学位", "title": "职称", "title_level": "职称", "gender": "性别",
+               "age_band": "年龄段"}
+    if kind in dims_zh:
+        zh, en = f"有效证件:区 × {dims_zh[kind]}", f"Active permits: district × {kind.replace('_', ' ')}"
+    else:
+        zh = en = _table_comment(con, name) or name
+    return {"name": name, "columns": meta, "rows": rows, "zh": zh, "en": en}
 
 
 def _table_comment(con, name) -> str:

@@ -389,7 +389,9 @@
     var xh = document.getElementById('xtabs');
     (d.xtabs || []).forEach(function (x) {
       var sec = el('section', { cls: 'xtab panel', id: x.name });
-      sec.appendChild(el('h3', { text: x.comment || x.name }));
+      sec.appendChild(el('h3', { text: t(x.zh, x.en) }));
+      sec.appendChild(el('p', { cls: 'note', text: t('按持证人所在单位的区与类别交叉统计的有效证件数;小于' + d.min_cell + '的数以及可据合计推算出的数显示为“<' + d.min_cell + '”。',
+        'Active permits by district and category; counts below ' + d.min_cell + ', and cells that would reveal them through the totals, are shown as "<' + d.min_cell + '".') }));
       renderTable(sec, x.columns, { c: x.rows }, { root: rootPath });
       xh.appendChild(sec);
     });
