@@ -57,6 +57,11 @@ def _df(cols: dict, schema_overrides=None) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
+def _pick_s(values, idx) -> pl.Series:
+    """values[idx] as a polars String series (a gather: no per-row Python strings)."""
+    return pl.Series([str(v) for v in values], dtype=pl.String).gather(pl.Series(np.asarray(idx, dtype=np.uint32)))
+
+
 def _choice(rng, items, weights, n):
     w = np.asarray(weights, dtype=float)
     return np.asarray(items)[rng.choice(len(items), n, p=w / w.sum())]
@@ -123,6 +128,7 @@ class _Builder:
         est = ref - np.timedelta64(7 * 365, "D") - np.minimum(rng.exponential(8 * 365, n), 28 * 365).astype("timedelta64[D]")
         opened = np.minimum(est + _days(rng, 30, 400, n), ref - np.timedelta64(int(6.5 * 365), "D"))
         capital = np.round(10 ** rng.uniform(6.0, 9.3, n) / 10_000) * 10_000
+        capital[:3] = 1_000_000.0  # boundary: exactly the minimum is enough
         last_insp = ref - _days(rng, 5, 330, n)
         # special employers
         sel = kind == "not_opened"
@@ -361,7 +367,10 @@ class _Builder:
         latest[i] = E["est"][empA[i]] + _days(rng, 5, 15, len(i))
         i = self.idx("ELIG-TENURE-6M")
         latest[i] = add_months(dd[i], -rng.integers(1, 5, len(i)))
+        exact6 = np.nonzero((role == APPL) & (scen == ""))[0][5:8]
+        latest[exact6] = add_months(dd[exact6], -6)  # boundary: exactly six months of tenure
         tenure_fixed = np.isin(scen, ["ELIG-EMPLOYER-AGE-1Y", "ELIG-TENURE-6M"])
+        tenure_fixed[exact6] = True
         hiredA = latest - np.where(tenure_fixed, 0, np.minimum(rng.exponential(700, N), 12 * 365)).astype("timedelta64[D]")
         gap = np.where(rng.random(N) < 0.25, 0, np.minimum(rng.exponential(3 * 365, N), 15 * 365)).astype("timedelta64[D]")
         # scenarios that need prior jobs (work-history gap) get a long prior career
@@ -434,10 +443,10 @@ class _Builder:
         wsd[i] = P["grad"][i] - _days(rng, 0, 90, len(i))  # internship counted as work: on or before graduation
         P["ws_reported"] = wsd
         dname = [d[1] for d in V.DISTRICTS[:16]]
-        addr = ("北京市" + np.array(dname)[rng.integers(0, 16, N)].astype(object)
-                + np.array(V.STREETS)[rng.integers(0, len(V.STREETS), N)].astype(object)
-                + rng.integers(1, 300, N).astype(str).astype(object) + "号院"
-                + rng.integers(1, 30, N).astype(str).astype(object) + "号楼")
+        addr = pl.select(pl.concat_str([
+            pl.lit("北京市"), _pick_s(dname, rng.integers(0, 16, N)), _pick_s(V.STREETS, rng.integers(0, len(V.STREETS), N)),
+            pl.Series(rng.integers(1, 300, N)).cast(pl.String), pl.lit("号院"),
+            pl.Series(rng.integers(1, 30, N)).cast(pl.String), pl.lit("号楼")])).to_series()
         housing = _choice(rng, ["owned", "rented", "public_rented", "lodging"], [0.32, 0.55, 0.04, 0.09], N).astype(object)
         proof = np.ones(N, bool)
         cand = role == CAND
@@ -453,16 +462,22 @@ class _Builder:
         prng = np.random.default_rng(rng.integers(1 << 30))
         for _ in range(n_par):
             par.append("".join(prng.permutation(sents)[:8]))
-        par = np.array(par, dtype=object)
-        ach = par[rng.integers(0, n_par, N)]
-        ach[cand & (rng.random(N) < 0.15)] = "负责日常工作。"
         short = "负责项目研发与交付。" * 19  # 190 characters
+        extra = ["负责日常工作。", short, "参与 软件 开发 " * 10, None, short + "\u3000" * 5 + "完成九项",
+                 "负责项目研发与交付。 \u3000" * 20]  # the last: exactly 200 characters without whitespace
+        ach_idx = rng.integers(0, n_par, N)
+        ach_idx[cand & (rng.random(N) < 0.15)] = n_par
         for j, p in enumerate(np.concatenate([self.idx("ELIG-ACHIEVEMENT-200"), self.idx("RENEW-ACHIEVEMENT-200")])):
-            ach[p] = [short, "参与 软件 开发 " * 10, None, short + "\u3000" * 5 + "完成九项"][j % 4]
+            ach_idx[p] = n_par + 1 + j % 4
+        ach = pl.Series(par + extra, dtype=pl.String).gather(pl.Series(ach_idx.astype(np.uint32)))
         fmt = _choice(rng, ["jpg", "jpeg", "JPG"], [0.8, 0.15, 0.05], N).astype(object)
         pbytes = rng.integers(25_000, 200_000, N).astype(float)
         pw = _choice(rng, [358, 295, 390], [0.7, 0.2, 0.1], N).astype(float)
         ph = np.where(pw == 358, 441, np.where(pw == 295, 413, 567)).astype(float)
+        # boundary values that still pass (exact limits) on a few clean applicants
+        clean_ap = np.nonzero((role == APPL) & (scen == ""))[0]
+        pbytes[clean_ap[:2]], pw[clean_ap[:2]], ph[clean_ap[:2]] = 204_800, 295, 413
+        ach_idx[clean_ap[2:5]] = n_par + 5
         i = self.idx("ELIG-PHOTO")
         for j, p in enumerate(i):
             v = j % 4
@@ -558,28 +573,47 @@ class _Builder:
         w_start, w_end = starts[pj, jj], ends[pj, jj]
         # the last prior job of people with a previous Beijing employer is that employer
         is_P = hp[pj] & (jj == nj[pj] - 1)
-        org = (np.array(V.HOMETOWNS)[rng.integers(0, len(V.HOMETOWNS), len(pj))].astype(object)
-               + np.array(V.BRAND_CHARS)[rng.integers(0, len(V.BRAND_CHARS), len(pj))].astype(object)
-               + np.array(V.BRAND_CHARS)[rng.integers(0, len(V.BRAND_CHARS), len(pj))].astype(object)
-               + np.array(["科技有限公司", "信息技术有限公司", "商贸有限公司", "建设集团有限公司", "设计院"])[rng.integers(0, 5, len(pj))].astype(object))
-        org = np.where(is_P, E["name"][np.maximum(empP[pj], 0)], org)
+        n_pj = len(pj)
+        org = pl.select(pl.concat_str([
+            _pick_s(V.HOMETOWNS, rng.integers(0, len(V.HOMETOWNS), n_pj)),
+            _pick_s(V.BRAND_CHARS, rng.integers(0, len(V.BRAND_CHARS), n_pj)),
+            _pick_s(V.BRAND_CHARS, rng.integers(0, len(V.BRAND_CHARS), n_pj)),
+            _pick_s(["科技有限公司", "信息技术有限公司", "商贸有限公司", "建设集团有限公司", "设计院"], rng.integers(0, 5, n_pj))])).to_series()
+        ename = pl.Series(E["name"].tolist(), dtype=pl.String)
+        org = pl.select(pl.when(pl.Series(is_P)).then(ename.gather(pl.Series(np.maximum(empP[pj], 0).astype(np.uint32))))
+                        .otherwise(org)).to_series()
         # ELIG-WORK-GAP-2M: cut the end of the job before the last one short (> 2 months gap)
         gap_people = self.idx("ELIG-WORK-GAP-2M")
         self.no_work_rows = gap_people[:1]
         sel = np.isin(pj, gap_people[1:]) & (jj == nj[pj] - 1)
         w_end = np.where(sel, np.maximum(w_start, w_end - np.timedelta64(100, "D")), w_end)
         w_end = np.maximum(w_end, w_start)  # very short jobs: at least one day
+        # explained gaps (待业在家 ...) and boundary gaps of exactly two months, on clean applicants
+        last_prior = (jj == nj[pj] - 1) & ~is_P & (self.scen[pj] == "") & (self.role[pj] == APPL)
+        cand_rows = np.nonzero(last_prior & ((w_end - w_start).astype(int) > 200))[0]
+        expl = cand_rows[rng.random(len(cand_rows)) < 0.3]
+        old_end = w_end[expl].copy()
+        w_end[expl] = w_end[expl] - _days(rng, 70, 150, len(expl))
+        explain = _df({"p": pj[expl], "start_on": w_end[expl] + np.timedelta64(1, "D"), "end_on": old_end,
+                       "organization": None, "position": None,
+                       "note": np.array(V.GAP_NOTES, dtype=object)[rng.integers(0, len(V.GAP_NOTES), len(expl))]})
+        rest = np.setdiff1d(cand_rows, expl)[:3]
+        h = P["hiredA"][pj[rest]]
+        e2 = add_months(h, -2)
+        ok = add_months(e2, 2) == h
+        w_end[rest[ok]] = np.maximum(e2[ok], w_start[rest[ok]])
         prior = _df({"p": pj, "start_on": w_start, "end_on": w_end, "organization": org,
                               "position": np.array(V.POSITIONS)[rng.integers(0, len(V.POSITIONS), len(pj))], "note": None})
+        prior = pl.concat([prior, explain.select(prior.columns)], how="vertical_relaxed")
         # previous Beijing employments (left)
         pP = pj[is_P]
         rows.append(_df({"p": pP, "e": empP[pP], "hired_on": w_start[is_P],
                                   "contract_end_on": w_end[is_P], "left_on": w_end[is_P]}))
         cur_rows = [_df({"p": np.arange(N), "start_on": P["hiredA"], "end_on": P["leftA"],
-                                  "organization": E["name"][empA], "position": np.array(V.POSITIONS)[rng.integers(0, len(V.POSITIONS), N)],
+                                  "organization": ename.gather(pl.Series(empA.astype(np.uint32))), "position": np.array(V.POSITIONS)[rng.integers(0, len(V.POSITIONS), N)],
                                   "note": None})]
         cur_rows.append(_df({"p": np.arange(N)[hb], "start_on": P["hiredB"][hb], "end_on": np.full(hb.sum(), NAT),
-                                      "organization": E["name"][empB[hb]],
+                                      "organization": ename.gather(pl.Series(empB[hb].astype(np.uint32))),
                                       "position": np.array(V.POSITIONS)[rng.integers(0, len(V.POSITIONS), hb.sum())], "note": None}))
         wh = pl.concat([prior] + cur_rows).filter(~pl.col("p").is_in(self.no_work_rows.tolist()))
         # first row starts on the reported work start date for people without prior jobs
