@@ -17,7 +17,7 @@ from assets.marts.comments import MART_DOCS
 from assets.marts.labels import label_frame, labels
 from assets.marts.policy import DEFAULT_KEY, load_policy, policy_frame
 from assets.marts.workdays import workday_frame
-from assets.warehouse import comment_table, ensure_findings_tables
+from assets.warehouse import comment_table, ensure_findings_tables, sql_str
 
 OPEN = ("draft", "person_submitted", "employer_submitted", "under_review", "returned")
 OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"
@@ -89,8 +89,10 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path) -
                 "CASE WHEN try_cast(substr(id, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END")
     con.execute("CREATE OR REPLACE TEMP MACRO age_at(b, x) AS year(x) - year(b) - "
                 "CASE WHEN month(x) * 100 + day(x) < month(b) * 100 + day(b) THEN 1 ELSE 0 END")
-    con.execute("CREATE OR REPLACE TEMP MACRO lab(e, c) AS "
-                "coalesce((SELECT label_zh FROM _labels WHERE enum = e AND code = c), c)")
+    # label lookup as a constant MAP (a per-row scalar subquery is slow at city scale)
+    entries = ", ".join(f"{sql_str(r['enum'] + ':' + r['code'])}: {sql_str(r['label_zh'])}"
+                        for r in lab.iter_rows(named=True))
+    con.execute(f"CREATE OR REPLACE TEMP MACRO lab(e, c) AS coalesce(MAP {{{entries}}}[e || ':' || c], c)")
     # working-day calendar over the span the processing mart needs
     lo, hi = con.sql(f"""SELECT min(window_submitted_on), max(greatest(decided_on, {d(as_of)}))
                          FROM applications WHERE window_submitted_on IS NOT NULL""").fetchall()[0]
@@ -171,6 +173,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dic
     MA = f"m_of({A})"
     kinds = [str(k) for k in policy["defaults"]["contribution_kinds"]]
     kinds_sql = "(" + ", ".join(f"'{k}'" for k in kinds) + ")"
+    kind_bits = "CASE c.kind " + " ".join(f"WHEN '{k}' THEN {2 ** i}" for i, k in enumerate(kinds)) + " END"
     ws = r"'[\s\p{Z}\x{000B}\x{001C}-\x{001F}\x{0085}]'"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _cand_base AS
@@ -184,9 +187,11 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dic
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _cand_contrib AS
     WITH cov AS (
-        SELECT c.id_number, m_of(c.month) AS m FROM contributions c
-        WHERE c.id_number IN (SELECT id_number FROM _cand_base) AND c.kind IN {kinds_sql} AND c.month < {MA}
-        GROUP BY c.id_number, m_of(c.month) HAVING count(DISTINCT c.kind) = {len(kinds)}),
+        -- covered months in the last 7 full months only: enough to decide the
+        -- 6-month check, its projection, and "payments are current"
+        SELECT c.id_number, c.month AS m FROM contributions c SEMI JOIN _cand_base b ON b.id_number = c.id_number
+        WHERE c.kind IN {kinds_sql} AND c.month < {MA} AND c.month >= add_months({MA}, -7)
+        GROUP BY c.id_number, c.month HAVING bit_or({kind_bits}) = {2 ** len(kinds) - 1}),
     isl AS (
         SELECT id_number, m, datediff('month', DATE '1900-01-01', m)
                - row_number() OVER (PARTITION BY id_number ORDER BY m) AS g FROM cov),
@@ -276,7 +281,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dic
           CASE WHEN achievements IS NULL
                     OR length(regexp_replace(achievements, {ws}, '', 'g')) < min_achievement_chars THEN 'blocked'
                ELSE 'ok' END AS chk_achievement,
-          CASE WHEN photo_format IS NULL OR lower(photo_format) NOT IN (SELECT unnest(photo_formats))
+          CASE WHEN photo_format IS NULL OR NOT list_contains(photo_formats, lower(photo_format))
                     OR photo_bytes IS NULL OR photo_bytes > photo_max_bytes
                     OR photo_width IS NULL OR photo_width < photo_min_width
                     OR photo_height IS NULL OR photo_height < photo_min_height THEN 'blocked'

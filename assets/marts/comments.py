@@ -61,7 +61,8 @@ MART_DOCS: dict[str, tuple[str, dict[str, str]]] = {
          "employer_ok_on": "Date employer is 1 year old and account opened / 单位满足条件日期",
          "tenure_ok_on": "add_months(hired_on, 6) / 任职满6个月日期",
          "experience_ok_on": "add_months(work_start_date, 24) on the degree route / 工作经历满2年日期",
-         "contrib_ok_on": "Date 6 months are covered if contributions continue / 连续缴费满6个月日期(按当前缴费持续)",
+         "contrib_ok_on": "Date 6 months are covered if contributions continue (looked at over the last 7 "
+                          "months: a date <= as_of means it holds now) / 连续缴费满6个月日期(按当前缴费持续)",
          "eligible_on": "Earliest date every condition holds; empty when something blocks / 预计符合条件日期",
          "eligible_now": "eligible_on = as_of / 现在即可申请",
          "days_to_eligible": "eligible_on - as_of / 距符合条件天数",
