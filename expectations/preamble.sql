@@ -149,7 +149,7 @@ CREATE OR REPLACE TEMP MACRO missing_text_en(r) AS
 CREATE OR REPLACE TEMP TABLE _cal AS
 WITH b AS (
     SELECT least(min(window_submitted_on), min(decided_on), as_of()) AS lo,
-           greatest(max(coalesce(decided_on, as_of())), as_of()) AS hi
+           greatest(max(coalesce(decided_on, as_of())), max(window_submitted_on), as_of()) AS hi
     FROM applications),
 days AS (SELECT CAST(unnest(generate_series(CAST(lo - 1 AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY)) AS DATE) AS day FROM b),
 j AS (SELECT d.day, coalesce(f.is_workday, isodow(d.day) <= 5) AS is_workday, f.date IS NULL AS fallback

@@ -199,39 +199,46 @@ def test_work_before_graduation():
 
 
 def _wh(*rows):
-    return [dict(id_number=P1, start_on=s, end_on=e, organization=o, note=n) for s, e, o, n in rows]
+    return [dict(start_on=st, end_on=e, organization=o, note=n) for st, e, o, n in rows]
 
 
-@pytest.mark.parametrize("rows,expect", [
+GAP_CASES = {
     # gap of exactly two months: e=2015-01-31, s=2015-03-31 = add_months(e, 2) -> ok
-    (_wh(("2012-08-01", "2015-01-31", "甲", None), ("2015-03-31", None, "乙", None)), False),
+    "exact_2m": (_wh(("2012-08-01", "2015-01-31", "甲", None), ("2015-03-31", None, "乙", None)), False),
     # two months + 1 day
-    (_wh(("2012-08-01", "2015-01-31", "甲", None), ("2015-04-01", None, "乙", None)), True),
+    "2m_plus_1d": (_wh(("2012-08-01", "2015-01-31", "甲", None), ("2015-04-01", None, "乙", None)), True),
     # month-end clamping: e=2014-12-31 -> add_months = 2015-02-28; s=2015-02-28 ok, 03-01 breaks
-    (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-02-28", None, "乙", None)), False),
-    (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-03-01", None, "乙", None)), True),
-    # an explanation row covers the gap
-    (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-01-01", "2015-12-31", None, "待业在家"),
-         ("2016-01-01", None, "乙", None)), False),
+    "clamp_ok": (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-02-28", None, "乙", None)), False),
+    "clamp_break": (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-03-01", None, "乙", None)), True),
+    # an explanation row (empty organization, a note) covers the gap
+    "explained": (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-01-01", "2015-12-31", None, "待业在家"),
+                      ("2016-01-01", None, "乙", None)), False),
     # overlapping intervals merge: the inner short job does not create a gap
-    (_wh(("2012-08-01", "2020-12-31", "甲", None), ("2013-01-01", "2013-02-01", "丙", None),
-         ("2021-01-01", None, "乙", None)), False),
+    "overlap": (_wh(("2012-08-01", "2020-12-31", "甲", None), ("2013-01-01", "2013-02-01", "丙", None),
+                    ("2021-01-01", None, "乙", None)), False),
     # touching (next start = end + 1 day) merges
-    (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-01-01", None, "乙", None)), False),
+    "touching": (_wh(("2012-08-01", "2014-12-31", "甲", None), ("2015-01-01", None, "乙", None)), False),
     # final gap: last end 2026-04-10, d = 2026-06-10 = add_months -> ok; 2026-04-09 -> breaks
-    (_wh(("2012-08-01", "2026-04-10", "甲", None)), False),
-    (_wh(("2012-08-01", "2026-04-09", "甲", None)), True),
+    "final_ok": (_wh(("2012-08-01", "2026-04-10", "甲", None)), False),
+    "final_break": (_wh(("2012-08-01", "2026-04-09", "甲", None)), True),
     # no rows at all
-    ([], True),
-])
-def test_work_gap_walk(rows, expect):
+    "no_rows": ([], True),
+}
+
+
+def test_work_gap_walk():
     t = base_tables()
-    t["work_history"] = rows
+    t["work_history"], t["applications"] = [], []
+    for i, (case, (rows, _)) in enumerate(GAP_CASES.items()):
+        person = pid(seq=100 + i)
+        t["persons"].append(dict(t["persons"][0], id_number=person))
+        t["work_history"] += [dict(r, id_number=person) for r in rows]
+        t["applications"].append(app(case, "2026-06-10", person=person))
     got, res_rows = fired_keys(t, "ELIG-WORK-GAP-2M")
-    assert ("A1" in got) is expect
-    if expect and rows:
-        d = json.loads(next(r for r in res_rows if r["rule_id"] == "ELIG-WORK-GAP-2M")["detail"])
-        assert d["gaps"], d
+    assert got == {case for case, (_, expect) in GAP_CASES.items() if expect}
+    d = json.loads(next(r for r in res_rows if r["entity_key"] == "2m_plus_1d"
+                        and r["rule_id"] == "ELIG-WORK-GAP-2M")["detail"])
+    assert d["gaps"] == [{"from": "2015-01-31", "to": "2015-04-01", "final": False}]
 
 
 def test_education_starts_at_high_school():
@@ -260,16 +267,21 @@ def test_achievement_length_ignores_unicode_whitespace():
     assert not {k for k in keys(rows) if k[0].endswith("ACHIEVEMENT-200")}
 
 
-@pytest.mark.parametrize("change,expect", [
-    ({}, False), (dict(photo_format="JPEG"), False), (dict(photo_format="png"), True),
-    (dict(photo_format=None), True), (dict(photo_bytes=204800), False), (dict(photo_bytes=204801), True),
-    (dict(photo_width=295, photo_height=413), False), (dict(photo_width=294), True), (dict(photo_height=412), True),
-    (dict(photo_height=None), True),
-])
-def test_photo(change, expect):
+PHOTO_CASES = [({}, False), (dict(photo_format="JPEG"), False), (dict(photo_format="png"), True),
+               (dict(photo_format=None), True), (dict(photo_bytes=204800), False), (dict(photo_bytes=204801), True),
+               (dict(photo_width=295, photo_height=413), False), (dict(photo_width=294), True),
+               (dict(photo_height=412), True), (dict(photo_height=None), True)]
+
+
+def test_photo():
     t = base_tables()
-    t["persons"][0].update(change)
-    assert ("A1" in fired_keys(t, "ELIG-PHOTO")[0]) is expect
+    t["applications"] = []
+    for i, (change, _) in enumerate(PHOTO_CASES):
+        person = pid(seq=200 + i)
+        t["persons"].append(dict(t["persons"][0], id_number=person, **change))
+        t["applications"].append(app(f"c{i}", "2026-06-10", person=person))
+    got, _ = fired_keys(t, "ELIG-PHOTO")
+    assert got == {f"c{i}" for i, (_, expect) in enumerate(PHOTO_CASES) if expect}
 
 
 def test_dup_registration_and_transfer_old_not_cancelled():
