@@ -224,3 +224,16 @@ def test_bad_policy_file_names_the_file(tmp_path):
     p.write_text("defaults: {min_cell: 5}\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="p.yaml.*expiry_notice_days"):
         load_policy(p)
+
+
+def test_employer_facing_marts_carry_uscc_and_masked_ids(world):
+    con, _ = world
+    for t in ("permit_status", "candidates", "employer_summary", "todo_renewals", "todo_cancellations",
+              "todo_contribution_gaps", "todo_failing_applications", "todo_candidates_90d"):
+        cols = [r[0] for r in q(con, "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", t)]
+        assert "uscc" in cols, t
+        assert q(con, f"SELECT count(*) FROM {t} WHERE uscc IS NULL")[0][0] == 0, t
+        if "id_number" in cols:
+            bad = q(con, f"SELECT count(*) FROM {t} WHERE id_number_masked IS DISTINCT FROM "
+                         "left(id_number, 6) || '********' || right(id_number, 4)")[0][0]
+            assert bad == 0, t
