@@ -331,6 +331,19 @@ def test_injected_defects_are_exactly_what_the_independent_evaluator_finds(logic
     assert natural["EXP-DUE-90"] >= 3 and natural["EXP-WINDOW-OPEN"] >= 3
 
 
+def test_indexed_and_id_keyed_coverage_agree(logical):
+    """generate() counts covered months by person index (fast path); the tests by ID: same months."""
+    from pipelines.synthetic.answer_key import covered_months, covered_months_indexed
+
+    b, lg = logical
+    c = b.contributions(keep_index=True)
+    fast = covered_months_indexed(c).join(
+        lg.tables["persons"].select("id_number").with_row_index("pi").with_columns(pl.col("pi").cast(pl.Int32)), on="pi")
+    slow = covered_months(c.drop("pi"))
+    assert fast.select("id_number", "m").sort("id_number", "m").equals(slow.sort("id_number", "m"))
+    assert slow.height > 100_000
+
+
 def test_key_has_one_row_per_finding_and_record_keys_point_at_rows(demo_data):
     d = demo_data["dir"]
     key = _key(d)

@@ -336,6 +336,10 @@ class _Builder:
         leftA[df] = np.where(expired_def, ref - _days(rng, 230, 320, ndf), ref - _days(rng, 20, 140, ndf))
         deferred_on = np.full(N, NAT)
         deferred_on[df] = leftA[df] + _days(rng, 3, 15, ndf)
+        # boundary: deferred exactly six months before the reference date is still within the deferral
+        edge = df[~expired_def][:2]
+        deferred_on[edge] = add_months(np.full(len(edge), ref), -6)
+        leftA[edge] = deferred_on[edge] - np.timedelta64(10, "D")
         hiredB[df] = deferred_on[df] + _days(rng, 1, 10, ndf)
         empB[df] = base_nonbranch[rng.choice(len(base_nonbranch), ndf, p=w)]
         # Special holder scenarios with a second employer
@@ -715,6 +719,9 @@ class _Builder:
         issued, expires = P["issued"][hol], P["expires"][hol]
         li = last_inspection(issued, len(hol))
         sc_h = scen[hol]
+        # boundary: inspected exactly twelve months ago is not overdue
+        edge = np.nonzero((sc_h == "") & (issued < add_months(np.full(len(hol), ref), -13)))[0][:3]
+        li[edge] = add_months(np.full(len(edge), ref), -12)
         nc_insp = sc_h == "NC-INSPECTION-OVERDUE"
         li[nc_insp] = np.where(np.arange(nc_insp.sum()) % 3 == 0, NAT, add_months(np.full(nc_insp.sum(), ref), -12) - _days(rng, 5, 90, nc_insp.sum()))
         issued[nc_insp] = np.minimum(issued[nc_insp], add_months(np.full(nc_insp.sum(), ref), -14))
