@@ -61,6 +61,7 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     from expectations.policy import create_policy_table
 
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
+    con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
     bits = {k: 1 << i for i, k in enumerate(kinds)}
     con.execute("CREATE OR REPLACE TEMP TABLE _kinds (kind VARCHAR, bit INTEGER)")

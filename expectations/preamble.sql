@@ -23,7 +23,7 @@ CREATE OR REPLACE TEMP MACRO text_len(s) AS
     length(regexp_replace(coalesce(s, ''), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'));
 CREATE OR REPLACE TEMP MACRO is_open(s) AS
     s IN ('draft', 'person_submitted', 'employer_submitted', 'under_review', 'returned');
-CREATE OR REPLACE TEMP MACRO as_of() AS (SELECT as_of FROM _run);
+CREATE OR REPLACE TEMP MACRO as_of() AS getvariable('as_of');
 CREATE OR REPLACE TEMP MACRO kind_zh(k) AS
     CASE k WHEN 'income_tax' THEN '个人所得税' WHEN 'social_insurance' THEN '社会保险' ELSE k END;
 CREATE OR REPLACE TEMP MACRO kind_en(k) AS
