@@ -16,10 +16,8 @@ from assets.warehouse import Warehouse
 
 
 def _mart_keys() -> list[str]:
-    try:
-        from assets.marts import marts_assets
-    except ImportError:
-        return []
+    from assets.marts import marts_assets
+
     return sorted({k.to_user_string() for a in marts_assets for k in a.keys})
 
 
@@ -29,10 +27,8 @@ def _policy(settings: PermitsSettings) -> dict:
 
 
 def _run_summary(context, con, settings) -> dict | None:
-    try:
-        from assets.commit import collect_run_summary
-    except ImportError:
-        return None
+    from assets.commit import collect_run_summary
+
     try:
         return collect_run_summary(context, con, settings)
     except Exception as exc:  # the index falls back to ingest_log; never fail the site for it
@@ -41,10 +37,8 @@ def _run_summary(context, con, settings) -> dict | None:
 
 
 def _datadocs(settings: PermitsSettings, run_id: str) -> Path | None:
-    try:
-        from assets.rules import datadocs_dir
-    except ImportError:
-        return None
+    from assets.rules import datadocs_dir
+
     p = Path(datadocs_dir(settings, run_id))
     return p if p.is_dir() else None
 

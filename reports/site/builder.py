@@ -148,10 +148,8 @@ def _write_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
     employers are split over ``workers`` processes: the marts the workbook
     reads are exported once to Parquet and each worker loads them into its
     own in-memory DuckDB (the run's staging file stays open in this process)."""
-    try:
-        from reports.workbook import SHEETS, write_todo_workbooks
-    except ImportError:
-        return -1
+    from reports.workbook import SHEETS, write_todo_workbooks
+
     usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
     if workers <= 1 or len(usccs) < parallel_from:
         write_todo_workbooks(con, out)
@@ -223,8 +221,8 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
         t = time.perf_counter()
         nwb = _write_workbooks(con, out, workers=workers, parallel_from=parallel_from)
         secs["workbooks"] = round(time.perf_counter() - t, 2)
-        log(f"todo.xlsx workbooks: {nwb if nwb >= 0 else 'reports.workbook not available'}")
-    res.workbooks = max(nwb, 0)
+        log(f"todo.xlsx workbooks: {nwb}")
+    res.workbooks = nwb
     _write(assets / "meta.js", _shared_meta(ed, rules, as_of, run_id, workbooks=nwb > 0))
 
     t = time.perf_counter()

@@ -14,6 +14,7 @@ from typing import Optional
 import duckdb
 import polars as pl
 
+from reports import privacy
 from reports.site import labels as L
 
 ID_COLUMNS_SUFFIX = "id_number"
@@ -22,7 +23,6 @@ HIDDEN_COLUMNS = {"run_id", "as_of", "detail", "employer_name_en", "policy"}
 # columns whose values are codes, never personal data: skip the free-text ID scan
 CODE_COLUMNS = {"uscc", "withholder_uscc", "permit_no", "application_id", "rule_id", "rule_ids"}
 # an 18-character resident ID inside free text (area, birth date, sequence, check)
-ID_IN_TEXT = r"(\d{6})(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}([\dXx])"
 ID_IN_TEXT_KEEP = r"(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3}[\dXx])"
 
 
@@ -32,33 +32,14 @@ class SiteDataError(ValueError):
 
 # ---------------------------------------------------------------- privacy
 
-def _privacy_module():
-    try:
-        from reports import privacy  # written by the marts/privacy owner
-    except ImportError:
-        return None
-    return privacy
-
-
 def mask_expr(col: str) -> pl.Expr:
     """Polars expression masking an ID column (110105********123X)."""
-    privacy = _privacy_module()
-    if privacy is not None:
-        return privacy.mask_id_expr(col).alias(col)
-    # Fallback with the same contract until reports.privacy is importable
-    c = pl.col(col).cast(pl.String)
-    return (pl.when(c.is_null()).then(None)
-            .when(c.str.len_chars() < 10).then(pl.lit("**********"))
-            .otherwise(pl.concat_str([c.str.slice(0, 6), pl.lit("********"), c.str.slice(-4, 4)]))
-            .alias(col))
+    return privacy.mask_id_expr(col).alias(col)
 
 
 def mask_ids_in_text(col: str) -> pl.Expr:
     """Mask resident IDs embedded in free text (messages, reasons, keys)."""
-    privacy = _privacy_module()
-    if privacy is not None and hasattr(privacy, "mask_ids_in_text_expr"):
-        return privacy.mask_ids_in_text_expr(col).alias(col)
-    return pl.col(col).str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}").alias(col)
+    return privacy.mask_ids_in_text_expr(col).alias(col)
 
 
 TOTAL_LABEL = "合计"
@@ -70,22 +51,12 @@ def suppress_table(df: pl.DataFrame, label_col: str, value_cols: list[str], min_
     strings, cells below min_cell shown as "<min_cell>".
 
     Uses ``reports.privacy.suppress_small_cells`` (primary + secondary
-    suppression against the published totals). Until that module exists,
-    primary suppression only (counts 1..min_cell-1; zeros are published).
-    Without ``keep_totals`` the total row/column it adds are dropped (charts
+    suppression against the published totals; zeros are published). Without ``keep_totals`` the total row/column it adds are dropped (charts
     show the cells only)."""
     value_cols = [c for c in value_cols if c in df.columns]
     small = df.select([pl.col(label_col).cast(pl.String), *[pl.col(c).cast(pl.Int64) for c in value_cols]])
-    privacy = _privacy_module()
-    if privacy is not None and hasattr(privacy, "suppress_small_cells"):
-        out = privacy.suppress_small_cells(small, value_cols, min_cell=min_cell, label_cols=[label_col],
-                                           total_label=TOTAL_LABEL)
-    else:
-        tag = f"<{min_cell}"
-        out = small.with_columns([
-            pl.when(pl.col(c).is_null()).then(None)
-            .when((pl.col(c) > 0) & (pl.col(c) < min_cell)).then(pl.lit(tag))
-            .otherwise(pl.col(c).cast(pl.String)).alias(c) for c in value_cols])
+    out = privacy.suppress_small_cells(small, value_cols, min_cell=min_cell, label_cols=[label_col],
+                                       total_label=TOTAL_LABEL)
     if not keep_totals:
         out = out.filter(pl.col(label_col).is_null() | (pl.col(label_col) != TOTAL_LABEL))
         if "total" in out.columns and "total" not in value_cols:
@@ -659,11 +630,11 @@ def rules_list(con, policy: Optional[dict] = None) -> list[dict]:
     if "rules" in names:
         for r in read_table(con, "rules").iter_rows(named=True):  # ~50 rules
             rows[r["rule_id"]] = {k: (v if not isinstance(v, (dt.date,)) else v.isoformat()) for k, v in r.items()}
-    try:
-        from expectations.rulebook import load_rules
+    from expectations.rulebook import RuleBookError, load_rules
 
+    try:
         book = load_rules()
-    except Exception:  # the book is optional here: the table is the contract
+    except (RuleBookError, OSError):  # the `rules` table is the contract; the files only add texts
         book = {}
     for rid, r in book.items():
         merged = {**{k: v for k, v in r.items() if isinstance(v, (str, int, float, bool))}, **rows.get(rid, {})}
