@@ -83,14 +83,12 @@ WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
 GROUP BY c.id_number, c.kind;
 -- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
 -- when every kind of K has a row for m: the AND of the kinds' bit strings (bits).
--- kb keeps every kind's own bit string for the missing-months detail.
 CREATE OR REPLACE TEMP TABLE _cov AS
 WITH masks AS (SELECT DISTINCT kinds_mask FROM _policy)
-SELECT ck.id_number, m.kinds_mask AS kmask,
-       CASE WHEN count(*) = bit_count(m.kinds_mask) THEN CAST(bit_and(ck.b) AS VARCHAR) END AS bits,
-       list({'kind': ck.kind, 'bits': CAST(ck.b AS VARCHAR)}) AS kb
+SELECT ck.id_number, m.kinds_mask AS kmask, CAST(bit_and(ck.b) AS VARCHAR) AS bits
 FROM _cov_kind ck JOIN _kinds k ON k.kind = ck.kind JOIN masks m ON (k.bit & m.kinds_mask) <> 0
-GROUP BY ck.id_number, m.kinds_mask;
+GROUP BY ck.id_number, m.kinds_mask
+HAVING count(*) = bit_count(m.kinds_mask);
 
 -- true when every month lo..hi is covered according to a _cov.bits string (NULL bits =
 -- no contributions of some kind at all); an empty window is covered.
@@ -105,17 +103,18 @@ CREATE OR REPLACE TEMP MACRO month_missing(p_bits, p_mi) AS
     (p_bits IS NULL OR p_mi < getvariable('cov_min') OR p_mi > getvariable('cov_max')
      OR substr(p_bits, CAST(p_mi - getvariable('cov_min') + 1 AS BIGINT), 1) <> '1');
 -- set-based missing-months detail for a relation (a CTE name passed as a string) with
--- columns k (entity key), lo, hi (window dates), contribution_kinds, kb (_cov.kb):
+-- columns k (entity key), id_number, lo, hi (window dates), contribution_kinds:
 -- returns k, missing [{month, kinds}] and ranges [{from, to, months, kinds}] (runs of
 -- consecutive months missing the same kinds). Use on the failing rows only.
 CREATE OR REPLACE TEMP MACRO contrib_missing(t) AS TABLE
-WITH src AS (SELECT k, lo, hi, contribution_kinds, kb FROM query_table(t)),
+WITH src AS (SELECT k, id_number, lo, hi, contribution_kinds FROM query_table(t)),
 cells AS (
     SELECT s.k, r.mi, kk.kind
     FROM src s,
          LATERAL (SELECT unnest(range(month_index(s.lo), month_index(s.hi) + 1)) AS mi) r,
          LATERAL (SELECT unnest(s.contribution_kinds) AS kind) kk),
-kbu AS (SELECT s.k, u.kind, u.bits FROM src s, LATERAL (SELECT unnest(s.kb, recursive := true)) u),
+kbu AS (SELECT s.k, ck.kind, CAST(ck.b AS VARCHAR) AS bits
+        FROM src s JOIN _cov_kind ck ON ck.id_number = s.id_number),
 miss AS (
     SELECT c.k, c.mi, list(c.kind ORDER BY c.kind) AS kinds
     FROM cells c LEFT JOIN kbu b ON b.k = c.k AND b.kind = c.kind
