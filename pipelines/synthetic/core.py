@@ -348,6 +348,10 @@ class _Builder:
             empB[i] = base_nonbranch[rng.choice(len(base_nonbranch), len(i), p=w)]
             empB[i] = np.where(empB[i] == empA[i], base_nonbranch[(np.searchsorted(base_nonbranch, empA[i]) + 1) % len(base_nonbranch)], empB[i])
             hiredB[i] = ref - _days(rng, 200, 400, len(i)) if s == "DQ-DUP-ACTIVE-PERMIT" else ref - _days(rng, 20, 60, len(i))
+        # two holders have given notice: left_on after the reference date (not yet a finding)
+        notice = np.nonzero((role == HOLDER) & (scen == "") & ~transferred)[0][:2]
+        leftA[notice] = ref + _days(rng, 15, 40, len(notice))
+        self.notice = notice
         i = self.idx("NC-LEFT-NOT-CANCELLED")
         leftA[i] = ref - _days(rng, 20, 100, len(i))
         hiredB[i] = leftA[i] + _days(rng, 1, 10, len(i))
@@ -545,6 +549,13 @@ class _Builder:
         hb = empB >= 0
         rows.append(_df({"p": np.arange(N)[hb], "e": empB[hb], "hired_on": P["hiredB"][hb],
                                   "contract_end_on": contract_end(P["hiredB"][hb], hb.sum()), "left_on": np.full(hb.sum(), NAT)}))
+        # two holders were employed by the same employer once before (a left row and a current row)
+        P_ = self.P
+        re_ = np.nonzero((self.role == HOLDER) & (self.scen == "") & ~P_["transferred"] & np.isnat(P_["leftA"])
+                         & ((P_["hiredA"] - P_["ws"]).astype(int) > 4 * 365))[0][:2]
+        rows.append(_df({"p": re_, "e": empA[re_], "hired_on": P_["hiredA"][re_] - np.timedelta64(3 * 365, "D"),
+                         "contract_end_on": P_["hiredA"][re_] - np.timedelta64(2 * 365, "D"),
+                         "left_on": P_["hiredA"][re_] - np.timedelta64(2 * 365, "D")}))
         self.emp_rows = rows
         # work history: prior jobs between work start and the first Beijing hire
         hp = empP >= 0
@@ -774,7 +785,13 @@ class _Builder:
         self.renew_d[hol[rsel]] = rd
         st = open_status(rsel.sum())
         st[renew_sc[rsel]] = "person_submitted"
-        o = open_dates(rd, st, keep_sub=True)
+        o = [np.array(x, copy=True) for x in open_dates(rd, st, keep_sub=True)]
+        # two never-submitted drafts: not "in hand" (no submission on or after W0) -> EXP-WINDOW-OPEN
+        dr = np.nonzero(gets[rsel])[0][:2]
+        st[dr] = "draft"
+        for x in o[:4]:
+            x[dr] = NAT
+        o[4][dr] = None
         mk_app(hol[rsel], cur_emp[rsel], "renewal", st, o[0], o[1], o[2], o[3], permit_no=cur_no[rsel], reason=o[4])
         # name changes: approved reissues for permits issued before the employer's new name
         nchg = E["name_changed"][cur_emp]
@@ -901,7 +918,7 @@ class _Builder:
         hol = role == HOLDER
         start[hol] = np.maximum(m_idx(P["ws"][hol]), np.minimum(ref_m - 24, m_idx(P["issued"][hol])))
         employed_now = (P["empB"] >= 0) | np.isnat(P["leftA"])
-        end = np.where(employed_now, ref_m - 1, m_idx(np.where(np.isnat(P["leftA"]), ref, P["leftA"])))
+        end = np.minimum(np.where(employed_now, ref_m - 1, m_idx(np.where(np.isnat(P["leftA"]), ref, P["leftA"]))), ref_m - 1)
         self.c_start, self.c_end = start, end
         # removed (person, month, kind) for injected gaps
         rm = []
@@ -970,6 +987,8 @@ class _Builder:
         has_sp = eligible & (age > 27) & (rng.random(N) < 0.35) & (scen == "")
         sp_force = self.idx("DEP-SPOUSE-NO-CERT")
         has_sp[sp_force] = True
+        ap_spouse = np.nonzero((role == APPL) & (scen == "") & (age > 27))[0][:1]  # an applicant's spouse, no certificate
+        has_sp[ap_spouse] = True
         sp = np.nonzero(has_sp)[0]
         sp_birth = P["birth"][sp] + _days(rng, -1500, 1500, len(sp))
         sp_male = ~P["male"][sp]
@@ -983,6 +1002,7 @@ class _Builder:
         ch_birth = earliest + (rng.random(len(ch)) * np.minimum(span, 22 * 365)).astype("timedelta64[D]")
         force16 = np.isin(ch, ch_force)
         ch_birth[force16] = add_months(np.full(force16.sum(), ref), -12 * 16 - rng.integers(1, 40, force16.sum()))
+        ch_birth[np.nonzero(force16)[0][:1]] = add_months(np.array([ref]), -12 * 16)  # 16 exactly on the reference date
         ch_area = np.where(rng.random(len(ch)) < 0.6, 110108, P["area"][ch])
         all_birth = np.concatenate([sp_birth, ch_birth])
         all_area = np.concatenate([sp_area, ch_area])
@@ -998,7 +1018,7 @@ class _Builder:
         from .dates import age_full_years
         ch_age = age_full_years(ch_birth, ref)
         proof[len(sp):] = (ch_age >= 16) | (rng.random(len(ch)) < 0.3) & (ch_age >= 6)
-        sp_def = np.isin(sp, sp_force)
+        sp_def = np.isin(sp, np.concatenate([sp_force, ap_spouse]))
         cert[:len(sp)][sp_def] = False
         proof[len(sp):][force16] = False
         self.intended += [("DEP-SPOUSE-NO-CERT", x) for x in ids[:len(sp)][sp_def]]
