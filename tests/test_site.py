@@ -330,3 +330,26 @@ def test_rows_of_an_unknown_employer_are_reported_not_silently_dropped(tmp_path)
     res = build_site(con, tmp_path / "s", run_id="x", as_of=AS_OF, workbooks=False, log=logged.append)
     assert res.rows_without_employer == 1 and res.metadata()["rows_without_employer_page"] == 1
     assert any("todo_renewals: 1 rows" in m for m in logged)
+
+
+def test_an_employer_with_huge_lists_still_gets_a_page_within_budget(tmp_path):
+    con = duckdb.connect()
+    build_synthetic_warehouse(con, employers=6, as_of=AS_OF)
+    u = con.sql("SELECT uscc FROM employer_summary ORDER BY uscc LIMIT 1").fetchall()[0][0]
+    # 5 lists x hundreds of rows with long reasons: far over 200 KB at 300 rows per list
+    for t in ("todo_failing_applications", "todo_cancellations", "todo_renewals", "todo_contribution_gaps",
+              "todo_candidates_90d"):
+        long = {"todo_failing_applications": "reasons_zh", "todo_cancellations": "reason_zh",
+                "todo_contribution_gaps": "missing_detail_zh", "todo_candidates_90d": "waiting_for_zh"}.get(t)
+        repl = f"'{u}' AS uscc" + (f", repeat({long}, 12) AS {long}" if long else "")
+        con.execute(f"INSERT INTO {t} SELECT x.* REPLACE ({repl}) FROM (SELECT * FROM {t} LIMIT 1) x, range(400) r")
+    res = build_site(con, tmp_path / "s", run_id="x", as_of=AS_OF, workbooks=False)
+    page = tmp_path / "s" / "employers" / u / "index.html"
+    assert page.stat().st_size <= 200 * 1024
+    assert u in res.reduced_caps and res.reduced_caps[u] < 300
+    d = page_data(page)
+    fa = d["tables"]["failing_applications"]
+    assert fa["n"] >= 400 and 0 < len(fa["c"]["application_id"]) == res.reduced_caps[u]
+    others = [p for p in (tmp_path / "s" / "employers").glob("*/index.html") if p.parent.name != u]
+    assert others and all(page_data(p)["tables"]["renewals"]["n"] == len(page_data(p)["tables"]["renewals"]["c"].get("permit_no", []))
+                          for p in others)

@@ -49,6 +49,7 @@ class SiteResult:
     workbooks: int = 0
     gx_docs: bool = False
     rows_without_employer: int = 0
+    reduced_caps: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
@@ -56,7 +57,8 @@ class SiteResult:
                 "largest_employer_page_bytes": self.largest_employer_page,
                 "largest_employer_page_uscc": self.largest_employer_uscc,
                 "bureau_page_bytes": self.bureau_page_bytes, "todo_workbooks": self.workbooks,
-                "gx_data_docs": self.gx_docs, "rows_without_employer_page": self.rows_without_employer, **{f"seconds_{k}": v for k, v in self.seconds.items()}}
+                "gx_data_docs": self.gx_docs, "rows_without_employer_page": self.rows_without_employer,
+                "employers_with_shortened_lists": len(self.reduced_caps), **{f"seconds_{k}": v for k, v in self.seconds.items()}}
 
 
 def plotly_js_path() -> Path:
@@ -96,6 +98,29 @@ def _employer_template(env: Environment, as_of: dt.date, run_id: str) -> tuple[s
     c, rest = rest.split("@@USCC@@", 1)
     d, e = rest.split("@@DATA@@", 1)
     return a, b, c, d, e, "", ""
+
+
+def fit_employer_pages(con, ed: D.EmployerData, as_of: dt.date, cap: int, env: Environment,
+                       run_id: str) -> tuple[D.EmployerData, dict]:
+    """Keep every employer page within EMPLOYER_PAGE_BUDGET: employers whose
+    page would be larger get fewer rows per action list on the page (halving
+    the cap; the heading keeps the full count and todo.xlsx has every row).
+    Returns the data and {uscc: cap used} for the reduced ones."""
+    import polars as pl
+
+    shell = sum(len(x.encode("utf-8")) for x in _employer_template(env, as_of, run_id))
+    reduced: dict = {}
+    while cap > 5:
+        size = (pl.col("blob").str.len_bytes() + pl.col("blob").str.count_matches("</", literal=True)
+                + 12 * pl.col("name").fill_null("").str.len_bytes() + 18 + shell)  # name escaped, twice
+        over = ed.frame.filter(size > EMPLOYER_PAGE_BUDGET)["uscc"].to_list()
+        if not over:
+            break
+        cap //= 2
+        sub = D.employer_data(con, as_of, cap=cap, only=over)
+        ed.frame = pl.concat([ed.frame.filter(~pl.col("uscc").is_in(over)), sub.frame]).sort("uscc")
+        reduced.update({u: cap for u in over})
+    return ed, reduced
 
 
 def write_employer_pages(out: Path, ed: D.EmployerData, env: Environment, as_of: dt.date, run_id: str,
@@ -210,6 +235,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     rules = D.rules_list(con, policy_defaults)
     t = time.perf_counter()
     ed = D.employer_data(con, as_of, cap=table_row_cap)
+    ed, res.reduced_caps = fit_employer_pages(con, ed, as_of, table_row_cap, env, run_id)
     secs["employer_data"] = round(time.perf_counter() - t, 2)
     res.rows_without_employer = sum(ed.orphans.values())
     for mart, n_lost in ed.orphans.items():

@@ -223,9 +223,11 @@ def employer_kpi_meta(con, names) -> list[dict]:
     return out
 
 
-def action_table(con, spec: dict, cap: int) -> tuple[pl.DataFrame, dict]:
+def action_table(con, spec: dict, cap: int, only: Optional[list] = None) -> tuple[pl.DataFrame, dict]:
     """uscc -> '{"n":total,"c":{col:[...]}}' for one action mart (one query)."""
     df = read_table(con, spec["mart"])
+    if only is not None and "uscc" in df.columns:
+        df = df.filter(pl.col("uscc").is_in(only))
     if "uscc" not in df.columns:
         raise SiteDataError(f"mart {spec['mart']} has no uscc column / {spec['mart']} 缺少 uscc 列")
     meta_cols = column_meta([c for c in df.columns if c not in ("uscc", "employer_name")], spec.get("show"))
@@ -295,9 +297,12 @@ def _fixed_series(agg: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame
     )
 
 
-def employer_data(con, as_of: dt.date, cap: int = 300) -> EmployerData:
+def employer_data(con, as_of: dt.date, cap: int = 300, only: Optional[list] = None) -> EmployerData:
+    """Every employer's page data (``only``: just these employers)."""
     names = table_names(con)
     base = employer_base(con, names)
+    if only is not None:
+        base = base.filter(pl.col("uscc").is_in(only))
     tables_meta = []
     parts = []
     orphans: dict[str, int] = {}
@@ -308,7 +313,7 @@ def employer_data(con, as_of: dt.date, cap: int = 300) -> EmployerData:
                                 "note_en": spec["note_en"], "columns": [], "missing": True, "cap": cap})
             parts.append((spec["key"], None))
             continue
-        grouped, meta = action_table(con, spec, cap)
+        grouped, meta = action_table(con, spec, cap, only)
         tables_meta.append(meta)
         lost = grouped.join(base.select("uscc"), on="uscc", how="anti")
         if lost.height:
