@@ -130,11 +130,31 @@ def _median_run(runs: list[dict]) -> dict:
     return {"steps": steps, "total": total}
 
 
+def generate_fraction(out: Path, frac: float, seed: int) -> dict:
+    """Write the `city` data set scaled by `frac` (employers, persons; the
+    defects per rule stay as in `city`) through the generator's own writer
+    path. Registers a temporary scale in `pipelines.synthetic.core.SCALES`
+    (removed afterwards) so that `generate` runs unchanged."""
+    import dataclasses
+
+    from pipelines.synthetic import generate
+    from pipelines.synthetic.core import SCALES
+
+    if frac == 1:
+        return generate(out, scale="city", seed=seed)
+    city = SCALES["city"]
+    name = f"city-{frac:g}"
+    SCALES[name] = dataclasses.replace(city, employers=max(1000, round(city.employers * frac)),
+                                       persons=max(20_000, round(city.persons * frac)))
+    try:
+        return generate(out, scale=name, seed=seed)
+    finally:
+        SCALES.pop(name, None)
+
+
 def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
           log: Callable[[str], None] = print, generate: Optional[Callable] = None) -> dict:
-    from pipelines.synthetic import generate as default_generate
-
-    generate = generate or default_generate
+    generate = generate or (lambda out, scale, seed, fraction=1.0: generate_fraction(out, fraction, seed))
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from assets.ingest import idcheck
+from assets.ingest.cache import Entry, IngestCache, cache_key
 from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
                                     norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
@@ -109,6 +110,9 @@ class Source:
     path: Path | None = None  # CSV / Parquet: re-read for raw values of late-stage quarantined rows
     sheet: RawSheet | None = None  # Excel: the sheet itself (small)
     n_rows: int = 0
+    cached: "Entry | None" = None  # typed, row-checked rows from the ingest cache (no re-parse)
+    cache_key: str | None = None  # set when this source's result should be stored in the cache
+    cache_meta: dict | None = None
 
     def raw_rows(self, rows: pl.Series) -> pl.DataFrame:
         """Raw (string) contract columns of the given row numbers, re-read from
@@ -130,6 +134,7 @@ class IngestResult:
     findings: dict[str, int] = field(default_factory=dict)  # rule_id -> count
     quarantined: int = 0
     seconds: float = 0.0
+    cache: dict = field(default_factory=dict)  # ingest cache hits / misses (sources), when a cache is used
 
     def summary(self) -> dict:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "tables": self.tables,
@@ -328,8 +333,20 @@ def _exact_shared(df: pl.DataFrame, cols: list[str]) -> pl.Series:
     return pl.repeat(False, df.height, eager=True, dtype=pl.Boolean).scatter(idx, shared)
 
 
+QINFO_COLUMNS = ["_rid", "_src", "_row", "_ncells", "_nheader", "_u", "_uok", "_i", "_iok"]
+
+
+def _to_local(df: pl.DataFrame, base: int) -> pl.DataFrame:
+    """Run-wide _rid -> source-local _lrid (for the cache)."""
+    return df.with_columns((pl.col("_rid") - base).alias("_lrid")).drop("_rid")
+
+
+def _from_local(df: pl.DataFrame, base: int, columns: list[str], **lits: pl.Expr) -> pl.DataFrame:
+    return df.with_columns((pl.col("_lrid") + base).alias("_rid"), **lits).select(columns)
+
+
 def process_table(table: Table, sources: list[Source], as_of: dt.date,
-                  parents: dict[str, pl.Series]) -> TableOutcome:
+                  parents: dict[str, pl.Series], store=None) -> TableOutcome:
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
     persons/employers to their loaded key values (for DQ-ORPHAN).
 
@@ -346,6 +363,16 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
     by_label = {s.label: s for s in sources}
     offset = 0
     for s in sources:
+        base = offset
+        if s.cached is not None:  # typed and row-checked in an earlier run: shift the row ids only
+            fr = s.cached.frames
+            offset += s.n_rows
+            passing.append(_from_local(fr["passing"], base, keep, _src=pl.lit(s.label).cast(src_type)))
+            if fr["fails"].height:
+                fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
+                qinfo_parts.append(_from_local(fr["qinfo"], base, QINFO_COLUMNS, _src=pl.lit(s.label)))
+                raw_parts.append(_from_local(fr["raw"], base, ["_rid", "raw"]))
+            continue
         f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
                                  pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
                                  pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("_rid"),
@@ -357,14 +384,25 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
         f = _typed(f, table, as_of)
         _mark("row checks")
         fails = _failures(f, table, as_of)
+        q_part = raw_part = None
         if fails.height:
             bad = fails.select("_rid").unique()
             failed = f.join(bad, on="_rid", how="semi")
-            qinfo_parts.append(_qinfo(failed, table))
-            raw_parts.append(_raw_json_of(failed, s))
+            q_part, raw_part = _qinfo(failed, table), _raw_json_of(failed, s)
+            qinfo_parts.append(q_part)
+            raw_parts.append(raw_part)
             f = f.join(bad, on="_rid", how="anti", maintain_order="left")
             fail_parts.append(fails)
         passing.append(f.select(keep))
+        if store is not None and s.cache_key is not None:
+            store(s, {
+                "passing": _to_local(passing[-1].drop("_src"), base),
+                "fails": _to_local(fails, base),
+                "qinfo": _to_local((q_part if q_part is not None else _qinfo(f.clear(), table)).drop("_src"), base),
+                "raw": _to_local(raw_part if raw_part is not None else
+                                 pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String}), base),
+                "extras": s.extras,
+            })
         del f
     _mark("concat")
     ok = pl.concat(passing) if passing else pl.DataFrame(schema={
@@ -461,14 +499,22 @@ def list_input_files(input_dir: Path) -> list[Path]:
 
 
 def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
-                  progress=None) -> IngestResult:
+                  progress=None, cache_dir: Path | None = None) -> IngestResult:
     """Ingest every file of ``input_dir`` into the warehouse behind ``con``.
 
     Files are grouped by table from their names first (Excel workbooks are
     opened to see their sheets); then one table at a time is read, checked,
-    written and dropped, parents (employers, persons) first."""
+    written and dropped, parents (employers, persons) first.
+
+    With ``cache_dir`` the typed, row-checked rows of each CSV / Parquet file
+    are cached there (assets/ingest/cache.py) and a later run re-parses only
+    new or changed files; the table-wide stages run over all rows as always."""
     t0 = time.perf_counter()
     res = IngestResult(run_id=run_id, as_of=as_of)
+    cache = IngestCache(cache_dir) if cache_dir is not None else None
+
+    def store(src: Source, frames: dict[str, pl.DataFrame]) -> None:
+        cache.put(src.cache_key, {**src.cache_meta, "n_rows": src.n_rows}, frames)
     pending: dict[str, list[Path | RawSheet]] = {t: [] for t in TABLE_ORDER}
     extras: list[pl.DataFrame] = []
     order = 0
@@ -527,6 +573,20 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
         table = TABLES[name]
         sources: list[Source] = []
         for item in pending[name]:
+            key = None
+            if cache is not None and isinstance(item, Path):
+                key = cache_key(item, as_of)
+                entry = cache.get(key)
+                if entry is not None:
+                    src = _source_from_cache(entry, table, item, order)
+                    order += 1
+                    sources.append(src)
+                    if src.extras.height:
+                        extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
+                                                              pl.lit(src.table).alias("table_name")))
+                    for fr in entry.meta["file_rows"]:
+                        res.files.append({"run_id": run_id, **fr})
+                    continue
             sheets = read(item) if isinstance(item, Path) else [item]
             for sheet in sheets:
                 try:
@@ -543,8 +603,16 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 if src.extras.height:
                     extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
                                                           pl.lit(src.table).alias("table_name")))
+                n_files = len(res.files)
                 _report_source(src, file_row)
-        out = process_table(table, sources, as_of, parents)
+                if key is not None and len(sheets) == 1:
+                    src.cache_key = key
+                    src.cache_meta = {
+                        "label": src.label, "file_name": src.file_name, "headers": src.headers,
+                        "scales": src.scales, "n_header": src.n_header, "unknown_columns": src.unknown_columns,
+                        "notes": src.notes,
+                        "file_rows": [{k: v for k, v in f.items() if k != "run_id"} for f in res.files[n_files:]]}
+        out = process_table(table, sources, as_of, parents, store=store if cache is not None else None)
         if name == "persons":
             parents["persons"] = out.loaded["id_number"]
         elif name == "employers":
@@ -558,8 +626,19 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
 
     res.files.sort(key=lambda f: f["source_file"])
     write_ingest_tables(con, res, q_parts, f_parts, extras)
+    if cache is not None:
+        cache.prune()
+        res.cache = {"hits": cache.hits, "misses": cache.misses}
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _source_from_cache(entry: Entry, table: Table, path: Path, order: int) -> Source:
+    m = entry.meta
+    empty = pl.DataFrame(schema={"_row": pl.Int64, "_ncells": pl.Int64, **{c.name: pl.String for c in table.columns}})
+    return Source(m["label"], m["file_name"], table.name, order, empty, m["headers"], m["scales"], m["n_header"],
+                  entry.frames["extras"], m["unknown_columns"], m["notes"], path=path, n_rows=m["n_rows"],
+                  cached=entry)
 
 
 def _report_source(src: Source, file_row) -> None:

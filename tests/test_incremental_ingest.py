@@ -1,0 +1,145 @@
+"""Incremental day (issue 8): with the ingest cache, adding one month of
+contributions re-parses only the new file and gives exactly the tables and
+findings of a full run."""
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from assets.ingest.cache import IngestCache, cache_key, fingerprint
+from assets.ingest.core import ingest_folder
+
+COMPARED = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
+            "dependents", "permits", "applications", "quarantine", "ingest_log", "ingest_files",
+            "ingest_extra_values", "findings"]
+MONTH_FILE = "contributions_2025_12.parquet"
+
+
+def _snapshot(db: Path) -> dict[str, pl.DataFrame]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for t in COMPARED:
+            cols = [r[0] for r in con.sql(f"DESCRIBE {t}").fetchall() if r[0] != "run_id"]
+            sel = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
+            out[t] = con.sql(f"SELECT {sel} FROM {t} ORDER BY ALL").pl()
+        return out
+    finally:
+        con.close()
+
+
+def _ingest(input_dir: Path, db: Path, run_id: str, as_of: dt.date, cache_dir: Path | None):
+    con = duckdb.connect(str(db))
+    try:
+        return ingest_folder(input_dir, con, run_id, as_of, cache_dir=cache_dir)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def folders(demo_data, tmp_path_factory):
+    """`before`: the demo input without December 2025; `after`: the same plus
+    a new file holding December 2025 and one row that conflicts (same key,
+    other amount) with a row of an unchanged file — DQ-DUP-KEY must then
+    quarantine a row of a cached file too."""
+    base = tmp_path_factory.mktemp("incremental")
+    before, after = base / "before", base / "after"
+    shutil.copytree(demo_data["dir"], before)
+    src = before / "contributions_2024_2025.parquet"
+    df = pl.read_parquet(src)
+    dec = df.filter(pl.col("month") == dt.date(2025, 12, 1))
+    rest = df.filter(pl.col("month") != dt.date(2025, 12, 1))
+    assert dec.height > 1000 and rest.height > 1000
+    rest.write_parquet(src)
+    conflict = rest.head(1).with_columns(pl.col("amount_cny") + 1)
+    shutil.copytree(before, after)
+    os.utime(after / src.name, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns))  # unchanged file, same mtime
+    pl.concat([dec, conflict]).write_parquet(after / MONTH_FILE)
+    return {"before": before, "after": after, "as_of": dt.date.fromisoformat(demo_data["reference_date"]),
+            "base": base}
+
+
+def test_new_month_file_reparses_only_that_file_and_matches_a_full_run(folders):
+    base, as_of = folders["base"], folders["as_of"]
+    full_db = base / "full.duckdb"
+    full = _ingest(folders["after"], full_db, "full", as_of, cache_dir=None)
+    assert full.cache == {}
+
+    inc_db, cache_dir = base / "inc.duckdb", base / "inc.ingest-cache"
+    first = _ingest(folders["before"], inc_db, "day1", as_of, cache_dir)
+    assert first.cache["hits"] == 0 and first.cache["misses"] >= 8
+    second = _ingest(folders["after"], inc_db, "day2", as_of, cache_dir)
+    assert second.cache["misses"] == 1  # only the new month file is parsed
+    assert second.cache["hits"] == first.cache["misses"]
+
+    a, b = _snapshot(full_db), _snapshot(inc_db)
+    for t in COMPARED:
+        assert a[t].equals(b[t]), f"{t} differs between the full and the incremental run"
+    # the conflict reached back into the cached file: both rows quarantined as DQ-DUP-KEY
+    dup = b["quarantine"].filter(pl.col("table_name") == "contributions", pl.col("rule_ids").str.contains("DQ-DUP-KEY"))
+    files = set(dup["source_file"].to_list())
+    assert {MONTH_FILE, "contributions_2024_2025.parquet"} <= files
+    assert b["contributions"].height == full.tables["contributions"]
+
+
+def test_changed_file_and_new_as_of_are_cache_misses(folders, tmp_path):
+    as_of = folders["as_of"]
+    work = tmp_path / "in"
+    shutil.copytree(folders["before"], work)
+    cache_dir = tmp_path / "cache"
+    _ingest(work, tmp_path / "w.duckdb", "r1", as_of, cache_dir)
+    n_entries = len(list(cache_dir.iterdir()))
+    # same content again: every cacheable file is a hit
+    again = _ingest(work, tmp_path / "w.duckdb", "r2", as_of, cache_dir)
+    assert again.cache["misses"] == 0 and again.cache["hits"] == n_entries
+    # rewrite one CSV (one cell changed): only it is re-parsed, and the result equals a fresh ingest
+    f = work / "employments.csv"
+    text = f.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    lines[1] = lines[1].replace(",", ", ", 1)  # whitespace is trimmed: same values, different bytes
+    f.write_text("".join(lines), encoding="utf-8")
+    changed = _ingest(work, tmp_path / "w.duckdb", "r3", as_of, cache_dir)
+    assert changed.cache == {"hits": n_entries - 1, "misses": 1}
+    fresh = _ingest(work, tmp_path / "fresh.duckdb", "r3", as_of, None)
+    assert changed.tables == fresh.tables and changed.findings == fresh.findings
+    assert len(list(cache_dir.iterdir())) == n_entries  # the stale entry was pruned
+    # another as_of: nothing is reused (ID birth dates and date ranges depend on it)
+    later = _ingest(work, tmp_path / "w.duckdb", "r4", as_of + dt.timedelta(days=1), cache_dir)
+    assert later.cache["hits"] == 0
+
+
+def test_fingerprint_sees_a_change_in_the_middle_of_a_small_file_and_the_tail_of_a_big_one(tmp_path):
+    small = tmp_path / "a.csv"
+    small.write_bytes(b"x" * 1000)
+    fp = fingerprint(small)
+    st = small.stat()
+    small.write_bytes(b"x" * 499 + b"y" + b"x" * 500)
+    os.utime(small, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fingerprint(small) != fp  # same size and mtime, content differs: whole file hashed
+    big = tmp_path / "b.parquet"
+    big.write_bytes(b"\0" * (3 << 20))
+    fp = fingerprint(big)
+    st = big.stat()
+    with open(big, "r+b") as fh:
+        fh.seek((3 << 20) - 10)
+        fh.write(b"1")
+    os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fingerprint(big) != fp
+    assert cache_key(big, dt.date(2026, 1, 1)) != cache_key(big, dt.date(2026, 1, 2))
+
+
+def test_damaged_cache_entry_is_a_miss_not_an_error(folders, tmp_path):
+    as_of = folders["as_of"]
+    cache_dir = tmp_path / "cache"
+    _ingest(folders["before"], tmp_path / "w.duckdb", "r1", as_of, cache_dir)
+    victim = next(cache_dir.iterdir())
+    (victim / "passing.parquet").write_bytes(b"not parquet")
+    res = _ingest(folders["before"], tmp_path / "w.duckdb", "r2", as_of, cache_dir)
+    assert res.cache["misses"] == 1
+    fresh = _ingest(folders["before"], tmp_path / "f.duckdb", "r2", as_of, None)
+    assert res.tables == fresh.tables and res.findings == fresh.findings
+    assert IngestCache(cache_dir).get(victim.name) is not None  # rewritten by the second run
