@@ -383,6 +383,8 @@ class _Builder:
         gap = np.where(rng.random(N) < 0.25, 0, np.minimum(rng.exponential(3 * 365, N), 15 * 365)).astype("timedelta64[D]")
         # scenarios that need prior jobs (work-history gap) get a long prior career
         gap = np.where(np.isin(scen, ["ELIG-WORK-GAP-2M"]), np.timedelta64(3 * 365, "D"), gap)
+        # parents of a 16-year-old are old enough to have one
+        gap = np.where(scen == "DEP-CHILD16-NO-PROOF", np.timedelta64(16 * 365, "D"), gap)
         ws = np.minimum(hiredA, exp_req) - gap
         # ELIG-TALENT: a young graduate variant (bachelor, < 2 years of experience) and no-degree variants
         i = self.idx("ELIG-TALENT")
