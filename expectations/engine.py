@@ -176,5 +176,10 @@ def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str
         f = materialise_facts(con, rule)
         facts[rid] = f
         selects.append(findings_sql(rule, f, run_id))
+    if not selects:
+        from assets.warehouse import FINDINGS_DDL
+
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
+        return facts
     con.execute("CREATE OR REPLACE TEMP TABLE _run_findings AS " + " UNION ALL ".join(selects))
     return facts
