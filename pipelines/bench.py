@@ -23,9 +23,13 @@ from typing import Callable, Optional
 from dagster import DagsterEventType, DagsterInstance
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return int(fh.read().split()[1]) * _PAGE
 
 
 def _cpu_seconds() -> float:
@@ -33,18 +37,63 @@ def _cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-class Sampler:
-    """Samples (time, rss, cpu) of this process every `interval` seconds."""
+def _descendants(root: int) -> list[int]:
+    """Live descendant processes of `root` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
 
-    def __init__(self, interval: float = 0.05):
+
+def _tree_usage() -> tuple[int, float]:
+    """(RSS bytes, CPU seconds) of this process and all its descendants: live
+    ones from /proc (utime + stime + their reaped children), reaped ones from
+    RUSAGE_CHILDREN. RSS is the sum over the tree (shared pages count twice)."""
+    rss, cpu = _rss_bytes(), _cpu_seconds()
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += r.ru_utime + r.ru_stime
+    for pid in _descendants(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                f = fh.read()
+            with open(f"/proc/{pid}/statm") as fh:
+                rss += int(fh.read().split()[1]) * _PAGE
+        except OSError:
+            continue
+        fields = f[f.rindex(b")") + 2:].split()
+        cpu += sum(int(x) for x in fields[11:15]) / _TICK  # utime stime cutime cstime
+    return rss, cpu
+
+
+class Sampler:
+    """Samples (time, rss, cpu) of this process tree every `interval` seconds."""
+
+    def __init__(self, interval: float = 0.1):
         self.interval = interval
         self.samples: list[tuple[float, int, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> None:
+        rss, cpu = _tree_usage()
+        self.samples.append((time.time(), rss, cpu))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
+            self._sample()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "Sampler":
@@ -54,7 +103,7 @@ class Sampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
+        self._sample()
 
     def window(self, t0: float, t1: float) -> dict:
         inside = [s for s in self.samples if t0 <= s[0] <= t1]
@@ -105,20 +154,52 @@ def duckdb_floor(input_dir: Path) -> dict:
             "rows_scanned": rows, "groups": groups}
 
 
+def _materialization_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict]:
+    """asset key -> metadata (plain values) of the run's materializations."""
+    out: dict[str, dict] = {}
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        mat = entry.dagster_event.event_specific_data.materialization
+        out[mat.asset_key.to_user_string()] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    return out
+
+
+def rule_suites(meta: dict) -> dict:
+    """Per rule suite (rule book file) seconds and CPU seconds, from the
+    findings step's results file; plus the step's own phases (timing_s)."""
+    out: dict = {"phases": meta.get("timing_s") or {}}
+    results = meta.get("results")
+    if results and Path(str(results)).exists():
+        from expectations.rulebook import load_rules
+
+        files = {rid: r["file"].removesuffix(".yaml") for rid, r in load_rules().items()}
+        data = json.loads(Path(str(results)).read_text(encoding="utf-8"))
+        suites: dict[str, dict] = {}
+        for rid, r in data.get("rules", {}).items():
+            if r.get("seconds") is None:
+                continue
+            sd = suites.setdefault(files.get(rid, "?"), {"wall_s": 0.0, "cpu_s": 0.0, "rules": 0})
+            sd["wall_s"] = round(sd["wall_s"] + (r.get("seconds") or 0), 3)
+            sd["cpu_s"] = round(sd["cpu_s"] + (r.get("cpu_seconds") or 0), 3)
+            sd["rules"] += 1
+        out["suites"] = dict(sorted(suites.items()))
+    return out
+
+
 def run_once(input_dir: Path, as_of: str, work: Path) -> dict:
     from pipelines.runner import execute_run
 
     instance = DagsterInstance.ephemeral()
     with Sampler() as sampler:
-        t0, c0 = time.time(), _cpu_seconds()
+        t0 = time.time()
         summary = execute_run(input_dir=input_dir, as_of=as_of, warehouse=work / "warehouse.duckdb",
                               site=work / "site", instance=instance)
-        t1, c1 = time.time(), _cpu_seconds()
+        t1 = time.time()
     steps = {k: sampler.window(*w) for k, w in sorted(step_windows(instance, summary["run_id"]).items(),
                                                         key=lambda kv: kv[1][0])}
-    total = sampler.window(t0, t1)
-    total["cpu_s"] = round(c1 - c0, 3)
-    return {"steps": steps, "total": total, "run_id": summary["run_id"]}
+    meta = _materialization_metadata(instance, summary["run_id"])
+    return {"steps": steps, "total": sampler.window(t0, t1), "run_id": summary["run_id"],
+            "rules": rule_suites(meta.get("findings", {})),
+            "ingest_cache": {k: meta.get("ingest_log", {}).get(f"cache_{k}") for k in ("hits", "misses")}}
 
 
 def _median_run(runs: list[dict]) -> dict:
@@ -152,13 +233,89 @@ def generate_fraction(out: Path, frac: float, seed: int) -> dict:
         SCALES.pop(name, None)
 
 
+def prepare_incremental(data: Path) -> tuple[Path, Path]:
+    """Two input folders for the incremental day, derived once from `data`
+    (cached beside it): `after` = the data with the latest month of the
+    Parquet contributions moved into its own file `contributions_<YYYY_MM>.parquet`;
+    `before` = `after` without that file (hard links, so the unchanged files
+    keep their size and mtime). Full runs use `after` too, so the full and
+    the incremental figures are over the same input."""
+    import shutil
+
+    import polars as pl
+
+    root = data.with_name(data.name + "-inc")
+    before, after = root / "before", root / "after"
+    marker = root / "ready.json"
+    if marker.exists():
+        return before, after
+    shutil.rmtree(root, ignore_errors=True)
+    before.mkdir(parents=True)
+    after.mkdir()
+    contrib = sorted(f for f in data.glob("*.parquet") if f.stem.startswith("contributions"))
+    month = pl.scan_parquet(contrib).select(pl.col("month").max()).collect().item()
+    new = after / f"contributions_{month:%Y_%m}.parquet"
+    pl.scan_parquet(contrib).filter(pl.col("month") == month).sink_parquet(new)
+    for f in sorted(data.iterdir()):
+        if f.suffix.lower() not in (".csv", ".xlsx", ".parquet") or f.name == "expected_findings.csv":
+            continue
+        if f in contrib:
+            pl.scan_parquet(f).filter(pl.col("month") != month).sink_parquet(after / f.name)
+        else:
+            shutil.copy2(f, after / f.name)
+        os.link(after / f.name, before / f.name)
+    marker.write_text(json.dumps({"month": str(month), "new_file": new.name}), encoding="utf-8")
+    return before, after
+
+
+FINDING_COLS = "rule_id, severity, entity_type, entity_key, uscc, id_number, due_on, message_zh, message_en, " \
+               "CAST(detail AS VARCHAR)"
+
+
+def findings_difference(a: Path, b: Path) -> dict:
+    """Rows of `findings` (run_id and as_of aside) in one warehouse and not the other."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+        con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+        n = con.sql("SELECT count(*) FROM a.findings").fetchall()[0][0]
+        only_a = con.sql(f"SELECT count(*) FROM (SELECT {FINDING_COLS} FROM a.findings EXCEPT ALL "
+                         f"SELECT {FINDING_COLS} FROM b.findings)").fetchall()[0][0]
+        only_b = con.sql(f"SELECT count(*) FROM (SELECT {FINDING_COLS} FROM b.findings EXCEPT ALL "
+                         f"SELECT {FINDING_COLS} FROM a.findings)").fetchall()[0][0]
+    finally:
+        con.close()
+    return {"findings": n, "only_full": only_a, "only_incremental": only_b, "identical": only_a == only_b == 0}
+
+
+def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
+    rules = r["median"]["rules_step_s"]
+    log(f"[{frac}] floor {r['floor']['wall_s']} s; rules step {rules} s = {r['rules_over_floor']}x floor")
+    for name, v in (r["runs"][0]["rules"].get("suites") or {}).items():
+        log(f"[{frac}]   suite {name:<22} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU ({v['rules']} rules)")
+    if "incremental" in r:
+        inc = r["incremental"]
+        log(f"[{frac}] incremental day: {inc['run']['total']['wall_s']} s wall vs full {r['median']['total']['wall_s']} s "
+            f"= {inc['speedup']}x faster; cache {inc['run']['ingest_cache']}; findings identical: "
+            f"{inc['findings']['identical']} ({inc['findings']})")
+        for name, v in inc["run"]["steps"].items():
+            log(f"[{frac}]   incremental {name:<18} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU "
+                f"{v['peak_rss_mb']:>8.0f} MB")
+
+
 def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
-          log: Callable[[str], None] = print, generate: Optional[Callable] = None) -> dict:
+          log: Callable[[str], None] = print, generate: Optional[Callable] = None,
+          incremental: bool = True) -> dict:
+    import shutil
+
     generate = generate or (lambda out, scale, seed, fraction=1.0: generate_fraction(out, fraction, seed))
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+                    "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "load_at_start": os.getloadavg()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seed": seed, "scales": {},
     }
     for frac in fractions:
@@ -171,25 +328,51 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
             generate(data, scale="city", seed=seed, **kwargs)
             log(f"  generated in {time.perf_counter() - t0:.1f} s")
         info = json.loads(marker.read_text(encoding="utf-8"))
-        floor = duckdb_floor(data)
+        before, after = prepare_incremental(data)
+        floor = duckdb_floor(after)
         log(f"[{frac:g}] DuckDB floor: {floor['wall_s']} s wall for {floor['rows_scanned']:,} rows")
         runs = []
         for i in range(repeats):
             work = out_dir / f"run-{frac:g}-{i}"
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            r = run_once(data, info["reference_date"], work)
+            r = run_once(after, info["reference_date"], work)
+            r["load_after"] = os.getloadavg()
             runs.append(r)
             log(f"[{frac:g}] run {i + 1}/{repeats}: {r['total']['wall_s']} s wall, "
-                f"{r['total']['cpu_s']} s CPU, peak {r['total']['peak_rss_mb']} MB")
+                f"{r['total']['cpu_s']} s CPU, peak {r['total']['peak_rss_mb']} MB, load {r['load_after']}")
         med = _median_run(runs)
-        report["scales"][f"{frac:g}"] = {"data": str(data), "counts": info.get("counts"), "floor": floor,
-                                         "median": med, "runs": runs}
-    fr = sorted(report["scales"])
+        med["rules_step_s"] = med["steps"].get("findings", {}).get("wall_s")
+        entry = {"data": str(after), "counts": info.get("counts"), "floor": floor, "median": med, "runs": runs,
+                 "rules_over_floor": round(med["rules_step_s"] / floor["wall_s"], 1)
+                 if med["rules_step_s"] and floor["wall_s"] else None}
+        if incremental:
+            work = out_dir / f"inc-{frac:g}"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            warm = run_once(before, info["reference_date"], work)  # the day before: fills the ingest cache
+            log(f"[{frac:g}] day before (cache filled): {warm['total']['wall_s']} s wall")
+            inc = run_once(after, info["reference_date"], work)
+            diff = findings_difference(out_dir / f"run-{frac:g}-{repeats - 1}" / "warehouse.duckdb",
+                                       work / "warehouse.duckdb")
+            entry["incremental"] = {"run": inc, "findings": diff,
+                                    "speedup": round(med["total"]["wall_s"] / inc["total"]["wall_s"], 2)}
+        report["scales"][f"{frac:g}"] = entry
+        _print_scale(f"{frac:g}", entry, log)
+        (out_dir / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    fr = sorted(report["scales"], key=float)
     if len(fr) > 1:
-        base = report["scales"][fr[0]]["median"]["total"]["wall_s"]
-        report["growth"] = {f: round(report["scales"][f]["median"]["total"]["wall_s"] / base, 2) for f in fr}
+        base = report["scales"][fr[0]]["median"]
+        report["growth"] = {f: round(report["scales"][f]["median"]["total"]["wall_s"] / base["total"]["wall_s"], 2)
+                            for f in fr}
+        report["growth_per_step"] = {
+            step: {f: round(report["scales"][f]["median"]["steps"].get(step, {}).get("wall_s", 0) / v["wall_s"], 2)
+                   for f in fr} for step, v in base["steps"].items() if v["wall_s"] > 0}
+        report["scale_ratio"] = {f: round(float(f) / float(fr[0]), 2) for f in fr}
+        log(f"growth of total wall vs {fr[0]} (scale ratio {report['scale_ratio']}): {report['growth']}")
+        for step, g in report["growth_per_step"].items():
+            log(f"  {step:<20} {g}")
+    report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report["load_at_end"] = os.getloadavg()
     (out_dir / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return report

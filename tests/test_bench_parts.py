@@ -1,0 +1,82 @@
+"""The benchmark's helpers: process-tree sampling, the incremental-day input
+folders and the findings comparison (the benchmark itself is not a test)."""
+import datetime as dt
+import subprocess
+import sys
+import time
+
+import duckdb
+import polars as pl
+
+from pipelines.bench import Sampler, findings_difference, prepare_incremental
+
+
+def test_sampler_counts_cpu_and_memory_of_child_processes():
+    code = ("import time\nb = bytearray(96 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+            "t = time.process_time()\nwhile time.process_time() - t < 0.4: pass\ntime.sleep(0.3)\n")
+    with Sampler(interval=0.02) as s:
+        t0 = time.time()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        t1 = time.time()
+    w = s.window(t0, t1)
+    assert w["cpu_s"] >= 0.35  # the child's CPU, not this process's (which only waited)
+    assert w["peak_rss_mb"] >= 96
+
+
+def _contrib(n_people: int, months: list[dt.date]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "id_number": [f"P{i}" for i in range(n_people) for _ in months],
+        "month": [m for _ in range(n_people) for m in months],
+        "kind": ["income_tax"] * (n_people * len(months)),
+        "amount_cny": [100.0] * (n_people * len(months)),
+    })
+
+
+def test_prepare_incremental_moves_the_latest_month_into_its_own_file(tmp_path):
+    data = tmp_path / "city-0.1-seed1"
+    data.mkdir()
+    months = [dt.date(2026, m, 1) for m in (8, 9, 10)]
+    a, b = _contrib(3, months), _contrib(2, months[:2])
+    a.write_parquet(data / "contributions_01.parquet")
+    b.write_parquet(data / "contributions_02.parquet")
+    (data / "persons.csv").write_text("id_number\nP0\n", encoding="utf-8")
+    (data / "dataset.json").write_text("{}", encoding="utf-8")
+    (data / "expected_findings.csv").write_text("rule_id,entity_key\n", encoding="utf-8")
+    before, after = prepare_incremental(data)
+    new = after / "contributions_2026_10.parquet"
+    assert sorted(p.name for p in after.iterdir()) == sorted(
+        ["contributions_01.parquet", "contributions_02.parquet", "contributions_2026_10.parquet", "persons.csv"])
+    assert sorted(p.name for p in before.iterdir()) == ["contributions_01.parquet", "contributions_02.parquet",
+                                                        "persons.csv"]
+    moved = pl.read_parquet(new)
+    assert moved.height == 3 and moved["month"].unique().to_list() == [dt.date(2026, 10, 1)]
+    union = pl.concat([pl.read_parquet(p) for p in sorted(after.glob("contributions*.parquet"))])
+    assert union.sort(pl.all()).equals(pl.concat([a, b]).sort(pl.all()))
+    for f in before.iterdir():  # same inode: an unchanged file for the ingest cache
+        assert f.stat().st_ino == (after / f.name).stat().st_ino
+    # cached: a second call does not rewrite anything
+    mtime = new.stat().st_mtime_ns
+    assert prepare_incremental(data) == (before, after)
+    assert new.stat().st_mtime_ns == mtime
+
+
+def _findings_db(path, rows):
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE findings (run_id VARCHAR, as_of DATE, rule_id VARCHAR, severity VARCHAR, "
+                "entity_type VARCHAR, entity_key VARCHAR, uscc VARCHAR, id_number VARCHAR, due_on DATE, "
+                "message_zh VARCHAR, message_en VARCHAR, detail JSON)")
+    for run_id, rule, key, detail in rows:
+        con.execute("INSERT INTO findings VALUES (?, DATE '2026-11-16', ?, 'error', 'person', ?, NULL, NULL, NULL, "
+                    "'z', 'e', ?)", [run_id, rule, key, detail])
+    con.close()
+
+
+def test_findings_difference_ignores_run_id_and_counts_both_sides(tmp_path):
+    _findings_db(tmp_path / "a.duckdb", [("r1", "R-1", "k1", '{"x": 1}'), ("r1", "R-2", "k2", "{}")])
+    _findings_db(tmp_path / "b.duckdb", [("r2", "R-1", "k1", '{"x": 1}'), ("r2", "R-2", "k2", "{}")])
+    _findings_db(tmp_path / "c.duckdb", [("r3", "R-1", "k1", '{"x": 2}'), ("r3", "R-2", "k2", "{}"),
+                                         ("r3", "R-2", "k3", "{}")])
+    same = findings_difference(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
+    assert same == {"findings": 2, "only_full": 0, "only_incremental": 0, "identical": True}
+    diff = findings_difference(tmp_path / "a.duckdb", tmp_path / "c.duckdb")
+    assert diff["only_full"] == 1 and diff["only_incremental"] == 2 and not diff["identical"]
