@@ -588,6 +588,9 @@ class _Builder:
         # index of the job within its person (pj is sorted by construction)
         jj = np.arange(len(pj)) - np.repeat(np.cumsum(nj) - nj, nj)
         w_start, w_end = starts[pj, jj], ends[pj, jj]
+        # drop degenerate jobs (two cut points on the same day): each row keeps a start of its own
+        valid = w_end >= w_start
+        pj, jj, w_start, w_end = pj[valid], jj[valid], w_start[valid], w_end[valid]
         # the last prior job of people with a previous Beijing employer is that employer
         is_P = hp[pj] & (jj == nj[pj] - 1)
         n_pj = len(pj)
