@@ -183,7 +183,8 @@ ENUMS: dict[str, dict[str, tuple[str, str]]] = {
                      "degree_experience": ("学位+工作经历", "Degree and experience"), "none": ("无", "None")},
 }
 # "status" columns hold either permit or application statuses: merge both
-ENUMS["status"] = {**ENUMS["permit_status"], **ENUMS["application_status"]}
+ENUMS["status"] = {**ENUMS["permit_status"], **ENUMS["application_status"],
+                   "SUCCESS": ("成功", "Success"), "FAILURE": ("失败", "Failure"), "SKIPPED": ("跳过", "Skipped")}
 ENUMS["edu_level"] = {}
 
 APPLICATION_STATUS_ORDER = ["draft", "person_submitted", "employer_submitted", "under_review", "returned",
