@@ -154,13 +154,23 @@ def test_age_29_feb_birthday_in_common_year():
                    "DATE '2021-03-01'), age_years(DATE '2004-02-29', DATE '2024-02-29')").fetchall() == [(16, 17, 20)]
 
 
-def test_residence():
+def _per_person_cases(cases, seq0):
+    """One applicant (own person row and open `new` application c<i>) per case of person changes."""
     t = base_tables()
-    for ht, proof, expect in [("owned", True, False), ("none", True, True), (None, True, True),
-                              ("rented", False, True), ("lodging", None, True)]:
-        t["persons"][0].update(housing_type=ht, housing_proof=proof)
-        got, _ = fired_keys(t, "ELIG-RESIDENCE")
-        assert ("A1" in got) is expect, (ht, proof)
+    t["applications"] = []
+    for i, (change, _) in enumerate(cases):
+        person = pid(seq=seq0 + i)
+        t["persons"].append(dict(t["persons"][0], id_number=person, **change))
+        t["applications"].append(app(f"c{i}", "2026-06-10", person=person))
+    return t, {f"c{i}" for i, (_, expect) in enumerate(cases) if expect}
+
+
+def test_residence():
+    cases = [(dict(housing_type="owned", housing_proof=True), False), (dict(housing_type="none"), True),
+             (dict(housing_type=None), True), (dict(housing_type="rented", housing_proof=False), True),
+             (dict(housing_type="lodging", housing_proof=None), True)]
+    t, want = _per_person_cases(cases, 300)
+    assert fired_keys(t, "ELIG-RESIDENCE")[0] == want
 
 
 def test_contrib_6m_window_and_missing_detail():
@@ -187,15 +197,12 @@ def test_contrib_6m_window_and_missing_detail():
 
 
 def test_work_before_graduation():
-    t = base_tables()
-    for mode, ws, gd, expect in [("full_time", "2012-07-01", "2012-07-01", True),
-                                 ("full_time", "2012-07-02", "2012-07-01", False),
-                                 ("part_time", "2010-01-01", "2012-07-01", False),
-                                 ("full_time", None, "2012-07-01", False)]:
-        t["persons"][0].update(degree_study_mode=mode, work_start_date=ws, graduation_date=gd,
-                               title_level="senior")
-        got, _ = fired_keys(t, "ELIG-WORK-BEFORE-GRAD")
-        assert ("A1" in got) is expect, (mode, ws, gd)
+    cases = [(dict(degree_study_mode="full_time", work_start_date="2012-07-01", graduation_date="2012-07-01"), True),
+             (dict(degree_study_mode="full_time", work_start_date="2012-07-02", graduation_date="2012-07-01"), False),
+             (dict(degree_study_mode="part_time", work_start_date="2010-01-01", graduation_date="2012-07-01"), False),
+             (dict(degree_study_mode="full_time", work_start_date=None, graduation_date="2012-07-01"), False)]
+    t, want = _per_person_cases([(dict(c, title_level="senior"), e) for c, e in cases], 320)
+    assert fired_keys(t, "ELIG-WORK-BEFORE-GRAD")[0] == want
 
 
 def _wh(*rows):
