@@ -8,6 +8,7 @@ never pasted into SQL text.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def load_policy(path: Path) -> Policy:
     if not isinstance(defaults, dict) or not defaults:
         raise PolicyError(f"policy file {path}: no 'defaults' mapping / 缺少 defaults")
     for key, value in defaults.items():
+        if not isinstance(key, str) or not re.match(r"^[a-z_][a-z0-9_]*$", key):
+            raise PolicyError(f"policy file {path}: defaults.{key}: parameter names are lower_case identifiers "
+                              f"/ 参数名须为小写标识符")
         if value is None:
             raise PolicyError(f"policy file {path}: defaults.{key} is empty / 参数为空")
     districts = doc.get("districts") or {}

@@ -52,6 +52,11 @@ def test_bad_overrides_name_file_and_key(tmp_path, districts, needle):
     assert needle in str(e.value) and str(p) in str(e.value)
 
 
+def test_parameter_names_must_be_identifiers(tmp_path):
+    with pytest.raises(PolicyError, match="bad-name"):
+        load_policy(_write(tmp_path, {"version": "x", "defaults": {**SPEC_PARAMETERS, "bad-name": 1}}))
+
+
 def test_missing_file_and_missing_defaults(tmp_path):
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "nope.yaml")
