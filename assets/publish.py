@@ -67,8 +67,7 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
     meta["site"] = MetadataValue.path(str(site_dir / "index.html"))
     meta["as_of"] = as_of.isoformat()
     meta["seconds"] = round(time.perf_counter() - t0, 2)
-    if res.seconds.get("employer_pages"):
-        meta["employer_pages_per_second"] = round(res.employer_pages / max(res.seconds["employer_pages"], 1e-6), 1)
+    meta["employer_pages_per_second"] = round(res.employer_pages / max(res.seconds.get("employer_pages", 0), 0.01), 1)
     return MaterializeResult(metadata=meta)
 
 
