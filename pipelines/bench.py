@@ -380,3 +380,31 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
     report["load_at_end"] = os.getloadavg()
     (out_dir / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return report
+
+
+def markdown_table(report: dict) -> str:
+    """The figures of a bench.json as a Markdown table (for the README / docs)."""
+    lines = ["| scale | rows in | step | wall s (median) | CPU s | peak RSS MB |", "|---|---|---|---|---|---|"]
+    for frac, r in sorted(report["scales"].items(), key=lambda kv: float(kv[0])):
+        rows = f"{r['floor']['rows_scanned']:,}"
+        n = len(r["runs"])
+        for name, v in r["median"]["steps"].items():
+            lines.append(f"| {frac} | {rows} | {name} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | {v['peak_rss_mb']:.0f} |")
+        t = r["median"]["total"]
+        lines.append(f"| {frac} | {rows} | **total** (median of {n}) | **{t['wall_s']:.1f}** | {t['cpu_s']:.1f} | "
+                     f"{t['peak_rss_mb']:.0f} |")
+        lines.append(f"| {frac} | {rows} | DuckDB floor; rules / floor | {r['floor']['wall_s']:.1f} | "
+                     f"{r['floor']['cpu_s']:.1f} | rules = {r['rules_over_floor']}x floor |")
+        if "incremental" in r:
+            inc = r["incremental"]
+            t = inc["run"]["total"]
+            lines.append(f"| {frac} | {rows} | incremental day (findings identical: {inc['findings']['identical']}) | "
+                         f"{t['wall_s']:.1f} ({inc['speedup']}x; {inc['speedup_vs_day_before']}x vs day before) | "
+                         f"{t['cpu_s']:.1f} ({inc['cpu_speedup']}x) | {t['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m pipelines.bench bench.json -> Markdown table
+    import sys
+
+    print(markdown_table(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))

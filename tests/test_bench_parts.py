@@ -80,3 +80,22 @@ def test_findings_difference_ignores_run_id_and_counts_both_sides(tmp_path):
     assert same == {"findings": 2, "only_full": 0, "only_incremental": 0, "identical": True}
     diff = findings_difference(tmp_path / "a.duckdb", tmp_path / "c.duckdb")
     assert diff["only_full"] == 1 and diff["only_incremental"] == 2 and not diff["identical"]
+
+
+def test_markdown_table_lists_every_step_total_floor_and_incremental():
+    from pipelines.bench import markdown_table
+
+    step = {"wall_s": 2.0, "cpu_s": 1.5, "peak_rss_mb": 100.0}
+    run = {"steps": {"ingest": step, "site": step}, "total": {"wall_s": 4.0, "cpu_s": 3.0, "peak_rss_mb": 120.0}}
+    report = {"scales": {"0.25": {
+        "floor": {"wall_s": 0.5, "cpu_s": 0.4, "rows_scanned": 1234567}, "runs": [run, run, run],
+        "median": run, "rules_over_floor": 4.0,
+        "incremental": {"run": {**run, "total": {"wall_s": 1.0, "cpu_s": 1.0, "peak_rss_mb": 90.0}},
+                        "findings": {"identical": True}, "speedup": 4.0, "speedup_vs_day_before": 3.5,
+                        "cpu_speedup": 3.0}}}}
+    md = markdown_table(report).splitlines()
+    assert len(md) == 2 + 2 + 3
+    assert md[2].startswith("| 0.25 | 1,234,567 | ingest | 2.0 | 1.5 | 100 |")
+    assert "**total** (median of 3) | **4.0**" in md[4]
+    assert "rules = 4.0x floor" in md[5]
+    assert "findings identical: True" in md[6] and "(4.0x; 3.5x vs day before)" in md[6]
