@@ -63,9 +63,17 @@ def kill_when(proc: subprocess.Popen, cond, what: str, seconds: float = 600) -> 
     proc.wait(timeout=60)
 
 
-def leftovers(wh: Path, site: Path) -> list[str]:
-    return sorted([p.name for p in wh.parent.iterdir() if ".run-" in p.name]
-                  + [p.name for p in site.parent.iterdir() if p.name.startswith(f".{site.name}.")])
+def leftovers(wh: Path, site: Path, settle: float = 0.0) -> list[str]:
+    """Staging files and site temp folders. The site layer deletes the previous
+    site folder in a background `rm -rf` after the swap, so ``settle`` seconds
+    are allowed for `.site.old-*` to go; staging files must be gone at once."""
+    deadline = time.monotonic() + settle
+    while True:
+        stage = [p.name for p in wh.parent.iterdir() if ".run-" in p.name]
+        temps = [p.name for p in site.parent.iterdir() if p.name.startswith(f".{site.name}.")]
+        if stage or not temps or time.monotonic() >= deadline:
+            return sorted(stage + temps)
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -91,7 +99,7 @@ def test_real_job_kill_and_rerun(demo_run, tmp_path):
 
     # 2. a different run in between: no manual clean-up needed
     between = execute_run(inp, other_day, wh, site, instance=DagsterInstance.ephemeral())
-    assert leftovers(wh, site) == []
+    assert leftovers(wh, site, settle=60) == []
     after_between, index_between = snapshot(wh), (site / "index.html").read_bytes()
     assert after_between != before or index_between != index_before
 
@@ -104,7 +112,7 @@ def test_real_job_kill_and_rerun(demo_run, tmp_path):
 
     # 4. re-run of the first as_of: same findings as the first time
     again = execute_run(inp, day, wh, site, instance=DagsterInstance.ephemeral())
-    assert leftovers(wh, site) == []
+    assert leftovers(wh, site, settle=60) == []
     f1, f2 = history(wh, first_id), history(wh, again["run_id"])
     assert f1 and f1 == f2
     assert history(wh, between["run_id"]) != f1  # another as_of gives other findings: the comparison can fail
