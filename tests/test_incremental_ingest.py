@@ -141,3 +141,39 @@ def test_damaged_cache_entry_is_a_miss_not_an_error(folders, tmp_path):
     fresh = _ingest(folders["before"], tmp_path / "f.duckdb", "r2", as_of, None)
     assert res.tables == fresh.tables and res.findings == fresh.findings
     assert IngestCache(cache_dir).get(victim.name) is not None  # rewritten by the second run
+
+
+@pytest.mark.slow
+def test_whole_pipeline_incremental_run_has_the_findings_of_a_full_run(folders):
+    """Dagster job end to end: day 1 without the month file, day 2 with it
+    (ingest cache warm) gives exactly the findings (every rule layer) and the
+    employer summary of a full run on day 2's input."""
+    from dagster import DagsterInstance
+
+    from assets.ingest.cache import default_cache_dir
+    from pipelines.bench import findings_difference
+    from pipelines.runner import execute_run
+
+    base, as_of = folders["base"], folders["as_of"].isoformat()
+    full_wh, inc_wh = base / "e2e-full" / "warehouse.duckdb", base / "e2e-inc" / "warehouse.duckdb"
+    execute_run(input_dir=folders["after"], as_of=as_of, warehouse=full_wh, site=full_wh.parent / "site",
+                instance=DagsterInstance.ephemeral())
+    execute_run(input_dir=folders["before"], as_of=as_of, warehouse=inc_wh, site=inc_wh.parent / "site",
+                instance=DagsterInstance.ephemeral())
+    n_entries = len(list(default_cache_dir(inc_wh).iterdir()))
+    execute_run(input_dir=folders["after"], as_of=as_of, warehouse=inc_wh, site=inc_wh.parent / "site",
+                instance=DagsterInstance.ephemeral())
+    assert len(list(default_cache_dir(inc_wh).iterdir())) == n_entries + 1  # one new entry: the month file
+    diff = findings_difference(full_wh, inc_wh)
+    assert diff["findings"] > 100 and diff["identical"], diff
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{full_wh}' AS a (READ_ONLY)")
+        con.execute(f"ATTACH '{inc_wh}' AS b (READ_ONLY)")
+        cols = [r[0] for r in con.sql("DESCRIBE a.employer_summary").fetchall() if r[0] not in ("run_id", "as_of")]
+        sel = ", ".join(f'"{c}"' for c in cols)
+        n = con.sql(f"SELECT count(*) FROM (SELECT {sel} FROM a.employer_summary EXCEPT ALL "
+                    f"SELECT {sel} FROM b.employer_summary)").fetchall()[0][0]
+        assert n == 0
+    finally:
+        con.close()
