@@ -16,12 +16,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import xlsxwriter
 
 from reports.privacy import mask_ids_in_text_expr
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-CONSTANT_MEMORY_ROWS = 5_000  # a workbook with a sheet this long is written in constant_memory mode
+DANGEROUS_RE = r"^[=+\-@\t\r＝＋－＠]"
 
 
 @dataclass(frozen=True)
@@ -132,8 +131,10 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
     """Write ``out_dir/employers/<uscc>/todo.xlsx`` for every employer of
     ``employer_summary`` (or the given ``usccs``); returns the number of files.
 
-    ``workers`` > 1 writes the files in that many processes (spawned, fed with
-    each employer's rows; worth it from a few thousand employers)."""
+    Each list is read once; every cell's XML is built for all employers at
+    once with polars expressions; a file is then only the concatenation of its
+    employer's rows plus fixed parts, zipped (``reports.xlsx_lean``).
+    ``workers`` > 1 writes the files in that many processes."""
     out_dir = Path(out_dir)
     where = ""
     if usccs is not None:
@@ -145,30 +146,15 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
         raise WorkbookError(f"cannot read employer_summary: {str(exc).splitlines()[0]}") from exc
     if as_of is None and emp.height:
         as_of = emp["as_of"][0]
-    # each list read once, sorted by employer (stable: keeps the mart's order
-    # within an employer); an employer's rows are a zero-copy slice
-    sorted_tables: dict[str, pl.DataFrame] = {}
-    index: dict[str, dict[str, tuple[int, int, dict]]] = {}
+    per_sheet: dict[str, dict[str, tuple[str, int, list[float]]]] = {}
     for sheet in SHEETS:
-        df = _read_table(con, sheet, list(usccs) if usccs is not None else None).sort("uscc", maintain_order=True)
-        cols = [c for c, _, _, _ in sheet.columns]
-        # per employer: row count and the max display width of each column (vectorised)
-        g = (df.select(["uscc"] + [_display_width_expr(c) if k == "text" else pl.lit(12).alias(c)
-                                   for c, _, _, k in sheet.columns])
-               .group_by("uscc", maintain_order=True)
-               .agg([pl.len().alias("__n"), *[pl.col(c).max() for c in cols]])
-               .with_columns((pl.col("__n").cum_sum() - pl.col("__n")).alias("__off")))
-        index[sheet.table] = {r[0]: (r[-1], r[1], dict(zip(cols, r[2:-1]))) for r in g.iter_rows()}
-        sorted_tables[sheet.table] = df.drop("uscc")
+        df = _read_table(con, sheet, list(usccs) if usccs is not None else None)
+        per_sheet[sheet.table] = _sheet_rows_by_employer(df, sheet)
 
     def jobs():
         for uscc, name in zip(emp["uscc"].to_list(), emp["name"].to_list()):
-            parts, widths = {}, {}
-            for s in SHEETS:
-                off, n, w = index[s.table].get(uscc, (0, 0, {}))
-                parts[s.table] = sorted_tables[s.table].slice(off, n) if n else None
-                widths[s.table] = w
-            yield (str(out_dir / "employers" / uscc / "todo.xlsx"), uscc, name or "", as_of, parts, widths)
+            parts = {s.table: per_sheet[s.table].get(uscc) for s in SHEETS}
+            yield (str(out_dir / "employers" / uscc / "todo.xlsx"), uscc, name or "", as_of, parts)
 
     if workers > 1 and emp.height >= 2 * workers:
         import itertools
@@ -183,69 +169,71 @@ def write_todo_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path, usccs: l
     return _write_chunk(jobs())
 
 
+def _sheet_rows_by_employer(df: pl.DataFrame, sheet: Sheet) -> dict[str, tuple[str, int, list[float]]]:
+    """uscc -> (the sheet's data rows as XML, row count, column widths)."""
+    from reports import xlsx_lean as X
+
+    if df.height == 0:
+        return {}
+    row_no = (pl.int_range(pl.len()).over("uscc") + 2).cast(pl.String)
+    cells = []
+    for j, (col, _, _, kind) in enumerate(sheet.columns):
+        ref = pl.lit(f'<c r="{X.col_letter(j)}') + row_no
+        c = pl.col(col)
+        if kind == "date":
+            xml = ref + pl.lit(f'" s="{X.STYLE_DATE}"><v>') + X.excel_serial_expr(c).cast(pl.String) + pl.lit("</v></c>")
+        elif kind == "int":
+            xml = ref + pl.lit('"><v>') + c.cast(pl.Int64).cast(pl.String) + pl.lit("</v></c>")
+        else:
+            text = pl.when(c).then(pl.lit("是")).otherwise(pl.lit("否")) if kind == "bool" else c.cast(pl.String)
+            danger = text.str.contains(DANGEROUS_RE)
+            style = pl.when(danger).then(pl.lit(f' s="{X.STYLE_QUOTED}"')).otherwise(pl.lit(""))
+            shown = pl.when(danger).then(pl.lit("'") + text).otherwise(text)
+            xml = ref + pl.lit('"') + style + pl.lit(' t="inlineStr"><is><t xml:space="preserve">') \
+                + X.escape_expr(shown) + pl.lit("</t></is></c>")
+        cells.append(pl.when(c.is_null()).then(pl.lit("")).otherwise(xml))
+    row_xml = pl.lit('<row r="') + row_no + pl.lit('">') + pl.concat_str(cells) + pl.lit("</row>")
+    widths = [(_display_width_expr(col) if kind == "text" else pl.lit(12)).max().alias(f"__w{j}")
+              for j, (col, _, _, kind) in enumerate(sheet.columns)]
+    g = (df.with_columns(row_xml.alias("__xml"))
+           .group_by("uscc", maintain_order=True)
+           .agg(pl.col("__xml").str.join(""), pl.len().alias("__n"), *widths))
+    out = {}
+    for r in g.iter_rows():
+        ws = [min(max(_str_width(zh) + 4, int(r[3 + j] or 0) + 2, 10 if kind == "date" else 6), 60)
+              for j, (_, zh, _, kind) in enumerate(sheet.columns)]
+        out[r[0]] = (r[1], r[2], ws)
+    return out
+
+
 def _write_chunk(jobs) -> int:
     n = 0
-    for path, uscc, name, as_of, parts, widths in jobs:
-        _write_one(Path(path), uscc, name, as_of, parts, widths)
+    for path, uscc, name, as_of, parts in jobs:
+        _write_one(Path(path), uscc, name, as_of, parts)
         n += 1
     return n
 
 
-def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict[str, pl.DataFrame | None],
-               widths: dict[str, dict]) -> None:
+def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict) -> None:
+    from reports import xlsx_lean as X
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    big = any(p is not None and p.height >= CONSTANT_MEMORY_ROWS for p in parts.values())
+    sheets = []
+    for s in SHEETS:
+        rows, n, widths = parts.get(s.table) or ("", 0, None)
+        if widths is None:
+            widths = [min(max(_str_width(zh) + 4, 10 if kind == "date" else 6), 60) for _, zh, _, kind in s.columns]
+        sheets.append(X.SheetXml(s.name, [zh for _, zh, _, _ in s.columns], widths, rows, n))
+    sheets.append(_readme(uscc, name, as_of, parts))
     tmp = path.with_name(path.name + ".tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": big, "in_memory": not big,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
-    try:
-        hdr = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                             "valign": "vcenter"})
-        date_f = wb.add_format({"num_format": "yyyy-mm-dd"})
-        quoted = wb.add_format({"quote_prefix": True})
-        for sheet in SHEETS:
-            ws = wb.add_worksheet(sheet.name)
-            df = parts.get(sheet.table)
-            w = widths.get(sheet.table, {})
-            for j, (col, zh, _, kind) in enumerate(sheet.columns):
-                width = max(_str_width(zh) + 4, int(w.get(col) or 0) + 2, 10 if kind == "date" else 6)
-                ws.set_column(j, j, min(width, 60))
-            ws.set_row(0, 22)
-            for j, (_, zh, _, _) in enumerate(sheet.columns):
-                ws.write_string(0, j, zh, hdr)
-            ws.freeze_panes(1, 0)
-            nrows = 0 if df is None else df.height
-            ws.autofilter(0, 0, max(nrows, 1), len(sheet.columns) - 1)
-            if df is None or nrows == 0:
-                continue
-            kinds = [k for _, _, _, k in sheet.columns]
-            for i, row in enumerate(df.iter_rows(), start=1):
-                for j, v in enumerate(row):
-                    if v is None:
-                        continue
-                    k = kinds[j]
-                    if k == "date":
-                        ws.write_datetime(i, j, v, date_f)
-                    elif k == "int":
-                        ws.write_number(i, j, v)
-                    elif k == "bool":
-                        ws.write_string(i, j, "是" if v else "否")
-                    else:
-                        s, danger = neutralise(str(v))
-                        if danger:
-                            ws.write_string(i, j, s, quoted)
-                        else:
-                            ws.write_string(i, j, s)
-        _readme(wb, uscc, name, as_of, parts, quoted, hdr)
-    finally:
-        wb.close()
+    X.write_workbook(tmp, sheets)
     tmp.replace(path)
 
 
-def _readme(wb, uscc: str, name: str, as_of, parts, quoted, hdr) -> None:
-    ws = wb.add_worksheet(README_SHEET)
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, 1, 70)
+def _readme(uscc: str, name: str, as_of, parts) -> "object":
+    """The 说明 sheet: employer, as_of, and what each sheet holds (zh / en)."""
+    from reports import xlsx_lean as X
+
     rows: list[tuple[str, str]] = [
         ("单位名称 / Employer", name), ("统一社会信用代码 / USCC", uscc),
         ("评估基准日 / As of", str(as_of or "")),
@@ -254,15 +242,14 @@ def _readme(wb, uscc: str, name: str, as_of, parts, quoted, hdr) -> None:
                        "ID numbers are masked."),
     ]
     for s in SHEETS:
-        n = 0 if parts.get(s.table) is None else parts[s.table].height
+        n = (parts.get(s.table) or ("", 0, None))[1]
         rows.append((f"{s.name} / {s.title_en}", f"{n} 行 / rows; 列 / columns: "
                      + "; ".join(f"{zh} = {en}" for _, zh, en, _ in s.columns)))
-    ws.write_string(0, 0, "项目 / Item", hdr)
-    ws.write_string(0, 1, "内容 / Value", hdr)
-    for i, (k, v) in enumerate(rows, start=1):
-        ws.write_string(i, 0, k)
+    xml = []
+    for i, (k, v) in enumerate(rows, start=2):
+        a = X.text_cell(f"A{i}", k, None)
         sv, danger = neutralise(v)
-        if danger:
-            ws.write_string(i, 1, sv, quoted)
-        else:
-            ws.write_string(i, 1, sv)
+        b = X.text_cell(f"B{i}", sv, X.STYLE_QUOTED if danger else None)
+        xml.append(f'<row r="{i}">{a}{b}</row>')
+    return X.SheetXml(README_SHEET, ["项目 / Item", "内容 / Value"], [26, 70], "".join(xml), len(rows),
+                      autofilter=False)

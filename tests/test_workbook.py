@@ -163,22 +163,18 @@ def test_missing_mart_gives_a_clear_error(tmp_path):
         write_todo_workbooks(con, tmp_path)
 
 
-def test_large_sheet_uses_constant_memory(tmp_path):
-    """A sheet above the threshold is written in constant_memory mode and is complete."""
-    import reports.workbook as wbmod
-
+def test_every_row_written_with_real_dates(tmp_path):
+    """The renewals sheet holds every row of the mart for that employer, dates as real Excel dates."""
     con = duckdb.connect()
     w = small_world(con)
     build_all(con, w["as_of"], PACKAGED_POLICY)
-    old = wbmod.CONSTANT_MEMORY_ROWS
-    wbmod.CONSTANT_MEMORY_ROWS = 2
-    try:
-        write_todo_workbooks(con, tmp_path, usccs=[w["E1"]])
-    finally:
-        wbmod.CONSTANT_MEMORY_ROWS = old
+    write_todo_workbooks(con, tmp_path, usccs=[w["E1"]])
     ws = openpyxl.load_workbook(tmp_path / "employers" / w["E1"] / "todo.xlsx")["续签待办"]
-    assert ws.max_row == 1 + con.execute("SELECT count(*) FROM todo_renewals WHERE uscc = ?",
-                                         [w["E1"]]).fetchall()[0][0]
+    expected = con.execute("SELECT permit_no, expires_on FROM todo_renewals WHERE uscc = ? ORDER BY permit_no",
+                           [w["E1"]]).fetchall()
+    assert ws.max_row == 1 + len(expected) and len(expected) > 0
+    got = sorted((ws.cell(r, 1).value, ws.cell(r, 4).value.date()) for r in range(2, ws.max_row + 1))
+    assert got == sorted(expected)
     assert ws["D2"].is_date and isinstance(ws["D2"].value, dt.datetime)
 
 
