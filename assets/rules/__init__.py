@@ -34,9 +34,9 @@ def check_name(rule_id: str) -> str:
                    "规则检查结果、规则库、历史结果;GX 校验与数据文档")
 def findings(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
     as_of = resolve_as_of(context, settings)
-    work = settings.work_dir(context.run_id)
-    with warehouse.run_connection(context.run_id) as con:
-        res = evaluate_rulebook(con, as_of, context.run_id, settings.policy_path(), work_dir=work)
+    work = settings.work_dir(context.run.run_id)
+    with warehouse.run_connection(context.run.run_id) as con:
+        res = evaluate_rulebook(con, as_of, context.run.run_id, settings.policy_path(), work_dir=work)
     counts = {rid: r["count"] for rid, r in res["rules"].items()}
     by_sev = {}
     for r in res["rules"].values():
