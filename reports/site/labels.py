@@ -5,6 +5,8 @@ still publishes it with a sensible header (the raw name when unknown).
 """
 from __future__ import annotations
 
+from assets.marts.labels import labels as _contract_labels
+
 # column name -> (中文, English, display type)
 # display types: text, num, date, month, id (masked ID), rule (rule id or list
 # of rule ids, linked to rules.html), enum:<enum name>, uscc (link to employer
@@ -127,52 +129,13 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "row_label_zh": ("区", "District", "text"),
 }
 
-ENUMS: dict[str, dict[str, tuple[str, str]]] = {
-    "district": {
-        "dongcheng": ("东城区", "Dongcheng"), "xicheng": ("西城区", "Xicheng"), "chaoyang": ("朝阳区", "Chaoyang"),
-        "fengtai": ("丰台区", "Fengtai"), "shijingshan": ("石景山区", "Shijingshan"), "haidian": ("海淀区", "Haidian"),
-        "mentougou": ("门头沟区", "Mentougou"), "fangshan": ("房山区", "Fangshan"), "tongzhou": ("通州区", "Tongzhou"),
-        "shunyi": ("顺义区", "Shunyi"), "changping": ("昌平区", "Changping"), "daxing": ("大兴区", "Daxing"),
-        "huairou": ("怀柔区", "Huairou"), "pinggu": ("平谷区", "Pinggu"), "miyun": ("密云区", "Miyun"),
-        "yanqing": ("延庆区", "Yanqing"), "etdz": ("经开区", "Economic-Technological Dev. Area"),
-    },
-    "category": {
-        "high_tech": ("高新技术企业", "High-tech"), "software": ("软件企业", "Software"),
-        "integrated_circuit": ("集成电路企业", "Integrated circuits"), "rnd_center": ("驻京研发机构", "R&D centre"),
-        "financial": ("金融企业", "Financial"), "cultural_creative": ("文化创意企业", "Cultural & creative"),
-        "regional_hq": ("跨国公司地区总部", "Regional HQ"), "other": ("其他", "Other"),
-    },
-    "entity_type": {
-        "enterprise": ("企业法人", "Enterprise"), "public_institution": ("事业单位", "Public institution"),
-        "private_non_enterprise": ("民办非企业单位", "Private non-enterprise"),
-        "social_organization": ("社会团体", "Social organisation"),
-        "foreign_branch": ("外国(地区)在京非法人分支机构", "Foreign branch"),
-        "domestic_branch": ("外埠在京非法人分支机构", "Out-of-town branch"), "other": ("其他", "Other"),
-    },
-    "gender": {"M": ("男", "Male"), "F": ("女", "Female")},
-    "degree": {"none": ("无", "None"), "bachelor": ("学士", "Bachelor"), "master": ("硕士", "Master"),
-               "doctor": ("博士", "Doctor")},
-    "title_level": {"none": ("无", "None"), "junior": ("初级", "Junior"), "intermediate": ("中级", "Intermediate"),
-                    "associate_senior": ("副高级", "Associate senior"), "senior": ("正高级", "Senior")},
-    "permit_status": {"active": ("有效", "Active"), "cancelled": ("已注销", "Cancelled"),
-                      "deferred_cancellation": ("延期注销", "Deferred cancellation"), "expired": ("已过期", "Expired")},
-    "application_type": {
-        "new": ("新办", "New"), "renewal": ("续签", "Renewal"), "employer_change": ("聘用单位变更", "Employer change"),
-        "address_change": ("居住地址变更", "Address change"), "dependent_change": ("随往人员变更", "Dependent change"),
-        "general_change": ("一般资料变更", "General change"), "history_change": ("简历变更", "History change"),
-        "reissue": ("证件补办", "Reissue"), "annual_inspection": ("员工年检", "Annual inspection"),
-        "cancellation": ("证件注销", "Cancellation"), "deferred_cancellation": ("延期注销", "Deferred cancellation"),
-    },
-    "application_status": {
-        "draft": ("草稿", "Draft"), "person_submitted": ("个人已提交", "Submitted by person"),
-        "employer_submitted": ("单位已提交", "Submitted by employer"), "under_review": ("审核中", "Under review"),
-        "returned": ("已退回", "Returned"), "approved": ("审批通过", "Approved"), "rejected": ("不予通过", "Rejected"),
-    },
-    "window_state": {
-        "not_due": ("未到期", "Not due"), "due_soon": ("即将到期", "Due soon"), "open": ("续签期内", "Window open"),
-        "renewal_in_hand": ("已申请续签", "Renewal in hand"), "lapsed": ("已逾期", "Lapsed"),
-        "inactive": ("非有效", "Inactive"),
-    },
+# Contract enums: one table for the whole product (assets.marts.labels, whose
+# Chinese labels come from the ingest contract). The site only shortens the
+# labels that do not fit a chart axis or a funnel bar.
+ENUMS: dict[str, dict[str, tuple[str, str]]] = {e: dict(codes) for e, codes in _contract_labels().items()}
+ENUMS["district"]["etdz"] = ("经开区", "Economic-Technological Dev. Area")
+ENUMS["application_status"]["employer_submitted"] = ("单位已提交", "Submitted by employer")
+ENUMS.update({
     "severity": {"error": ("错误", "Error"), "warning": ("警告", "Warning"), "info": ("提示", "Info")},
     "entity_type_rule": {
         "record": ("记录", "Record"), "person": ("人员", "Person"), "employer": ("单位", "Employer"),
@@ -181,7 +144,7 @@ ENUMS: dict[str, dict[str, tuple[str, str]]] = {
     "age_band": {},
     "talent_route": {"title": ("职称", "Professional title"), "special_talent": ("特殊人才", "Special talent"),
                      "degree_experience": ("学位+工作经历", "Degree and experience"), "none": ("无", "None")},
-}
+})
 # "status" columns hold either permit or application statuses: merge both
 ENUMS["status"] = {**ENUMS["permit_status"], **ENUMS["application_status"],
                    "SUCCESS": ("成功", "Success"), "FAILURE": ("失败", "Failure"), "SKIPPED": ("跳过", "Skipped")}
