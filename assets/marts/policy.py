@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import yaml
+
+from expectations.policy import PolicyError  # noqa: F401  (re-exported)
+from expectations.policy import load_policy as _load_rulebook_policy
 
 # the parameters the marts use (bracket names of rules.md)
 MART_PARAMS = ("expiry_notice_days", "sla_working_days", "branch_quota", "max_age_male", "max_age_female",
@@ -14,27 +16,14 @@ MART_PARAMS = ("expiry_notice_days", "sla_working_days", "branch_quota", "max_ag
 DEFAULT_KEY = "__default__"
 
 
-class PolicyError(ValueError):
-    pass
-
-
 def load_policy(path: Path) -> dict:
-    """{'version': str, 'defaults': {...}, 'districts': {code: {...}}} with every mart parameter present."""
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"policy file {path}: cannot read / 无法读取政策参数文件: {exc}") from exc
-    defaults = doc.get("defaults") or {}
-    missing = [k for k in MART_PARAMS if k not in defaults]
+    """{'version', 'defaults', 'districts'} from the rule book's validated
+    loader (expectations.policy), checked to hold every mart parameter."""
+    pol = _load_rulebook_policy(Path(path))
+    missing = [k for k in MART_PARAMS if k not in pol.defaults]
     if missing:
         raise PolicyError(f"policy file {path}: defaults lack {', '.join(missing)} / 缺少参数")
-    districts = doc.get("districts") or {}
-    for code, over in districts.items():
-        unknown = sorted(set(over or {}) - set(defaults))
-        if unknown:
-            raise PolicyError(f"policy file {path}: districts.{code} has unknown keys {', '.join(unknown)} / 未知参数")
-    return {"version": str(doc.get("version", "")), "defaults": defaults, "districts": districts}
+    return {"version": pol.version, "defaults": pol.defaults, "districts": pol.districts}
 
 
 def policy_frame(policy: dict, district_codes: list[str]) -> pl.DataFrame:
