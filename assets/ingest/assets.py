@@ -33,8 +33,8 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
     input_dir = Path(settings.input_dir)
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input folder not found / 输入文件夹不存在: {input_dir}")
-    with warehouse.run_connection(context.run_id) as con:
-        res = ingest_folder(input_dir, con, context.run_id, as_of, progress=context.log.debug,
+    with warehouse.run_connection(context.run.run_id) as con:
+        res = ingest_folder(input_dir, con, context.run.run_id, as_of, progress=context.log.debug,
                             cache_dir=default_cache_dir(warehouse.live_path()))
     # file-level problems to the log: file names, statuses and counts only (no personal data)
     for f in res.files:
