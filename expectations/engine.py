@@ -83,10 +83,25 @@ def _columns(con, table: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.sql(f"DESCRIBE {table}").fetchall()}
 
 
-def compile_template(template: str, columns: dict[str, str], where: str) -> str:
-    """A str.format template over fact columns -> a SQL concat() expression."""
+def _enum_map(enum: str, lang: str, where: str) -> str:
+    """A DuckDB MAP literal code -> label of one contract enum, in ``lang``
+    (the product's one label table: assets.marts.labels)."""
+    from assets.marts.labels import labels
+
+    table = labels().get(enum)
+    if not table:
+        raise RuleBookError(f"{where}: template names unknown enum {enum!r}")
+    i = 0 if lang == "zh" else 1
+    return "MAP {" + ", ".join(f"{sql_str(code)}: {sql_str(lab[i])}" for code, lab in table.items()) + "}"
+
+
+def compile_template(template: str, columns: dict[str, str], where: str, lang: str = "zh") -> str:
+    """A str.format template over fact columns -> a SQL concat() expression.
+
+    ``{column:enum}`` shows an enum code (or each code of a list column) as its
+    label in the template's language, e.g. ``{highest_degree:degree}`` → 学士."""
     parts = []
-    for literal, name, _spec, _conv in string.Formatter().parse(template):
+    for literal, name, spec, _conv in string.Formatter().parse(template):
         if literal:
             parts.append(sql_str(literal))
         if name is None:
@@ -96,7 +111,13 @@ def compile_template(template: str, columns: dict[str, str], where: str) -> str:
                                 f"({', '.join(columns)})")
         typ = columns[name]
         col = f'f."{name}"'
-        if typ == "DATE":
+        if spec:
+            m = _enum_map(spec, lang, where)
+            if typ.endswith("[]"):
+                parts.append(f"coalesce(array_to_string(list_transform({col}, lambda x: coalesce({m}[x], x)), '/'), '')")
+            else:
+                parts.append(f"coalesce({m}[CAST({col} AS VARCHAR)], CAST({col} AS VARCHAR), '—')")
+        elif typ == "DATE":
             parts.append(f"dstr({col})")
         elif typ.endswith("[]"):
             parts.append(f"coalesce(array_to_string({col}, ', '), '—')")
@@ -148,8 +169,8 @@ def materialise_facts(con, rule: dict) -> RuleFacts:
 def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:
     """SELECT of the findings rows (FINDINGS_COLUMNS order, plus ``policy``)."""
     where = f"{rule.get('file', '?')}: {rule['rule_id']}"
-    msg_zh = compile_template(rule["message_zh"], facts.columns, where + " message_zh")
-    msg_en = compile_template(rule["message_en"], facts.columns, where + " message_en")
+    msg_zh = compile_template(rule["message_zh"], facts.columns, where + " message_zh", "zh")
+    msg_en = compile_template(rule["message_en"], facts.columns, where + " message_en", "en")
     detail_fields = [f'"{c}" := f."{c}"' for c in facts.detail_cols]
     detail_fields.append("policy := struct_pack(version := p.policy_version, district := p.policy_district, "
                          "overrides := p.policy_overrides)")
