@@ -2,7 +2,6 @@
 checks, the schedule and the sensors (queried over GraphQL), and stops by PID."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from process_helpers import stop_group
 
 from pipelines.runner import ensure_dagster_home
 
@@ -116,11 +116,5 @@ def test_dagster_dev_shows_graph_checks_schedule_and_sensors(tmp_path):
         rule_count = len(load_rules())
         assert len(checks) >= rule_count > 0
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
+        stop_group(proc, log)
     assert proc.poll() is not None

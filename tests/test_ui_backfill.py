@@ -4,7 +4,6 @@ one at a time (DAGSTER_HOME from `ensure_dagster_home`), and the inbox sensor,
 once started, runs a delivery and archives it."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from process_helpers import stop_group
 
 from pipelines.runner import ensure_dagster_home
 from test_orchestration_toy import write_people
@@ -127,10 +127,4 @@ def test_ui_backfill_runs_one_at_a_time_and_sensor_archives(tmp_path):
         assert runs[run_id]["status"] == "SUCCESS"
         assert {"key": "dagster/sensor_name", "value": "inbox_sensor"} in runs[run_id]["tags"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
+        stop_group(proc, log)
