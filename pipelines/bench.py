@@ -88,8 +88,12 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
+        # stamp first: a sample stamped at or after a window's end then began
+        # after everything inside the window finished (a child reaped during the
+        # reads would otherwise be missing from both RUSAGE_CHILDREN and /proc)
+        t = time.time()
         rss, cpu = _tree_usage()
-        self.samples.append((time.time(), rss, cpu))
+        self.samples.append((t, rss, cpu))
 
     def _run(self) -> None:
         while not self._stop.is_set():
