@@ -5,34 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from assets.ingest.contract import TABLES
+
+# the nine input tables exactly as the ingest layer types them (one schema: the contract module)
 CONTRACT_TABLES: dict[str, dict[str, str]] = {
-    "employers": {"uscc": "VARCHAR", "name": "VARCHAR", "entity_type": "VARCHAR", "district": "VARCHAR",
-                  "established_on": "DATE", "registered_capital_cny": "DECIMAL(18,2)", "category": "VARCHAR",
-                  "account_opened_on": "DATE", "last_annual_inspection_on": "DATE", "name_changed_on": "DATE"},
-    "persons": {"id_number": "VARCHAR", "name": "VARCHAR", "gender": "VARCHAR", "birth_date": "DATE",
-                "highest_degree": "VARCHAR", "degree_study_mode": "VARCHAR", "graduation_date": "DATE",
-                "title_level": "VARCHAR", "title_name": "VARCHAR", "special_talent": "BOOLEAN",
-                "work_start_date": "DATE", "residence_address": "VARCHAR", "housing_type": "VARCHAR",
-                "housing_proof": "BOOLEAN", "achievements": "VARCHAR", "photo_format": "VARCHAR",
-                "photo_bytes": "BIGINT", "photo_width": "BIGINT", "photo_height": "BIGINT", "photo_sha256": "VARCHAR"},
-    "employments": {"id_number": "VARCHAR", "uscc": "VARCHAR", "hired_on": "DATE", "contract_end_on": "DATE",
-                    "left_on": "DATE"},
-    "work_history": {"id_number": "VARCHAR", "start_on": "DATE", "end_on": "DATE", "organization": "VARCHAR",
-                     "position": "VARCHAR", "note": "VARCHAR"},
-    "education_history": {"id_number": "VARCHAR", "start_on": "DATE", "end_on": "DATE", "school": "VARCHAR",
-                          "level": "VARCHAR", "study_mode": "VARCHAR", "note": "VARCHAR"},
-    "contributions": {"id_number": "VARCHAR", "month": "DATE", "kind": "VARCHAR", "withholder_uscc": "VARCHAR",
-                      "withholder_name": "VARCHAR", "amount_cny": "DECIMAL(18,2)"},
-    "dependents": {"holder_id_number": "VARCHAR", "id_number": "VARCHAR", "relation": "VARCHAR", "name": "VARCHAR",
-                   "marriage_certificate": "BOOLEAN", "student_status_proof": "BOOLEAN"},
-    "permits": {"permit_no": "VARCHAR", "id_number": "VARCHAR", "uscc": "VARCHAR", "issued_on": "DATE",
-                "expires_on": "DATE", "status": "VARCHAR", "cancelled_on": "DATE", "deferred_on": "DATE",
-                "last_inspection_on": "DATE", "photo_sha256": "VARCHAR"},
-    "applications": {"application_id": "VARCHAR", "type": "VARCHAR", "id_number": "VARCHAR", "uscc": "VARCHAR",
-                     "permit_no": "VARCHAR", "submitted_on": "DATE", "employer_submitted_on": "DATE",
-                     "window_submitted_on": "DATE", "decided_on": "DATE", "status": "VARCHAR",
-                     "return_reason": "VARCHAR", "photo_sha256": "VARCHAR"},
-}
+    t.name: {c.name: c.sql_type for c in t.columns} for t in TABLES.values()}
 
 
 def create_contract_tables(con) -> None:
