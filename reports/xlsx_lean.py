@@ -15,6 +15,7 @@ deliberately absent. Tests read every file back with openpyxl.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ import polars as pl
 
 STYLE_HEADER, STYLE_DATE, STYLE_QUOTED = 1, 2, 3
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-_ILLEGAL_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+_ILLEGAL_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"  # polars (Rust regex) spelling
+_ILLEGAL_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # the same class, Python
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -63,9 +65,7 @@ def col_letter(j: int) -> str:
 
 
 def escape(text: str) -> str:
-    import re
-
-    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text)
+    text = _ILLEGAL_XML_RE.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
