@@ -285,9 +285,14 @@ from hypothesis import strategies as st  # noqa: E402
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([None, "a", "b"]), st.integers(0, 2) | st.none()), max_size=40))
 def test_hash_then_exact_duplicate_masks(rows_):
-    from assets.ingest.core import _exact_first_distinct, _exact_shared
+    """The candidate-only masks equal the plain definitions: first distinct
+    row over all columns; among those, rows whose key value is shared."""
+    from assets.ingest.core import _duplicates
 
     df = pl.DataFrame(rows_, schema={"s": pl.String, "i": pl.Int64}, orient="row")
-    assert _exact_first_distinct(df, ["s", "i"]).to_list() == df.select(
-        pl.struct("s", "i").is_first_distinct())[:, 0].to_list()
-    assert _exact_shared(df, ["s"]).to_list() == df.select(pl.len().over("s") > 1)[:, 0].to_list()
+    first, conflict = _duplicates(df, ["s", "i"], ["s"])
+    expected_first = df.select(pl.struct("s", "i").is_first_distinct())[:, 0]
+    assert first.to_list() == expected_first.to_list()
+    survivors = df.with_row_index("n").filter(expected_first)
+    shared = set(survivors.filter(pl.len().over("s") > 1)["n"].to_list())
+    assert conflict.to_list() == [n in shared for n in range(df.height)]

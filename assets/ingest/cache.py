@@ -34,10 +34,11 @@ _CODE_VERSION: str | None = None
 
 
 def code_version() -> str:
-    """SHA-1 over the ingest package's Python sources (a code change invalidates the cache)."""
+    """SHA-1 over the ingest package's Python sources and the polars version (a
+    code change invalidates the cache; the shard hash comes from polars)."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
-        h = hashlib.sha1()
+        h = hashlib.sha1(pl.__version__.encode())
         for p in sorted(Path(__file__).resolve().parent.glob("*.py")):
             h.update(p.name.encode())
             h.update(p.read_bytes())
@@ -65,14 +66,25 @@ def cache_key(path: Path, as_of) -> str:
 
 
 PARTS = ("passing", "fails", "qinfo", "raw", "extras")
+SMALL_PARTS = PARTS[1:]  # read when the entry is used; "passing" is scanned from its file when needed
+PASSING_ROW_GROUP = 65_536  # passing rows are stored sorted by _shard: a shard range reads few row groups
+
+
+def write_passing(frame: pl.DataFrame, path: Path) -> None:
+    """Passing rows sorted by ``_shard`` (then ``_lrid``), with row-group
+    statistics, so that a filter on a shard range skips most of the file."""
+    frame.sort(["_shard", "_lrid"]).write_parquet(path, compression="lz4", statistics=True,
+                                                  row_group_size=PASSING_ROW_GROUP)
 
 
 @dataclass
 class Entry:
     """One cached source: frames use ``_lrid`` (row id local to the source)
-    instead of the run-wide ``_rid``, and carry no ``_src``."""
+    instead of the run-wide ``_rid``, and carry no ``_src``. The passing rows
+    stay on disk (``passing_path``, written by ``write_passing``)."""
     meta: dict
     frames: dict[str, pl.DataFrame]
+    passing_path: Path
 
 
 class IngestCache:
@@ -90,21 +102,25 @@ class IngestCache:
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            frames = {p: pl.read_parquet(d / f"{p}.parquet") for p in PARTS}
+            frames = {p: pl.read_parquet(d / f"{p}.parquet") for p in SMALL_PARTS}
+            passing = d / "passing.parquet"
+            pl.read_parquet_schema(passing)  # readable footer, or a miss
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
             self.misses += 1
             return None
         self.used.add(key)
         self.hits += 1
-        return Entry(meta, frames)
+        return Entry(meta, frames, passing)
 
-    def put(self, key: str, meta: dict, frames: dict[str, pl.DataFrame]) -> None:
-        """Write an entry atomically (temporary folder renamed into place)."""
+    def put(self, key: str, meta: dict, frames: dict[str, pl.DataFrame]) -> Path | None:
+        """Write an entry atomically (temporary folder renamed into place);
+        return the path of its passing rows, None when it could not be written."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            for p in PARTS:
+            write_passing(frames["passing"], tmp / "passing.parquet")
+            for p in SMALL_PARTS:
                 frames[p].write_parquet(tmp / f"{p}.parquet", compression="lz4", statistics=False)
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             final = self.root / key
@@ -113,8 +129,9 @@ class IngestCache:
             os.replace(tmp, final)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # a cache that cannot be written is only slower
-            return
+            return None
         self.used.add(key)
+        return final / "passing.parquet"
 
     def prune(self) -> int:
         """Delete entries (and leftovers) this run did not use; return how many."""

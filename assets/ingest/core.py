@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import string
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,9 +194,12 @@ def bind(sheet: RawSheet, order: int) -> Source:
 
 def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
     """Add v__<col> (cleaned string), t__<col> (typed) and, for ID columns,
-    ok__<col> (passes GB 11643) for every column. Each parser runs on the
-    column's DISTINCT raw values only and is joined back (row order kept):
-    48 M contribution rows hold a few million distinct values at most."""
+    ok__<col> (passes GB 11643) for every column. A column with few distinct
+    values (months, kinds, a person's ID repeated on 48 contribution rows) is
+    parsed on its DISTINCT raw values and joined back (row order kept); a
+    column whose values mostly differ (amounts, names, hashes) is parsed row
+    by row, and there values already in plain form (see ``_plain``) skip the
+    cleaning and parsing they would pass through unchanged."""
     for c in table.columns:
         raw = pl.col(c.name)
         kind = c.base_kind
@@ -217,11 +222,56 @@ def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
             t = parse_enum(vcol, c.enum)
         else:
             t = vcol
-        u = df.select(on).unique().with_columns(v.alias(f"v__{c.name}")).with_columns(t.alias(f"t__{c.name}"))
-        if kind == "id_number":
-            u = u.with_columns(idcheck.id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}"))
+        ok = [idcheck.id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}")] if kind == "id_number" else []
+        vt = [f"v__{c.name}", f"t__{c.name}"]
+        if _mostly_distinct(df, on):  # a join back would cost more than parsing every row
+            plain = _plain(c)
+            if plain is None:
+                df = df.with_columns(v.alias(vt[0])).with_columns(t.alias(vt[1]))
+            else:
+                pattern, fast_t = plain
+                out = df.select(raw.alias(vt[0]), fast_t.alias(vt[1]))
+                slow = df.select(raw.str.contains(pattern).not_().fill_null(True))[:, 0].arg_true()
+                if slow.len():  # the other values take the full path; results scattered into place
+                    sub = df.select(on).gather(slow).with_columns(v.alias(vt[0])).with_columns(t.alias(vt[1]))
+                    out = out.with_columns(out[n].scatter(slow, sub[n]) for n in vt)
+                df = df.with_columns(out)
+            df = df.with_columns(ok)
+            continue
+        u = (df.select(on).unique().with_columns(v.alias(vt[0])).with_columns(t.alias(vt[1]))
+             .with_columns(ok))
         df = df.join(u, on=on, how="left", nulls_equal=True, maintain_order="left")
     return df
+
+
+def _plain(c: Column) -> tuple[str, pl.Expr] | None:
+    """(pattern, typed value) for raw values that cleaning and parsing leave
+    as they are: printable ASCII without surrounding spaces is unchanged by
+    NFKC and trimming; IDs of digits and X need no normalising; a plain
+    decimal is a money amount as written (x the header's scale), plain digits
+    an integer. Tested: both paths give the same tables."""
+    raw, kind = pl.col(c.name), c.base_kind
+    if kind == "id_number" or c.name in USCC_COLUMNS:
+        return r"^[0-9A-Z]+$", raw
+    if kind == "money":
+        return r"^[0-9]+(?:\.[0-9]+)?$", (raw.cast(pl.Float64, strict=False)
+                                          * pl.col(f"_scale__{c.name}").cast(pl.Float64)).round(2)
+    if kind == "integer":
+        return r"^[0-9]+$", raw.cast(pl.Int64, strict=False)
+    if kind == "text":
+        return r"^[!-~](?:[ -~]*[!-~])?$", raw
+    return None
+
+
+DISTINCT_SAMPLE = 50_000
+
+
+def _mostly_distinct(df: pl.DataFrame, on: list[str]) -> bool:
+    """More than half of the first ``DISTINCT_SAMPLE`` rows' values differ
+    (names, ID numbers of a persons file): parse every row instead of the
+    distinct values. Either way each row gets its own value's result."""
+    head = df.head(DISTINCT_SAMPLE).select(on)
+    return head.height > 1000 and head.n_unique() > head.height // 2
 
 
 def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
@@ -269,7 +319,8 @@ def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
 
 @dataclass
 class TableOutcome:
-    loaded: pl.DataFrame  # typed contract columns
+    n_loaded: int  # rows loaded (written through the sink)
+    key_values: pl.Series | None  # persons / employers: the loaded keys (for DQ-ORPHAN of later tables)
     failures: pl.DataFrame  # _rid, rule_id, column, value (every quarantine reason)
     qinfo: pl.DataFrame  # quarantined rows: _rid, _src, _row, _ncells, _nheader, _u, _uok, _i, _iok
     raw: pl.DataFrame  # quarantined rows: _rid, raw (JSON text keyed by the file's headers)
@@ -304,33 +355,31 @@ def _mark(phase: str) -> None:
         _trace(phase)
 
 
-def _exact_first_distinct(df: pl.DataFrame, cols: list[str]) -> pl.Series:
-    """Boolean mask: the row is the first occurrence of its values in ``cols``.
-    A 64-bit hash per row finds the candidates cheaply (8 bytes a row instead of
-    an encoded copy of every row); rows whose hash occurs more than once are
-    then compared exactly, so a hash collision can never collapse two rows."""
-    h = df.select(pl.struct(cols).hash().alias("h"))["h"]
-    multi = h.is_duplicated()
+def _duplicates(df: pl.DataFrame, cols: list[str], keys: list[str]) -> tuple[pl.Series, pl.Series]:
+    """Two boolean masks over the rows of ``df``:
+
+    - ``first``: the row is the first occurrence of its values in ``cols``
+      (exact duplicates collapse onto it);
+    - ``conflict``: the row is such a first occurrence and another first
+      occurrence has the same values in ``keys`` (a subset of ``cols``).
+
+    Rows that are exact duplicates also share their key, so only rows whose
+    key occurs more than once can be either; a 64-bit hash of the key finds
+    those candidates (8 bytes a row), and they alone are compared exactly, so
+    a hash collision can never collapse or flag two rows."""
+    n = df.height
+    first = pl.repeat(True, n, eager=True, dtype=pl.Boolean)
+    conflict = pl.repeat(False, n, eager=True, dtype=pl.Boolean)
+    multi = df.select(pl.struct(keys).hash())[:, 0].is_duplicated()
     if not multi.any():
-        return pl.repeat(True, df.height, eager=True, dtype=pl.Boolean)
+        return first, conflict
     idx = multi.arg_true()
     sub = df.select(cols).gather(idx)
     sub_first = sub.select(pl.struct(cols).is_first_distinct())[:, 0]
-    mask = pl.repeat(True, df.height, eager=True, dtype=pl.Boolean).scatter(idx, sub_first)
-    return mask
-
-
-def _exact_shared(df: pl.DataFrame, cols: list[str]) -> pl.Series:
-    """Boolean mask: another row has the same values in ``cols`` (exact; hash
-    first, then an exact count among the rows whose hash repeats)."""
-    h = df.select(pl.struct(cols).hash().alias("h"))["h"]
-    multi = h.is_duplicated()
-    if not multi.any():
-        return pl.repeat(False, df.height, eager=True, dtype=pl.Boolean)
-    idx = multi.arg_true()
-    sub = df.select(cols).gather(idx)
-    shared = sub.select(pl.len().over(cols) > 1)[:, 0]
-    return pl.repeat(False, df.height, eager=True, dtype=pl.Boolean).scatter(idx, shared)
+    first = first.scatter(idx, sub_first)
+    kept = idx.filter(sub_first)
+    shared = sub.filter(sub_first).select(pl.len().over(keys) > 1)[:, 0]
+    return first, conflict.scatter(kept, shared)
 
 
 QINFO_COLUMNS = ["_rid", "_src", "_row", "_ncells", "_nheader", "_u", "_uok", "_i", "_iok"]
@@ -345,103 +394,222 @@ def _from_local(df: pl.DataFrame, base: int, columns: list[str], **lits: pl.Expr
     return df.with_columns((pl.col("_lrid") + base).alias("_rid"), **lits).select(columns)
 
 
-def process_table(table: Table, sources: list[Source], as_of: dt.date,
-                  parents: dict[str, pl.Series], store=None) -> TableOutcome:
+BUCKET_ROWS = 6_000_000  # the table-wide stages (c)-(f) hold at most about this many passing rows at once
+N_SHARDS = 64  # passing rows are sharded by a hash of the table's first key column; buckets = shard ranges
+
+
+def _shard_expr(table: Table) -> pl.Expr:
+    """Every key and every exact duplicate contains the first key column, so
+    rows that can collapse, conflict or be compared share a shard."""
+    return (pl.col(f"t__{table.key_columns[0]}").hash(seed=0) % N_SHARDS).cast(pl.UInt8).alias("_shard")
+
+
+@dataclass
+class _Part:
+    """The passing rows of one source: in memory (run-wide ``_rid``, ``_src``,
+    ``_shard``) or, once the table is too large for memory, on disk in the
+    cache's local form (``_lrid``, no ``_src``, sorted by ``_shard``)."""
+    label: str
+    base: int
+    rows: int
+    frame: pl.DataFrame | None = None
+    path: Path | None = None
+
+    def load(self, lo: int, hi: int, keep: list[str], src_type) -> pl.DataFrame:
+        whole = (lo, hi) == (0, N_SHARDS)
+        in_range = (pl.col("_shard") >= lo) & (pl.col("_shard") < hi)
+        if self.frame is not None:
+            return (self.frame if whole else self.frame.filter(in_range)).select(keep)
+        lf = pl.scan_parquet(self.path)
+        if not whole:
+            lf = lf.filter(in_range)
+        return lf.with_columns((pl.col("_lrid") + self.base).alias("_rid"),
+                               pl.lit(self.label).cast(src_type).alias("_src")).select(keep).collect()
+
+    def spill(self, folder, n: int) -> None:
+        """Drop the rows from memory, writing them to ``folder()`` first unless
+        they are on disk already (the ingest cache's file)."""
+        if self.frame is None:
+            return
+        if self.path is None:
+            from assets.ingest.cache import write_passing
+
+            self.path = folder() / f"part-{n}.parquet"
+            write_passing(_to_local(self.frame.drop("_src"), self.base), self.path)
+        self.frame = None
+
+
+def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.Series], store=None, sink=None,
+                  labels: list[str] | None = None, seen: list[Source] | None = None) -> TableOutcome:
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
-    persons/employers to their loaded key values (for DQ-ORPHAN).
+    persons/employers to their loaded key values (for DQ-ORPHAN). Loaded rows
+    (typed contract columns) go to ``sink(frame)``, one call per bucket.
 
     Typing and row checks run one source at a time; only the typed columns of
-    the passing rows are kept (the raw frame is dropped), so memory holds one
-    typed copy of the table plus one source in flight."""
-    labels = list(dict.fromkeys(s.label for s in sources))
+    the passing rows are kept (the raw frame is dropped). While the table's
+    passing rows stay under ``BUCKET_ROWS`` they are held in memory and the
+    stages (c)-(f) run once over all of them; beyond that every source's
+    passing rows go to disk (the ingest cache's file, or a temporary spill
+    file) sorted by shard, and (c)-(f) run per bucket of shards, so memory
+    holds about ``BUCKET_ROWS`` rows however large the table. The results are
+    the same either way: every stage compares only rows of one shard.
+
+    ``sources`` may be an iterator (read lazily); pass every possible source
+    ``labels`` then. The sources consumed are appended to ``seen``."""
+    if labels is None:
+        sources = list(sources)
+        labels = [s.label for s in sources]
+    seen = [] if seen is None else seen
+    labels = list(dict.fromkeys(labels))
     src_type = pl.Enum(labels) if labels else pl.String
     tcols = [f"t__{c.name}" for c in table.columns]
     okcols = [f"ok__{c.name}" for c in table.columns if c.base_kind == "id_number"]
     keep = ["_rid", "_src", "_row", "_ncells", "_nheader", *tcols, *okcols]
     money = [c.name for c in table.columns if c.base_kind == "money"]
-    passing, fail_parts, qinfo_parts, raw_parts = [], [], [], []
-    by_label = {s.label: s for s in sources}
+    shard = _shard_expr(table)
+    parts: list[_Part] = []
+    fail_parts, qinfo_parts, raw_parts = [], [], []
     offset = 0
-    for s in sources:
-        base = offset
-        if s.cached is not None:  # typed and row-checked in an earlier run: shift the row ids only
-            fr = s.cached.frames
-            offset += s.n_rows
-            passing.append(_from_local(fr["passing"], base, keep, _src=pl.lit(s.label).cast(src_type)))
-            if fr["fails"].height:
-                fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
-                qinfo_parts.append(_from_local(fr["qinfo"], base, QINFO_COLUMNS, _src=pl.lit(s.label)))
-                raw_parts.append(_from_local(fr["raw"], base, ["_rid", "raw"]))
-            continue
-        f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
-                                 pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
-                                 pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("_rid"),
-                                 *[pl.lit(s.scales.get(m, 1), dtype=pl.Int64).alias(f"_scale__{m}") for m in money])
-        s.n_rows = f.height
-        offset += f.height
-        s.frame = s.frame.clear()  # the raw strings are no longer needed in memory
-        _mark("typing")
-        f = _typed(f, table, as_of)
-        _mark("row checks")
-        fails = _failures(f, table, as_of)
-        q_part = raw_part = None
-        if fails.height:
-            bad = fails.select("_rid").unique()
-            failed = f.join(bad, on="_rid", how="semi")
-            q_part, raw_part = _qinfo(failed, table), _raw_json_of(failed, s)
-            qinfo_parts.append(q_part)
-            raw_parts.append(raw_part)
-            f = f.join(bad, on="_rid", how="anti", maintain_order="left")
-            fail_parts.append(fails)
-        passing.append(f.select(keep))
-        if store is not None and s.cache_key is not None:
-            store(s, {
-                "passing": _to_local(passing[-1].drop("_src"), base),
-                "fails": _to_local(fails, base),
-                "qinfo": _to_local((q_part if q_part is not None else _qinfo(f.clear(), table)).drop("_src"), base),
-                "raw": _to_local(raw_part if raw_part is not None else
-                                 pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String}), base),
-                "extras": s.extras,
-            })
-        del f
-    _mark("concat")
-    ok = pl.concat(passing) if passing else pl.DataFrame(schema={
-        "_rid": pl.Int64, "_src": src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
-        **{f"t__{c.name}": _pl_type(c) for c in table.columns}, **{c: pl.Boolean for c in okcols}})
-    del passing
-    # (c) exact duplicates after normalisation collapse to the first occurrence
-    _mark("exact duplicates")
-    first = _exact_first_distinct(ok, tcols)
-    collapsed_src = ok.filter(~first).group_by("_src").len()
-    ok = ok.filter(first)
-    del first
-    # (d) conflicting duplicates of a key: all quarantined
+    spill_dir: Path | None = None
+
+    def folder() -> Path:
+        nonlocal spill_dir
+        if spill_dir is None:
+            spill_dir = Path(tempfile.mkdtemp(prefix="permits-ingest-spill-"))
+        return spill_dir
+
+    def hold(part: _Part) -> None:
+        parts.append(part)
+        if sum(p.rows for p in parts) > BUCKET_ROWS:
+            for i, p in enumerate(parts):
+                p.spill(folder, i)
+
+    try:
+        for s in sources:
+            seen.append(s)
+            base = offset
+            if s.cached is not None:  # typed and row-checked in an earlier run: shift the row ids only
+                fr = s.cached.frames
+                offset += s.n_rows
+                part = _Part(s.label, base, pl.scan_parquet(s.cached.passing_path).select(pl.len()).collect().item(),
+                             path=s.cached.passing_path)
+                if part.rows + sum(p.rows for p in parts) <= BUCKET_ROWS:
+                    part.frame = part.load(0, N_SHARDS, keep + ["_shard"], src_type)
+                    part.path = None
+                hold(part)
+                if fr["fails"].height:
+                    fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
+                    qinfo_parts.append(_from_local(fr["qinfo"], base, QINFO_COLUMNS, _src=pl.lit(s.label)))
+                    raw_parts.append(_from_local(fr["raw"], base, ["_rid", "raw"]))
+                continue
+            f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
+                                     pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
+                                     pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("_rid"),
+                                     *[pl.lit(s.scales.get(m, 1), dtype=pl.Int64).alias(f"_scale__{m}")
+                                       for m in money])
+            s.n_rows = f.height
+            offset += f.height
+            s.frame = s.frame.clear()  # the raw strings are no longer needed in memory
+            _mark("typing")
+            f = _typed(f, table, as_of)
+            _mark("row checks")
+            fails = _failures(f, table, as_of)
+            q_part = raw_part = None
+            if fails.height:
+                bad = fails.select("_rid").unique()
+                failed = f.join(bad, on="_rid", how="semi")
+                q_part, raw_part = _qinfo(failed, table), _raw_json_of(failed, s)
+                qinfo_parts.append(q_part)
+                raw_parts.append(raw_part)
+                f = f.join(bad, on="_rid", how="anti", maintain_order="left")
+                fail_parts.append(fails)
+            part = _Part(s.label, base, f.height, frame=f.select(*keep, shard))
+            del f
+            if store is not None and s.cache_key is not None:
+                part.path = store(s, {
+                    "passing": _to_local(part.frame.drop("_src"), base),
+                    "fails": _to_local(fails, base),
+                    "qinfo": _to_local((q_part if q_part is not None else _qinfo(part.frame.clear(), table))
+                                       .drop("_src"), base),
+                    "raw": _to_local(raw_part if raw_part is not None else
+                                     pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String}), base),
+                    "extras": s.extras,
+                })
+            hold(part)
+        return _table_wide(table, seen, parts, fail_parts, qinfo_parts, raw_parts, keep, src_type, parents, sink)
+    finally:
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def _table_wide(table: Table, sources: list[Source], parts: list[_Part], fail_parts: list, qinfo_parts: list,
+                raw_parts: list, keep: list[str], src_type, parents: dict[str, pl.Series], sink) -> TableOutcome:
+    """Stages (c)-(f) per bucket of shards (one bucket while the table fits in memory)."""
+    by_label = {s.label: s for s in sources}
+    tcols = [f"t__{c.name}" for c in table.columns]
     keys = [f"t__{k}" for k in table.key_columns]
-    _mark("duplicate keys")
-    dup_mask = _exact_shared(ok, keys)
-    dup = ok.filter(dup_mask)
-    ok = ok.filter(~dup_mask)
-    late = [dup]
-    fail_parts.append(dup.select(
-        pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"), pl.lit(", ".join(table.key_columns)).alias("column"),
-        pl.concat_str([pl.col(f"t__{k}").cast(pl.String).fill_null("") for k in table.key_columns], separator=", ")
-        .alias("value")))
-    _mark("orphans")
-    # (e) orphans against what persons / employers loaded
-    orphan_parts = []
-    for col, parent in table.references:
-        keys_loaded = parents.get(parent)
-        if keys_loaded is None:
-            continue
-        m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
-        orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
-                                                pl.lit(col).alias("column"), pl.col(f"t__{col}").alias("value")))
-    if orphan_parts:
-        orphans = pl.concat(orphan_parts)
-        fail_parts.append(orphans)
-        orphan_rows = ok.join(orphans.select("_rid").unique(), on="_rid", how="semi")
-        late.append(orphan_rows)
-        ok = ok.join(orphans.select("_rid").unique(), on="_rid", how="anti", maintain_order="left")
+    total = sum(p.rows for p in parts)
+    k = min(N_SHARDS, max(1, -(-total // BUCKET_ROWS)))
+    if k > 1 and any(p.frame is not None for p in parts):
+        k = 1  # only on-disk parts are worth splitting (cannot happen: hold() spills beyond BUCKET_ROWS)
+    bounds = [round(i * N_SHARDS / k) for i in range(k + 1)]
+    empty = pl.DataFrame(schema={
+        "_rid": pl.Int64, "_src": src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
+        **{f"t__{c.name}": _pl_type(c) for c in table.columns},
+        **{f"ok__{c.name}": pl.Boolean for c in table.columns if c.base_kind == "id_number"}})
+    late, collapsed, mm_parts, key_parts = [], [], [], []
+    n_loaded = 0
+    for b in range(k):
+        lo, hi = bounds[b], bounds[b + 1]
+        loaded_parts = [p.load(lo, hi, keep, src_type) for p in parts]
+        if k == 1:
+            for p in parts:
+                p.frame = None  # the bucket holds the rows now
+        ok = pl.concat(loaded_parts) if loaded_parts else empty
+        del loaded_parts
+        if not ok["_rid"].is_sorted():
+            ok = ok.sort("_rid")  # a bucket read from disk comes in shard order
+        # (c) exact duplicates after normalisation collapse to the first occurrence;
+        # (d) conflicting duplicates of a key (among what is left): all quarantined
+        _mark("duplicates")
+        first, conflict = _duplicates(ok, tcols, keys)
+        collapsed.append(ok.filter(~first).group_by("_src").len())
+        dup = ok.filter(conflict)
+        ok = ok.filter(first & ~conflict)
+        del first, conflict
+        late.append(dup)
+        fail_parts.append(dup.select(
+            pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"),
+            pl.lit(", ".join(table.key_columns)).alias("column"),
+            pl.concat_str([pl.col(f"t__{c}").cast(pl.String).fill_null("") for c in table.key_columns],
+                          separator=", ").alias("value")))
+        _mark("orphans")
+        # (e) orphans against what persons / employers loaded
+        orphan_parts = []
+        for col, parent in table.references:
+            keys_loaded = parents.get(parent)
+            if keys_loaded is None:
+                continue
+            m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
+            orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
+                                                    pl.lit(col).alias("column"), pl.col(f"t__{col}").alias("value")))
+        if orphan_parts:
+            orphans = pl.concat(orphan_parts)
+            fail_parts.append(orphans)
+            orphan_ids = orphans.select("_rid").unique()
+            late.append(ok.join(orphan_ids, on="_rid", how="semi"))
+            ok = ok.join(orphan_ids, on="_rid", how="anti", maintain_order="left")
+        _mark("final select")
+        out, mm = _finish(table, ok)
+        del ok
+        if mm is not None:
+            mm_parts.append(mm)
+        n_loaded += out.height
+        if table.name in ("persons", "employers"):
+            key_parts.append(out[table.key_columns[0]])
+        if sink is not None and out.height:
+            sink(out)
+        del out
     # raw values of rows quarantined after typing: re-read from their files (few rows, few files)
     late_rows = pl.concat(late)
     if late_rows.height:
@@ -451,17 +619,23 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
             raw = src.raw_rows(g["_row"]).join(g.select("_row", "_rid"), on="_row", how="inner")
             raw_parts.append(_raw_json_of(raw, src))
     failures = pl.concat(fail_parts) if fail_parts else pl.DataFrame(schema=FAIL_SCHEMA)
-    qinfo = pl.concat(qinfo_parts) if qinfo_parts else _qinfo(ok.clear(), table)
+    qinfo = pl.concat(qinfo_parts) if qinfo_parts else _qinfo(empty, table)
     raw = pl.concat(raw_parts) if raw_parts else pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
     q_by_src = dict(qinfo.group_by("_src").len().iter_rows())
-    c_by_src = {str(k): v for k, v in collapsed_src.iter_rows()}
+    c_by_src = {str(src): int(n) for src, n in
+                pl.concat(collapsed).group_by("_src").agg(pl.col("len").sum()).iter_rows()}
     counts = {}
     for s in sources:
         q, c = int(q_by_src.get(s.label, 0)), int(c_by_src.get(s.label, 0))
         counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
-    _mark("final select")
+    mismatches = pl.concat(mm_parts).sort("_rid") if mm_parts else None
+    key_values = pl.concat(key_parts) if key_parts else None
+    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches)
+
+
+def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Defaults, then (f) the ID wins over given gender / birth date; the typed contract columns."""
     mismatches = None
-    # defaults, then (f) the ID wins over given gender / birth date
     loaded = ok
     for c in table.columns:
         if c.default is not None:
@@ -478,11 +652,10 @@ def process_table(table: Table, sources: list[Source], as_of: dt.date,
                                               pl.lit(col).alias("column"),
                                               pl.col(f"t__{col}").cast(pl.String).alias("value"),
                                               pl.col(idcol).cast(pl.String).alias("id_value")))
-        mismatches = pl.concat(mm).sort("_rid")
+        mismatches = pl.concat(mm)
         loaded = loaded.with_columns(pl.col("_id_birth").alias("t__birth_date"),
                                      pl.col("_id_gender").alias("t__gender"))
-    out = loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns])
-    return TableOutcome(out, failures, qinfo, raw, counts, mismatches)
+    return loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns]), mismatches
 
 
 def _pl_type(c: Column) -> pl.DataType:
@@ -513,8 +686,8 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     res = IngestResult(run_id=run_id, as_of=as_of)
     cache = IngestCache(cache_dir) if cache_dir is not None else None
 
-    def store(src: Source, frames: dict[str, pl.DataFrame]) -> None:
-        cache.put(src.cache_key, {**src.cache_meta, "n_rows": src.n_rows}, frames)
+    def store(src: Source, frames: dict[str, pl.DataFrame]) -> Path | None:
+        return cache.put(src.cache_key, {**src.cache_meta, "n_rows": src.n_rows}, frames)
     pending: dict[str, list[Path | RawSheet]] = {t: [] for t in TABLE_ORDER}
     extras: list[pl.DataFrame] = []
     order = 0
@@ -569,10 +742,11 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     q_parts: list[pl.DataFrame] = []
     f_parts: list[pl.DataFrame] = []
     rules = load_ingest_rules()
-    for name in TABLE_ORDER:
-        table = TABLES[name]
-        sources: list[Source] = []
-        for item in pending[name]:
+    def sources_of(table: Table):
+        """The table's sources, read and bound one at a time as process_table
+        asks for them (only one file's raw text is in memory at once)."""
+        nonlocal order
+        for item in pending[table.name]:
             key = None
             if cache is not None and isinstance(item, Path):
                 key = cache_key(item, as_of)
@@ -580,12 +754,12 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 if entry is not None:
                     src = _source_from_cache(entry, table, item, order)
                     order += 1
-                    sources.append(src)
                     if src.extras.height:
                         extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
                                                               pl.lit(src.table).alias("table_name")))
                     for fr in entry.meta["file_rows"]:
                         res.files.append({"run_id": run_id, **fr})
+                    yield src
                     continue
             sheets = read(item) if isinstance(item, Path) else [item]
             for sheet in sheets:
@@ -599,7 +773,6 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 else:
                     src.sheet = item
                 order += 1
-                sources.append(src)
                 if src.extras.height:
                     extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
                                                           pl.lit(src.table).alias("table_name")))
@@ -612,11 +785,19 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                         "scales": src.scales, "n_header": src.n_header, "unknown_columns": src.unknown_columns,
                         "notes": src.notes,
                         "file_rows": [{k: v for k, v in f.items() if k != "run_id"} for f in res.files[n_files:]]}
-        out = process_table(table, sources, as_of, parents, store=store if cache is not None else None)
-        if name == "persons":
-            parents["persons"] = out.loaded["id_number"]
-        elif name == "employers":
-            parents["employers"] = out.loaded["uscc"]
+                del sheet
+                yield src
+            del sheets
+
+    for name in TABLE_ORDER:
+        table = TABLES[name]
+        labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
+        sources: list[Source] = []
+        sink = create_table(con, table)
+        out = process_table(table, sources_of(table), as_of, parents, store=store if cache is not None else None,
+                            sink=sink, labels=labels, seen=sources)
+        if out.key_values is not None:
+            parents[name] = out.key_values
         q, f = write_table(con, res, table, sources, out, rules)
         q_parts.extend(q)
         f_parts.extend(f)
@@ -766,19 +947,21 @@ def _reasons(table: Table, frame: pl.DataFrame, fails: pl.DataFrame) -> pl.DataF
     return out
 
 
+def create_table(con, table: Table):
+    """(Re)create one contract table; return the sink that appends loaded rows to it."""
+    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+    con.execute(f'CREATE OR REPLACE TABLE "{table.name}" ({ddl})')
+    sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
+    return lambda frame: _insert(con, f'"{table.name}"', frame, f"SELECT {sel} FROM _frame")
+
+
 def write_table(con, res: IngestResult, table: Table, sources: list[Source], out: TableOutcome,
                 rules: dict) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
     """Write one contract table; return its quarantine and findings parts."""
     run_id, as_of, name = res.run_id, res.as_of, table.name
     q_parts, f_parts = [], []
-    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
-    con.execute(f'CREATE OR REPLACE TABLE "{name}" ({ddl})')
-    loaded = out.loaded
-    sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
-    if loaded.height:
-        _insert(con, f'"{name}"', loaded, f"SELECT {sel} FROM _frame")
     comment_table_safe(con, name, table_comment(table), {c.name: column_comment(c) for c in table.columns})
-    res.tables[name] = loaded.height
+    res.tables[name] = out.n_loaded
     for s in sources:
         read, ld, q, c = out.counts[s.label]
         res.log.append({"run_id": run_id, "source_file": s.label, "table_name": name, "rows_read": read,
