@@ -514,6 +514,7 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
             f = _typed(f, table, as_of)
             _mark("row checks")
             fails = _failures(f, table, as_of)
+            _mark("failed rows")
             q_part = raw_part = None
             if fails.height:
                 bad = fails.select("_rid").unique()
@@ -523,9 +524,11 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
                 raw_parts.append(raw_part)
                 f = f.join(bad, on="_rid", how="anti", maintain_order="left")
                 fail_parts.append(fails)
+            _mark("passing rows")
             part = _Part(s.label, base, f.height, frame=f.select(*keep, shard))
             del f
             if store is not None and s.cache_key is not None:
+                _mark("cache store")
                 part.path = store(s, {
                     "passing": _to_local(part.frame.drop("_src"), base),
                     "fails": _to_local(fails, base),
@@ -608,6 +611,7 @@ def _table_wide(table: Table, sources: list[Source], parts: list[_Part], fail_pa
         if table.name in ("persons", "employers"):
             key_parts.append(out[table.key_columns[0]])
         if sink is not None and out.height:
+            _mark("warehouse insert")
             sink(out)
         del out
     # raw values of rows quarantined after typing: re-read from their files (few rows, few files)
