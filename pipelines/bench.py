@@ -216,25 +216,11 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def generate_fraction(out: Path, frac: float, seed: int) -> dict:
-    """Write the `city` data set scaled by `frac` (employers, persons; the
-    defects per rule stay as in `city`) through the generator's own writer
-    path. Registers a temporary scale in `pipelines.synthetic.core.SCALES`
-    (removed afterwards) so that `generate` runs unchanged."""
-    import dataclasses
-
+    """Write the `city` data set scaled by `frac` (employers and persons x
+    frac; the defects per rule stay as in `city`)."""
     from pipelines.synthetic import generate
-    from pipelines.synthetic.core import SCALES
 
-    if frac == 1:
-        return generate(out, scale="city", seed=seed)
-    city = SCALES["city"]
-    name = f"city-{frac:g}"
-    SCALES[name] = dataclasses.replace(city, employers=max(1000, round(city.employers * frac)),
-                                       persons=max(20_000, round(city.persons * frac)))
-    try:
-        return generate(out, scale=name, seed=seed)
-    finally:
-        SCALES.pop(name, None)
+    return generate(out, scale="city", seed=seed, fraction=frac)
 
 
 def prepare_incremental(data: Path) -> tuple[Path, Path]:

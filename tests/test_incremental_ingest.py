@@ -126,8 +126,7 @@ def test_fingerprint_sees_a_change_in_the_middle_of_a_small_file_and_the_tail_of
         fh.write(b"1")
     os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert fingerprint(big) != fp
-    # another as_of is another entry (ID birth dates and the date range depend on it)
-    assert cache_key(big, dt.date(2026, 1, 1)) != cache_key(big, dt.date(2026, 1, 2))
+    assert cache_key(big) != cache_key(small)
 
 
 def test_damaged_cache_entry_is_a_miss_not_an_error(folders, tmp_path):
@@ -140,7 +139,7 @@ def test_damaged_cache_entry_is_a_miss_not_an_error(folders, tmp_path):
     assert res.cache["misses"] == 1
     fresh = _ingest(folders["before"], tmp_path / "f.duckdb", "r2", as_of, None)
     assert res.tables == fresh.tables and res.findings == fresh.findings
-    assert IngestCache(cache_dir).get(victim.name) is not None  # rewritten by the second run
+    assert IngestCache(cache_dir).get(victim.name, as_of) is not None  # rewritten by the second run
 
 
 @pytest.mark.slow
@@ -223,3 +222,28 @@ def test_parsing_every_row_or_the_distinct_values_gives_the_same_tables(folders,
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t} differs between per-row and per-distinct-value parsing"
     assert a["quarantine"].height > 50  # bad IDs, dates, enums, numbers were parsed both ways
+
+
+def test_entries_without_failing_rows_serve_later_as_of_and_give_a_fresh_runs_tables(folders, tmp_path):
+    """The nightly run has a new as_of every day. An entry whose rows all
+    passed at A serves a run at B > A (birth dates <= A <= B, dates <= A + 10 y
+    <= B + 10 y); an entry holding failing rows (e.g. an ID born after A, a
+    date beyond A + 10 y) is re-parsed, as is any entry for an earlier as_of."""
+    import json
+
+    as_of = folders["as_of"]
+    later, earlier = as_of + dt.timedelta(days=1), as_of - dt.timedelta(days=1)
+    cache_dir = tmp_path / "cache"
+    first = _ingest(folders["after"], tmp_path / "w.duckdb", "r1", as_of, cache_dir)
+    metas = [json.loads((d / "meta.json").read_text(encoding="utf-8")) for d in cache_dir.iterdir()]
+    clean = sum(1 for m in metas if m["n_failed"] == 0)
+    assert 0 < clean < len(metas) == first.cache["misses"]  # the demo has clean files and messy ones
+    nxt = _ingest(folders["after"], tmp_path / "w.duckdb", "r2", later, cache_dir)
+    assert nxt.cache == {"hits": clean, "misses": len(metas) - clean}
+    fresh = _ingest(folders["after"], tmp_path / "fresh.duckdb", "r2", later, None)
+    a, b = _snapshot(tmp_path / "w.duckdb"), _snapshot(tmp_path / "fresh.duckdb")
+    for t in COMPARED:
+        assert a[t].equals(b[t]), f"{t} differs between the cached and the fresh run at a later as_of"
+    # the re-parsed entries now carry the later as_of: a backfill at an earlier date re-parses everything
+    back = _ingest(folders["after"], tmp_path / "w.duckdb", "r3", earlier, cache_dir)
+    assert back.cache["hits"] == 0

@@ -436,3 +436,12 @@ def test_other_seeds_are_clean_by_construction(seed):
     assert intended <= found
     assert {f for f in found - intended if f[0] not in ("EXP-DUE-90", "EXP-WINDOW-OPEN")} == set()
     assert min(Counter(r for r, _ in intended).values()) >= 3
+
+
+def test_fraction_outside_zero_to_one_is_refused_before_writing(tmp_path):
+    from pipelines.synthetic import generate
+
+    for bad in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="fraction"):
+            generate(tmp_path / "x", scale="city", seed=1, fraction=bad)
+    assert not (tmp_path / "x").exists()

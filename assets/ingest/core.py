@@ -691,7 +691,9 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     cache = IngestCache(cache_dir) if cache_dir is not None else None
 
     def store(src: Source, frames: dict[str, pl.DataFrame]) -> Path | None:
-        return cache.put(src.cache_key, {**src.cache_meta, "n_rows": src.n_rows}, frames)
+        n_failed = frames["fails"]["_lrid"].n_unique()
+        return cache.put(src.cache_key, {**src.cache_meta, "n_rows": src.n_rows, "as_of": as_of.isoformat(),
+                                         "n_failed": n_failed}, frames)
     pending: dict[str, list[Path | RawSheet]] = {t: [] for t in TABLE_ORDER}
     extras: list[pl.DataFrame] = []
     order = 0
@@ -753,8 +755,8 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
         for item in pending[table.name]:
             key = None
             if cache is not None and isinstance(item, Path):
-                key = cache_key(item, as_of)
-                entry = cache.get(key)
+                key = cache_key(item)
+                entry = cache.get(key, as_of)
                 if entry is not None:
                     src = _source_from_cache(entry, table, item, order)
                     order += 1
