@@ -247,3 +247,65 @@ def test_entries_without_failing_rows_serve_later_as_of_and_give_a_fresh_runs_ta
     # the re-parsed entries now carry the later as_of: a backfill at an earlier date re-parses everything
     back = _ingest(folders["after"], tmp_path / "w.duckdb", "r3", earlier, cache_dir)
     assert back.cache["hits"] == 0
+
+
+def _without_excel(src: Path, dst: Path) -> Path:
+    """`src` with every Excel sheet rewritten as a CSV of the same cells (Excel
+    sheets are never cached, so a table fed by one is never kept as it was)."""
+    from assets.ingest.readers import RawSheet, read_any
+
+    shutil.copytree(src, dst)
+    for x in sorted(dst.glob("*.xlsx")):
+        for i, sheet in enumerate(s for s in read_any(x) if isinstance(s, RawSheet)):
+            cols = [f"c{j}" for j in range(len(sheet.header))]
+            frame = sheet.frame.select(cols).rename(dict(zip(cols, sheet.header)))
+            frame.write_csv(dst / f"{sheet.table}_{x.stem}_{i}.csv")
+        x.unlink()
+    return dst
+
+
+def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp_path):
+    """A table whose files (and whose parents' files) are all unchanged cache
+    entries is kept as the warehouse has it, with its quarantine, findings and
+    log rows carried forward. Day 1 without the month file, day 2 with it:
+    only contributions is rebuilt; a re-run of day 2 keeps every table; a run
+    at a later as_of rebuilds the tables with failing rows (and their children).
+    Every table equals a fresh full ingest of the same folder at the same date."""
+    as_of = folders["as_of"]
+    before = _without_excel(folders["before"], tmp_path / "before")
+    after = tmp_path / "after"
+    shutil.copytree(before, after)  # copy2: unchanged files keep their mtime (their cache key)
+    shutil.copy2(folders["after"] / MONTH_FILE, after / MONTH_FILE)
+    db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
+    day1 = _ingest(before, db, "d1", as_of, cache_dir)
+    assert day1.skipped == []
+    day2 = _ingest(after, db, "d2", as_of, cache_dir)
+    assert set(day2.skipped) == set(COMPARED[:9]) - {"contributions"}
+    fresh = _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
+    for t in COMPARED:
+        assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: day 2 differs from a full run"
+    assert day2.tables == fresh.tables and day2.findings == fresh.findings
+
+    again = _ingest(after, db, "d3", as_of, cache_dir)
+    assert set(again.skipped) == set(COMPARED[:9])
+    for t in COMPARED:
+        assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: re-run differs"
+
+    # next day (later as_of): files without failing rows still serve; the permits table, fed by a
+    # clean Parquet file only once its messy CSV is gone, is kept, its findings re-dated
+    clean = tmp_path / "clean"
+    shutil.copytree(after, clean)
+    (clean / "工作居住证_补录.csv").unlink()
+    permits = pl.read_parquet(clean / "permits.parquet")  # + a conflicting copy of one permit: DQ-DUP-KEY
+    dup = permits.head(1).with_columns(pl.col("photo_sha256").str.reverse())  # findings, yet no failing row
+    pl.concat([permits, dup]).write_parquet(clean / "permits.parquet")
+    db2, later = tmp_path / "w2.duckdb", as_of + dt.timedelta(days=1)
+    _ingest(clean, db2, "c1", as_of, tmp_path / "cache2")
+    nxt = _ingest(clean, db2, "c2", later, tmp_path / "cache2")
+    assert "permits" in nxt.skipped and len(nxt.skipped) < 9  # messy tables (failing rows) are rebuilt
+    _ingest(clean, tmp_path / "fresh2.duckdb", "c2", later, None)
+    a, b = _snapshot(db2), _snapshot(tmp_path / "fresh2.duckdb")
+    for t in COMPARED:
+        assert a[t].equals(b[t]), f"{t}: the next day's run differs from a full run"
+    carried = a["findings"].filter(pl.col("rule_id") == "DQ-DUP-KEY", pl.col("detail").str.contains('"permits"'))
+    assert carried.height == 2 and carried["as_of"].unique().to_list() == [str(later)]

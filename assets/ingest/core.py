@@ -137,6 +137,7 @@ class IngestResult:
     quarantined: int = 0
     seconds: float = 0.0
     cache: dict = field(default_factory=dict)  # ingest cache hits / misses (sources), when a cache is used
+    skipped: list[str] = field(default_factory=list)  # tables kept as they were (nothing they depend on changed)
 
     def summary(self) -> dict:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "tables": self.tables,
@@ -748,25 +749,27 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     q_parts: list[pl.DataFrame] = []
     f_parts: list[pl.DataFrame] = []
     rules = load_ingest_rules()
-    def sources_of(table: Table):
+    def cached_source(table: Table, item: Path, entry: Entry) -> Source:
+        nonlocal order
+        src = _source_from_cache(entry, table, item, order)
+        order += 1
+        if src.extras.height:
+            extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
+                                                  pl.lit(src.table).alias("table_name")))
+        for fr in entry.meta["file_rows"]:
+            res.files.append({"run_id": run_id, **fr})
+        return src
+
+    def sources_of(table: Table, looked_up: dict):
         """The table's sources, read and bound one at a time as process_table
-        asks for them (only one file's raw text is in memory at once)."""
+        asks for them (only one file's raw text is in memory at once).
+        ``looked_up``: item -> (cache key, entry or None) for CSV / Parquet files."""
         nonlocal order
         for item in pending[table.name]:
-            key = None
-            if cache is not None and isinstance(item, Path):
-                key = cache_key(item)
-                entry = cache.get(key, as_of)
-                if entry is not None:
-                    src = _source_from_cache(entry, table, item, order)
-                    order += 1
-                    if src.extras.height:
-                        extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
-                                                              pl.lit(src.table).alias("table_name")))
-                    for fr in entry.meta["file_rows"]:
-                        res.files.append({"run_id": run_id, **fr})
-                    yield src
-                    continue
+            key, entry = looked_up.get(item, (None, None)) if isinstance(item, Path) else (None, None)
+            if entry is not None:
+                yield cached_source(table, item, entry)
+                continue
             sheets = read(item) if isinstance(item, Path) else [item]
             for sheet in sheets:
                 try:
@@ -795,29 +798,133 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 yield src
             del sheets
 
+    previous = _previous_state(con) if cache is not None else {}
+    state: dict[str, str | None] = {}
     for name in TABLE_ORDER:
         table = TABLES[name]
-        labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
-        sources: list[Source] = []
-        sink = create_table(con, table)
-        out = process_table(table, sources_of(table), as_of, parents, store=store if cache is not None else None,
-                            sink=sink, labels=labels, seen=sources)
-        if out.key_values is not None:
-            parents[name] = out.key_values
-        q, f = write_table(con, res, table, sources, out, rules)
+        looked_up = {item: (cache_key(item), None) for item in pending[name] if isinstance(item, Path)}
+        if cache is not None:
+            looked_up = {item: (key, cache.get(key, as_of)) for item, (key, _) in looked_up.items()}
+        state[name] = _signature(name, pending[name], looked_up, state) if cache is not None else None
+        all_hits = all(entry is not None for _, entry in looked_up.values())
+        if all_hits and state[name] is not None and _unchanged(con, table, previous.get(name), state[name]):
+            # every file of the table and of its parents is as in the run that built the warehouse's
+            # copy of the table: keep it, and carry its quarantine, findings and log rows forward
+            for item in pending[name]:
+                cached_source(table, item, looked_up[item][1])
+            q, f = _carry_forward(con, res, table, run_id, as_of, parents)
+            res.skipped.append(name)
+        else:
+            labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
+            sources: list[Source] = []
+            sink = create_table(con, table)
+            out = process_table(table, sources_of(table, looked_up), as_of, parents,
+                                store=store if cache is not None else None, sink=sink, labels=labels, seen=sources)
+            if out.key_values is not None:
+                parents[name] = out.key_values
+            q, f = write_table(con, res, table, sources, out, rules)
+            del out, sources
         q_parts.extend(q)
         f_parts.extend(f)
-        del out, sources
         if progress:
-            progress(f"ingested {name}: {res.tables[name]} rows loaded")
+            progress(f"ingested {name}: {res.tables[name]} rows loaded" + (" (unchanged)" if name in res.skipped else ""))
 
     res.files.sort(key=lambda f: f["source_file"])
     write_ingest_tables(con, res, q_parts, f_parts, extras)
+    _write_state(con, res, state)
     if cache is not None:
         cache.prune()
         res.cache = {"hits": cache.hits, "misses": cache.misses}
     res.seconds = time.perf_counter() - t0
     return res
+
+
+# ------------------------------------------------------------------ unchanged tables (ingest cache)
+
+def _signature(name: str, items: list, looked_up: dict, state: dict) -> str | None:
+    """What a table's result depends on besides as_of: the code, its files
+    (cache keys: name + content fingerprint) and its parents' signatures.
+    None when a source is an Excel sheet (never cached). A table is kept only
+    when its signature is the recorded one AND every file is a cache entry
+    serving this run — an entry made at an earlier as_of serves it only when
+    none of its rows failed, so the row checks give the same result, and the
+    table-wide stages do not depend on as_of."""
+    import hashlib
+
+    from assets.ingest.cache import code_version
+
+    if any(not isinstance(i, Path) for i in items):
+        return None
+    parents = [state.get(p) for p in ("employers", "persons") if p in TABLE_ORDER[:TABLE_ORDER.index(name)]]
+    if any(p is None for p in parents):
+        return None
+    parts = [code_version(), name, *[looked_up[i][0] for i in items], *parents]
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _previous_state(con) -> dict[str, tuple[str, int]]:
+    """table -> (signature, rows loaded) recorded by the run that built the warehouse copy."""
+    from assets.warehouse import existing_tables
+
+    if "ingest_state" not in existing_tables(con):
+        return {}
+    return {t: (sig, n) for t, sig, n in con.sql(
+        "SELECT table_name, signature, rows_loaded FROM ingest_state WHERE signature IS NOT NULL").fetchall()}
+
+
+def _unchanged(con, table: Table, previous: tuple[str, int] | None, signature: str) -> bool:
+    from assets.warehouse import existing_tables
+
+    if previous is None or previous[0] != signature:
+        return False
+    needed = {table.name, "quarantine", "ingest_log", "findings"}
+    if not needed <= existing_tables(con):
+        return False
+    return con.sql(f'SELECT count(*) FROM "{table.name}"').fetchall()[0][0] == previous[1]
+
+
+def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.date,
+                   parents: dict[str, pl.Series]) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """An unchanged table: its rows stay; its quarantine, findings and ingest_log
+    rows are those of the run that built it (run_id and as_of updated)."""
+    from assets.warehouse import FINDINGS_COLUMNS
+
+    name = table.name
+    res.tables[name] = con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+    if name in ("persons", "employers"):
+        key = table.key_columns[0]
+        parents[name] = con.sql(f'SELECT "{key}" FROM "{name}"').pl()[key]
+    for row in con.sql("SELECT source_file, table_name, rows_read, rows_loaded, rows_quarantined, rows_collapsed "
+                       "FROM ingest_log WHERE table_name = ? ORDER BY source_file", params=[name]).fetchall():
+        res.log.append({"run_id": run_id, **dict(zip(("source_file", "table_name", "rows_read", "rows_loaded",
+                                                      "rows_quarantined", "rows_collapsed"), row))})
+    q = con.sql("SELECT table_name, source_file, source_row, rule_ids, reasons, CAST(raw AS VARCHAR) AS raw "
+                "FROM quarantine WHERE table_name = ?", params=[name]).pl()
+    rules = ", ".join(f"'{r}'" for r in RECORD_RULES)
+    mismatch = " OR rule_id = 'DQ-ID-MISMATCH'" if name == "persons" else ""
+    cols = [c for c, _, _ in FINDINGS_COLUMNS]
+    sel = ", ".join("CAST(detail AS VARCHAR) AS detail" if c == "detail" else f'"{c}"' for c in cols)
+    f = con.sql(f"SELECT {sel} FROM findings WHERE (rule_id IN ({rules}) AND "
+                f"json_extract_string(detail, '$.table') = ?){mismatch}", params=[name]).pl()
+    f = f.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of"))
+    return ([q] if q.height else []), ([f] if f.height else [])
+
+
+def _write_state(con, res: IngestResult, state: dict[str, str | None]) -> None:
+    rows = [{"table_name": t, "signature": state.get(t), "rows_loaded": res.tables.get(t, 0), "run_id": res.run_id}
+            for t in TABLE_ORDER]
+    con.execute("CREATE OR REPLACE TABLE ingest_state (table_name VARCHAR, signature VARCHAR, rows_loaded BIGINT, "
+                "run_id VARCHAR)")
+    _insert(con, "ingest_state", pl.DataFrame(rows, schema={"table_name": pl.String, "signature": pl.String,
+                                                             "rows_loaded": pl.Int64, "run_id": pl.String}),
+            "SELECT * FROM _frame")
+    comment_table_safe(con, "ingest_state", "What each contract table was built from (ingest cache signature) / "
+                       "各数据表的来源签名(用于跳过未变化的表)", {
+                           "table_name": "Contract table / 数据表",
+                           "signature": "SHA-1 of the code, the table's files (name + content) and its parents' "
+                                        "signatures; NULL when not every file came from the ingest cache / 来源签名",
+                           "rows_loaded": "Rows in the table / 行数",
+                           "run_id": "Run that wrote this row / 运行编号"})
 
 
 def _source_from_cache(entry: Entry, table: Table, path: Path, order: int) -> Source:
