@@ -309,3 +309,31 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
         assert a[t].equals(b[t]), f"{t}: the next day's run differs from a full run"
     carried = a["findings"].filter(pl.col("rule_id") == "DQ-DUP-KEY", pl.col("detail").str.contains('"permits"'))
     assert carried.height == 2 and carried["as_of"].unique().to_list() == [str(later)]
+
+
+def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, tmp_path, monkeypatch):
+    """The findings of a kept table come from the run that built it; a changed
+    rule-book entry for the ingest rules (severity, message) must rebuild."""
+    import assets.ingest.core as core
+
+    as_of = folders["as_of"]
+    src = _without_excel(folders["before"], tmp_path / "in")
+    db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
+    _ingest(src, db, "r1", as_of, cache_dir)
+    assert len(_ingest(src, db, "r2", as_of, cache_dir).skipped) == 9
+    real = core.load_ingest_rules
+
+    def edited():
+        rules = real()
+        rules["DQ-DUP-KEY"] = {**rules["DQ-DUP-KEY"], "severity": "info"}
+        return rules
+
+    monkeypatch.setattr(core, "load_ingest_rules", edited)
+    res = _ingest(src, db, "r3", as_of, cache_dir)
+    assert res.skipped == []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        sev = con.sql("SELECT DISTINCT severity FROM findings WHERE rule_id = 'DQ-DUP-KEY'").fetchall()
+    finally:
+        con.close()
+    assert sev == [("info",)]

@@ -13,6 +13,7 @@ in docs/ingest.md; in short, per table over all its files:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import shutil
 import string
@@ -805,7 +806,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
         looked_up = {item: (cache_key(item), None) for item in pending[name] if isinstance(item, Path)}
         if cache is not None:
             looked_up = {item: (key, cache.get(key, as_of)) for item, (key, _) in looked_up.items()}
-        state[name] = _signature(name, pending[name], looked_up, state) if cache is not None else None
+        state[name] = _signature(name, pending[name], looked_up, state, rules) if cache is not None else None
         all_hits = all(entry is not None for _, entry in looked_up.values())
         if all_hits and state[name] is not None and _unchanged(con, table, previous.get(name), state[name]):
             # every file of the table and of its parents is as in the run that built the warehouse's
@@ -841,9 +842,10 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
 
 # ------------------------------------------------------------------ unchanged tables (ingest cache)
 
-def _signature(name: str, items: list, looked_up: dict, state: dict) -> str | None:
-    """What a table's result depends on besides as_of: the code, its files
-    (cache keys: name + content fingerprint) and its parents' signatures.
+def _signature(name: str, items: list, looked_up: dict, state: dict, rules: dict) -> str | None:
+    """What a table's result depends on besides as_of: the code, the ingest
+    rules of the rule book (severities and message templates of its findings),
+    its files (cache keys: name + content fingerprint) and its parents' signatures.
     None when a source is an Excel sheet (never cached). A table is kept only
     when its signature is the recorded one AND every file is a cache entry
     serving this run — an entry made at an earlier as_of serves it only when
@@ -858,7 +860,8 @@ def _signature(name: str, items: list, looked_up: dict, state: dict) -> str | No
     parents = [state.get(p) for p in ("employers", "persons") if p in TABLE_ORDER[:TABLE_ORDER.index(name)]]
     if any(p is None for p in parents):
         return None
-    parts = [code_version(), name, *[looked_up[i][0] for i in items], *parents]
+    book = hashlib.sha1(json.dumps(rules, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    parts = [code_version(), book, name, *[looked_up[i][0] for i in items], *parents]
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -921,8 +924,8 @@ def _write_state(con, res: IngestResult, state: dict[str, str | None]) -> None:
     comment_table_safe(con, "ingest_state", "What each contract table was built from (ingest cache signature) / "
                        "各数据表的来源签名(用于跳过未变化的表)", {
                            "table_name": "Contract table / 数据表",
-                           "signature": "SHA-1 of the code, the table's files (name + content) and its parents' "
-                                        "signatures; NULL when not every file came from the ingest cache / 来源签名",
+                           "signature": "SHA-1 of the code, the ingest rules, the table's files (name + content) and "
+                                        "its parents' signatures; NULL when a source is an Excel sheet / 来源签名",
                            "rows_loaded": "Rows in the table / 行数",
                            "run_id": "Run that wrote this row / 运行编号"})
 
