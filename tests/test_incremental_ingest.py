@@ -196,6 +196,7 @@ def test_bucketed_table_wide_stages_give_the_tables_of_a_single_pass(folders, tm
     cache_dir = tmp_path / "cache" if with_cache else None
     if with_cache:  # warm the cache first: cached sources are then read back per shard range
         _ingest(folders["before"], tmp_path / "warm.duckdb", "w", as_of, cache_dir)
+        (cache_dir / "permits-ingest-spill-killed-run").mkdir()  # left behind by a killed run
     bucketed = _ingest(folders["after"], tmp_path / "bucketed.duckdb", "r", as_of, cache_dir)
     assert bucketed.tables["contributions"] > 20 * 500  # many buckets
     assert bucketed.tables == single.tables and bucketed.findings == single.findings
@@ -206,6 +207,7 @@ def test_bucketed_table_wide_stages_give_the_tables_of_a_single_pass(folders, tm
     assert a["quarantine"].filter(pl.col("rule_ids").str.contains("DQ-DUP-KEY")).height > 0
     assert a["quarantine"].filter(pl.col("rule_ids").str.contains("DQ-ORPHAN")).height > 0
     assert not list(Path(core.tempfile.gettempdir()).glob("permits-ingest-spill-*"))  # spill folders removed
+    assert not (with_cache and list(cache_dir.glob("permits-ingest-spill-*")))  # also a killed run's
 
 
 def test_parsing_every_row_or_the_distinct_values_gives_the_same_tables(folders, tmp_path, monkeypatch):

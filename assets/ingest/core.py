@@ -442,7 +442,8 @@ class _Part:
 
 
 def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.Series], store=None, sink=None,
-                  labels: list[str] | None = None, seen: list[Source] | None = None) -> TableOutcome:
+                  labels: list[str] | None = None, seen: list[Source] | None = None,
+                  spill_root: Path | None = None) -> TableOutcome:
     """Run checks (b)-(f) on all rows of one table. ``parents`` maps
     persons/employers to their loaded key values (for DQ-ORPHAN). Loaded rows
     (typed contract columns) go to ``sink(frame)``, one call per bucket.
@@ -457,7 +458,9 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
     the same either way: every stage compares only rows of one shard.
 
     ``sources`` may be an iterator (read lazily); pass every possible source
-    ``labels`` then. The sources consumed are appended to ``seen``."""
+    ``labels`` then. The sources consumed are appended to ``seen``. Spill
+    folders go under ``spill_root`` (the ingest cache folder, whose pruning
+    removes those of a killed run), else the system's temporary folder."""
     if labels is None:
         sources = list(sources)
         labels = [s.label for s in sources]
@@ -477,7 +480,9 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
     def folder() -> Path:
         nonlocal spill_dir
         if spill_dir is None:
-            spill_dir = Path(tempfile.mkdtemp(prefix="permits-ingest-spill-"))
+            if spill_root is not None:
+                spill_root.mkdir(parents=True, exist_ok=True)
+            spill_dir = Path(tempfile.mkdtemp(prefix="permits-ingest-spill-", dir=spill_root))
         return spill_dir
 
     def hold(part: _Part) -> None:
@@ -820,7 +825,8 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
             sources: list[Source] = []
             sink = create_table(con, table)
             out = process_table(table, sources_of(table, looked_up), as_of, parents,
-                                store=store if cache is not None else None, sink=sink, labels=labels, seen=sources)
+                                store=store if cache is not None else None, sink=sink, labels=labels, seen=sources,
+                                spill_root=cache_dir)  # a killed run's spill folder is pruned with the cache
             if out.key_values is not None:
                 parents[name] = out.key_values
             q, f = write_table(con, res, table, sources, out, rules)
