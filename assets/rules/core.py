@@ -124,7 +124,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
                  "count": int(counts.get(rid, 0))}
         if rid in facts:
             entry.update(evaluated=facts[rid].evaluated, seconds=facts[rid].seconds, cpu_seconds=facts[rid].cpu_seconds)
-            entry.update({k: v for k, v in gx.get(rid, {}).items() if k != "sample"})
+            entry.update(gx.get(rid, {}))
         entry["sample"] = samples.get(rid, [])
         results["rules"][rid] = entry
     results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2), "write_s": round(t_write, 2),
