@@ -755,13 +755,16 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     q_parts: list[pl.DataFrame] = []
     f_parts: list[pl.DataFrame] = []
     rules = load_ingest_rules()
+    def keep_extras(src: Source) -> None:
+        if src.extras.height:
+            extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
+                                                  pl.lit(src.table).alias("table_name")))
+
     def cached_source(table: Table, item: Path, entry: Entry) -> Source:
         nonlocal order
         src = _source_from_cache(entry, table, item, order)
         order += 1
-        if src.extras.height:
-            extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
-                                                  pl.lit(src.table).alias("table_name")))
+        keep_extras(src)
         for fr in entry.meta["file_rows"]:
             res.files.append({"run_id": run_id, **fr})
         return src
@@ -788,9 +791,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 else:
                     src.sheet = item
                 order += 1
-                if src.extras.height:
-                    extras.append(src.extras.with_columns(pl.lit(src.label).alias("source_file"),
-                                                          pl.lit(src.table).alias("table_name")))
+                keep_extras(src)
                 n_files = len(res.files)
                 _report_source(src, file_row)
                 if key is not None and len(sheets) == 1:
@@ -808,9 +809,10 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     state: dict[str, str | None] = {}
     for name in TABLE_ORDER:
         table = TABLES[name]
-        looked_up = {item: (cache_key(item), None) for item in pending[name] if isinstance(item, Path)}
+        looked_up = {}  # file -> (cache key, entry serving this run or None); fingerprints only with a cache
         if cache is not None:
-            looked_up = {item: (key, cache.get(key, as_of)) for item, (key, _) in looked_up.items()}
+            looked_up = {item: (key, cache.get(key, as_of)) for item in pending[name] if isinstance(item, Path)
+                         for key in (cache_key(item),)}
         state[name] = _signature(name, pending[name], looked_up, state, rules) if cache is not None else None
         all_hits = all(entry is not None for _, entry in looked_up.values())
         if all_hits and state[name] is not None and _unchanged(con, table, previous.get(name), state[name]):
