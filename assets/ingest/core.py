@@ -500,9 +500,8 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
                 offset += s.n_rows
                 part = _Part(s.label, base, pl.scan_parquet(s.cached.passing_path).select(pl.len()).collect().item(),
                              path=s.cached.passing_path)
-                if part.rows + sum(p.rows for p in parts) <= BUCKET_ROWS:
+                if part.rows + sum(p.rows for p in parts) <= BUCKET_ROWS:  # in memory; the file stays the spill
                     part.frame = part.load(0, N_SHARDS, keep + ["_shard"], src_type)
-                    part.path = None
                 hold(part)
                 if fr["fails"].height:
                     fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
