@@ -339,3 +339,77 @@ def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, tmp_path, monke
     finally:
         con.close()
     assert sev == [("info",)]
+
+
+def _month_only(folders) -> pl.DataFrame:
+    """December 2025 of the demo contributions, without the fixture's conflicting row."""
+    dec = pl.read_parquet(folders["after"] / MONTH_FILE)
+    return dec.filter(pl.col("month") == dt.date(2025, 12, 1))
+
+
+def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folders, tmp_path):
+    """Day 2 adds a clean month file: contributions keeps its rows and appends
+    the new file's (no table rebuilt); day 3 adds another file the same way.
+    Each day every table, quarantine row, log row and finding equals a fresh
+    full ingest of the same folder."""
+    as_of = folders["as_of"]
+    before = _without_excel(folders["before"], tmp_path / "before")
+    db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
+    _ingest(before, db, "d1", as_of, cache_dir)
+    day = before
+    dec = _month_only(folders)
+    # day 3's file: some December rows again under January 2027 (new keys), one of them duplicated exactly
+    # and one twice with different amounts (DQ-DUP-KEY among the new rows only)
+    jan = dec.head(300).with_columns(pl.lit(dt.date(2027, 1, 1)).alias("month"))
+    jan = pl.concat([jan, jan.head(1), jan.slice(5, 1).with_columns(pl.col("amount_cny") + 7)])
+    for i, (fname, frame) in enumerate([(MONTH_FILE, dec), ("contributions_2027_01.parquet", jan)], start=2):
+        nxt = tmp_path / f"day{i}"
+        shutil.copytree(day, nxt)
+        frame.write_parquet(nxt / fname)
+        res = _ingest(nxt, db, f"d{i}", as_of, cache_dir)
+        assert res.appended == ["contributions"], f"day {i}"
+        assert "contributions" not in res.skipped and len(res.skipped) == 8
+        assert res.cache["misses"] == 1
+        fresh = _ingest(nxt, tmp_path / f"fresh{i}.duckdb", f"d{i}", as_of, None)
+        a, b = _snapshot(db), _snapshot(tmp_path / f"fresh{i}.duckdb")
+        for t in COMPARED:
+            assert a[t].equals(b[t]), f"{t}: day {i} (appended) differs from a full run"
+        assert res.tables == fresh.tables and res.findings == fresh.findings
+        day = nxt
+    assert res.findings.get("DQ-DUP-KEY", 0) >= 2  # the conflicting pair of the new file
+    again = _ingest(day, db, "d4", as_of, cache_dir)
+    assert "contributions" in again.skipped and again.appended == []
+
+
+@pytest.mark.parametrize("meets", ["loaded row", "old late row", "new late row"])
+def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, meets):
+    """A new row whose key is a loaded row's key (here: other amount), the key of
+    rows quarantined earlier by DQ-DUP-KEY (so not in the table), or a new pair
+    conflicting on a loaded key: appending would differ from a full run (DQ-DUP-KEY reaches back), so the
+    table is rebuilt — and equals a full run."""
+    as_of = folders["as_of"]
+    before = _without_excel(folders["before"], tmp_path / "before")
+    old = pl.read_parquet(before / "contributions_2024_2025.parquet")
+    if meets == "old late row":  # day 1 quarantines a conflicting pair (DQ-DUP-KEY); day 2 brings a third
+        row = old.slice(30, 1)
+        row.with_columns(pl.col("amount_cny") + 1).write_parquet(before / "contributions_conflict.parquet")
+        new = row.with_columns(pl.col("amount_cny") + 2)
+    elif meets == "loaded row":
+        new = old.slice(10, 1).with_columns(pl.col("amount_cny") + 1)
+    else:
+        row = old.slice(20, 1)
+        new = pl.concat([row.with_columns(pl.col("amount_cny") + 1), row.with_columns(pl.col("amount_cny") + 2)])
+    new = pl.concat([_month_only(folders), new])
+    db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
+    _ingest(before, db, "d1", as_of, cache_dir)
+    after = tmp_path / "after"
+    shutil.copytree(before, after)
+    new.write_parquet(after / MONTH_FILE)
+    res = _ingest(after, db, "d2", as_of, cache_dir)
+    assert res.appended == [] and "contributions" not in res.skipped
+    assert res.cache["misses"] == 1  # the attempt's parse is reused by the rebuild
+    fresh = _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
+    a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")
+    for t in COMPARED:
+        assert a[t].equals(b[t]), f"{t}: differs from a full run"
+    assert res.findings.get("DQ-DUP-KEY", 0) >= 2

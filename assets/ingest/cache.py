@@ -102,27 +102,28 @@ class IngestCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str, as_of: dt.date) -> Entry | None:
-        """The entry when it serves a run at ``as_of`` (module docstring), else None (a miss)."""
+    def get(self, key: str, as_of: dt.date, count: bool = True) -> Entry | None:
+        """The entry when it serves a run at ``as_of`` (module docstring), else None (a miss).
+        ``count=False``: a second look at a source already counted (not a hit or a miss again)."""
         d = self.root / key
         meta_path = d / "meta.json"
         if not meta_path.exists():
-            self.misses += 1
+            self.misses += count
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             made = dt.date.fromisoformat(meta["as_of"])
             if made != as_of and not (made < as_of and meta["n_failed"] == 0):
-                self.misses += 1
+                self.misses += count
                 return None
             frames = {p: pl.read_parquet(d / f"{p}.parquet") for p in SMALL_PARTS}
             passing = d / "passing.parquet"
             pl.read_parquet_schema(passing)  # readable footer, or a miss
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
-            self.misses += 1
+            self.misses += count
             return None
         self.used.add(key)
-        self.hits += 1
+        self.hits += count
         return Entry(meta, frames, passing)
 
     def put(self, key: str, meta: dict, frames: dict[str, pl.DataFrame]) -> Path | None:

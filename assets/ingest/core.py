@@ -139,6 +139,7 @@ class IngestResult:
     seconds: float = 0.0
     cache: dict = field(default_factory=dict)  # ingest cache hits / misses (sources), when a cache is used
     skipped: list[str] = field(default_factory=list)  # tables kept as they were (nothing they depend on changed)
+    appended: list[str] = field(default_factory=list)  # tables that only gained files: new rows appended
 
     def summary(self) -> dict:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "tables": self.tables,
@@ -328,6 +329,9 @@ class TableOutcome:
     raw: pl.DataFrame  # quarantined rows: _rid, raw (JSON text keyed by the file's headers)
     counts: dict[str, tuple[int, int, int, int]]  # label -> read, loaded, quarantined, collapsed
     mismatches: pl.DataFrame | None = None
+    # keys (as text) of the rows that passed the row checks but were quarantined by a table-wide stage
+    # (DQ-DUP-KEY, DQ-ORPHAN): a later run may append new rows only when no new key meets one of them
+    late_keys: list[list[str | None]] = field(default_factory=list)
 
 
 FAIL_SCHEMA = {"_rid": pl.Int64, "rule_id": pl.String, "column": pl.String, "value": pl.String}
@@ -640,7 +644,9 @@ def _table_wide(table: Table, sources: list[Source], parts: list[_Part], fail_pa
         counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
     mismatches = pl.concat(mm_parts).sort("_rid") if mm_parts else None
     key_values = pl.concat(key_parts) if key_parts else None
-    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches)
+    late_keys = late_rows.select([pl.col(k).cast(pl.String) for k in keys]).unique().rows()
+    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches,
+                        [list(r) for r in sorted(late_keys, key=lambda r: tuple(x or "" for x in r))])
 
 
 def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -768,12 +774,13 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
             res.files.append({"run_id": run_id, **fr})
         return src
 
-    def sources_of(table: Table, looked_up: dict):
+    def sources_of(table: Table, looked_up: dict, only: list | None = None):
         """The table's sources, read and bound one at a time as process_table
         asks for them (only one file's raw text is in memory at once).
-        ``looked_up``: item -> (cache key, entry or None) for CSV / Parquet files."""
+        ``looked_up``: item -> (cache key, entry or None) for CSV / Parquet files;
+        ``only``: just these items."""
         nonlocal order
-        for item in pending[table.name]:
+        for item in (pending[table.name] if only is None else only):
             key, entry = looked_up.get(item, (None, None)) if isinstance(item, Path) else (None, None)
             if entry is not None:
                 yield cached_source(table, item, entry)
@@ -804,34 +811,62 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 yield src
             del sheets
 
+    from assets.warehouse import existing_tables
+
     previous = _previous_state(con) if cache is not None else {}
-    state: dict[str, str | None] = {}
+    existing = existing_tables(con)
+    state: dict[str, TableState] = {}
     for name in TABLE_ORDER:
         table = TABLES[name]
         looked_up = {}  # file -> (cache key, entry serving this run or None); fingerprints only with a cache
         if cache is not None:
             looked_up = {item: (key, cache.get(key, as_of)) for item in pending[name] if isinstance(item, Path)
                          for key in (cache_key(item),)}
-        state[name] = _signature(name, pending[name], looked_up, state, rules) if cache is not None else None
+        st = state[name] = _table_state(name, pending[name], looked_up, state, rules) if cache is not None \
+            else TableState()
+        prev = previous.get(name)
         all_hits = all(entry is not None for _, entry in looked_up.values())
-        if all_hits and state[name] is not None and _unchanged(con, table, previous.get(name), state[name]):
+        if all_hits and st.signature is not None and _unchanged(con, table, prev, st.signature, existing):
             # every file of the table and of its parents is as in the run that built the warehouse's
             # copy of the table: keep it, and carry its quarantine, findings and log rows forward
             for item in pending[name]:
                 cached_source(table, item, looked_up[item][1])
             q, f = _carry_forward(con, res, table, run_id, as_of, parents)
+            st.late_keys = prev.late_keys
+            if prev.base is None:  # recorded before appends existed: its late keys are unknown, never append to it
+                st.base = None
             res.skipped.append(name)
         else:
-            labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
-            sources: list[Source] = []
-            sink = create_table(con, table)
-            out = process_table(table, sources_of(table, looked_up), as_of, parents,
-                                store=store if cache is not None else None, sink=sink, labels=labels, seen=sources,
-                                spill_root=cache_dir)  # a killed run's spill folder is pruned with the cache
-            if out.key_values is not None:
-                parents[name] = out.key_values
-            q, f = write_table(con, res, table, sources, out, rules)
-            del out, sources
+            q = f = None
+            new_items = _appendable(con, table, pending[name], looked_up, prev, st, existing)
+            if new_items:
+                # only new files since the run that built the table: try appending their rows
+                mark = (len(res.files), len(res.log), len(extras), order)
+                q, f, late = _append(con, res, table, new_items, sources_of(table, looked_up, only=new_items),
+                                     as_of, parents, store, rules, prev.late_keys, cache_dir)
+                if q is None:  # a new key meets an old one: undo the bookkeeping, rebuild the table
+                    del res.files[mark[0]:], res.log[mark[1]:], extras[mark[2]:]
+                    order = mark[3]
+                    looked_up.update({i: (looked_up[i][0], cache.get(looked_up[i][0], as_of, count=False))
+                                      for i in new_items})  # parsed and stored by the attempt
+                else:
+                    for item in pending[name]:
+                        if item not in new_items:
+                            cached_source(table, item, looked_up[item][1])
+                    st.late_keys = prev.late_keys + late
+                    res.appended.append(name)
+            if q is None:
+                labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
+                sources: list[Source] = []
+                sink = create_table(con, table)
+                out = process_table(table, sources_of(table, looked_up), as_of, parents,
+                                    store=store if cache is not None else None, sink=sink, labels=labels,
+                                    seen=sources, spill_root=cache_dir)  # a killed run's spill is pruned with the cache
+                if out.key_values is not None:
+                    parents[name] = out.key_values
+                q, f = write_table(con, res, table, sources, out, rules)
+                st.late_keys = out.late_keys
+                del out, sources
         q_parts.extend(q)
         f_parts.extend(f)
         if progress:
@@ -847,50 +882,150 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     return res
 
 
-# ------------------------------------------------------------------ unchanged tables (ingest cache)
+# ------------------------------------------------------------------ unchanged and appended tables (ingest cache)
 
-def _signature(name: str, items: list, looked_up: dict, state: dict, rules: dict) -> str | None:
-    """What a table's result depends on besides as_of: the code, the ingest
-    rules of the rule book (severities and message templates of its findings),
-    its files (cache keys: name + content fingerprint) and its parents' signatures.
-    None when a source is an Excel sheet (never cached). A table is kept only
-    when its signature is the recorded one AND every file is a cache entry
-    serving this run — an entry made at an earlier as_of serves it only when
-    none of its rows failed, so the row checks give the same result, and the
-    table-wide stages do not depend on as_of."""
+@dataclass
+class TableState:
+    """What a contract table was built from (one ``ingest_state`` row).
+
+    ``signature``: SHA-1 of the code, the ingest rules of the rule book (severities
+    and message templates of its findings), the table's files (cache keys: name +
+    content fingerprint) and its parents' signatures; None when a source is an
+    Excel sheet (never cached). ``base``: the same without the files.
+    ``file_keys``: the cache keys of its files. ``late_keys``: keys (text) of rows
+    that passed the row checks but were quarantined by DQ-DUP-KEY / DQ-ORPHAN."""
+    signature: str | None = None
+    base: str | None = None
+    file_keys: list[str] = field(default_factory=list)
+    late_keys: list[list[str | None]] = field(default_factory=list)
+    rows: int = 0
+
+
+def _table_state(name: str, items: list, looked_up: dict, state: dict, rules: dict) -> TableState:
+    """The signatures of a table's inputs in this run. A table is kept only when
+    its signature is the recorded one AND every file is a cache entry serving
+    this run — an entry made at an earlier as_of serves it only when none of its
+    rows failed, so the row checks give the same result, and the table-wide
+    stages do not depend on as_of."""
     import hashlib
 
     from assets.ingest.cache import code_version
 
     if any(not isinstance(i, Path) for i in items):
-        return None
-    parents = [state.get(p) for p in ("employers", "persons") if p in TABLE_ORDER[:TABLE_ORDER.index(name)]]
+        return TableState()
+    parents = [state[p].signature for p in ("employers", "persons") if p in TABLE_ORDER[:TABLE_ORDER.index(name)]]
     if any(p is None for p in parents):
-        return None
+        return TableState()
     book = hashlib.sha1(json.dumps(rules, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    parts = [code_version(), book, name, *[looked_up[i][0] for i in items], *parents]
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    keys = [looked_up[i][0] for i in items]
+
+    def sha(parts: list[str]) -> str:
+        return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    return TableState(signature=sha([code_version(), book, name, *keys, *parents]),
+                      base=sha([code_version(), book, name, "base", *parents]), file_keys=keys)
 
 
-def _previous_state(con) -> dict[str, tuple[str, int]]:
-    """table -> (signature, rows loaded) recorded by the run that built the warehouse copy."""
+def _previous_state(con) -> dict[str, TableState]:
+    """table -> its state as recorded by the run that built the warehouse copy."""
     from assets.warehouse import existing_tables
 
     if "ingest_state" not in existing_tables(con):
         return {}
-    return {t: (sig, n) for t, sig, n in con.sql(
-        "SELECT table_name, signature, rows_loaded FROM ingest_state WHERE signature IS NOT NULL").fetchall()}
+    cols = {r[0] for r in con.sql("DESCRIBE ingest_state").fetchall()}
+    if not {"base_signature", "file_keys", "late_keys"} <= cols:  # written before appends existed
+        return {t: TableState(signature=sig, rows=n) for t, sig, n in con.sql(
+            "SELECT table_name, signature, rows_loaded FROM ingest_state WHERE signature IS NOT NULL").fetchall()}
+    return {t: TableState(sig, base, json.loads(keys or "[]"), json.loads(late or "[]"), n)
+            for t, sig, base, keys, late, n in con.sql(
+                "SELECT table_name, signature, base_signature, CAST(file_keys AS VARCHAR), CAST(late_keys AS VARCHAR), "
+                "rows_loaded FROM ingest_state WHERE signature IS NOT NULL").fetchall()}
 
 
-def _unchanged(con, table: Table, previous: tuple[str, int] | None, signature: str) -> bool:
-    from assets.warehouse import existing_tables
-
-    if previous is None or previous[0] != signature:
+def _intact(con, table: Table, previous: TableState, existing: set[str]) -> bool:
+    """The warehouse holds the table (and the tables its carried rows come from) as the state says."""
+    if not {table.name, "quarantine", "ingest_log", "findings"} <= existing:
         return False
-    needed = {table.name, "quarantine", "ingest_log", "findings"}
-    if not needed <= existing_tables(con):
-        return False
-    return con.sql(f'SELECT count(*) FROM "{table.name}"').fetchall()[0][0] == previous[1]
+    return con.sql(f'SELECT count(*) FROM "{table.name}"').fetchall()[0][0] == previous.rows
+
+
+def _unchanged(con, table: Table, previous: TableState | None, signature: str, existing: set[str]) -> bool:
+    return previous is not None and previous.signature == signature and _intact(con, table, previous, existing)
+
+
+def _appendable(con, table: Table, items: list, looked_up: dict, previous: TableState | None,
+                now: TableState, existing: set[str]) -> list[Path] | None:
+    """The new files when the table's only change since the run that built it is
+    new files: same code, rules and parents (base signature), every earlier file
+    still there unchanged and serving this run from the cache. Not for the
+    parents (employers, persons), whose keys later tables check against."""
+    if (previous is None or now.base is None or previous.base != now.base or not previous.file_keys
+            or table.name in ("employers", "persons")):
+        return None
+    old = set(previous.file_keys)
+    if not old < set(now.file_keys):
+        return None
+    if any(looked_up[i][1] is None for i in items if looked_up[i][0] in old):
+        return None
+    if not _intact(con, table, previous, existing):
+        return None
+    return [i for i in items if looked_up[i][0] not in old]
+
+
+def _append(con, res: IngestResult, table: Table, new_items: list[Path], sources, as_of: dt.date,
+            parents: dict[str, pl.Series], store, rules: dict, old_late: list, spill_root: Path | None):
+    """Check the new files' rows (all stages, among themselves) into a temporary
+    table; append them when none of their keys meets a key of the loaded table
+    or of an earlier late-quarantined row — then every table-wide stage gives
+    what a run over all files gives (exact duplicates and DQ-DUP-KEY compare
+    rows of one key; DQ-ORPHAN compares each row with the unchanged parents).
+    Returns (quarantine parts, findings parts, new late keys), or
+    (None, None, None) on a meeting key: nothing written, rebuild the table."""
+    name, keys = table.name, table.key_columns
+    tmp = f"_append_{name}"
+    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{tmp}" ({ddl})')
+    sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
+    seen: list[Source] = []
+    try:
+        out = process_table(table, sources, as_of, parents, store=store, labels=[i.name for i in new_items],
+                            seen=seen, spill_root=spill_root,
+                            sink=lambda frame: _insert(con, f'"{tmp}"', frame, f"SELECT {sel} FROM _frame"))
+        if _keys_meet(con, table, tmp, out.late_keys, old_late):
+            return None, None, None
+        q_old, f_old = _carry_forward(con, res, table, res.run_id, res.as_of, parents)
+        n_old = res.tables[name]
+        con.execute(f'INSERT INTO "{name}" SELECT * FROM "{tmp}"')
+        q_new, f_new = write_table(con, res, table, seen, out, rules)
+        res.tables[name] = n_old + out.n_loaded
+        return q_old + q_new, f_old + f_new, out.late_keys
+    finally:
+        con.execute(f'DROP TABLE IF EXISTS "{tmp}"')
+
+
+def _keys_meet(con, table: Table, tmp: str, new_late: list, old_late: list) -> bool:
+    """Whether a key of the new rows (loaded into ``tmp``, or late-quarantined)
+    is a key of the loaded table or of an earlier late-quarantined row (NULL
+    equals NULL, as in the duplicate stages)."""
+    keys = table.key_columns
+    kc = ", ".join(f'"{k}"' for k in keys)
+    typed = ", ".join(f'CAST("{k}" AS {table.column(k).sql_type}) AS "{k}"' for k in keys)
+    as_text = ", ".join(f'CAST("{k}" AS VARCHAR) AS "{k}"' for k in keys)
+    schema = {k: pl.String for k in keys}
+    if {tuple(k) for k in new_late} & {tuple(k) for k in old_late}:
+        return True
+    con.register("_new_late", pl.DataFrame(new_late, schema=schema, orient="row").to_arrow())
+    con.register("_old_late", pl.DataFrame(old_late, schema=schema, orient="row").to_arrow())
+    try:
+        met = con.sql(f'SELECT count(*) FROM (SELECT {kc} FROM "{table.name}" INTERSECT '
+                      f'(SELECT {kc} FROM "{tmp}" UNION ALL SELECT {typed} FROM _new_late))').fetchall()[0][0]
+        if not met and old_late:
+            met = con.sql(f'SELECT count(*) FROM (SELECT {kc} FROM _old_late INTERSECT '
+                          f'SELECT {as_text} FROM "{tmp}")').fetchall()[0][0]
+    finally:
+        con.unregister("_new_late")
+        con.unregister("_old_late")
+    return bool(met)
 
 
 def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.date,
@@ -920,21 +1055,31 @@ def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.
     return ([q] if q.height else []), ([f] if f.height else [])
 
 
-def _write_state(con, res: IngestResult, state: dict[str, str | None]) -> None:
-    rows = [{"table_name": t, "signature": state.get(t), "rows_loaded": res.tables.get(t, 0), "run_id": res.run_id}
+def _write_state(con, res: IngestResult, state: dict[str, TableState]) -> None:
+    rows = [{"table_name": t, "signature": state[t].signature if t in state else None,
+             "rows_loaded": res.tables.get(t, 0), "run_id": res.run_id,
+             "base_signature": state[t].base if t in state else None,
+             "file_keys": json.dumps(state[t].file_keys if t in state else []),
+             "late_keys": json.dumps(state[t].late_keys if t in state else [], ensure_ascii=False)}
             for t in TABLE_ORDER]
     con.execute("CREATE OR REPLACE TABLE ingest_state (table_name VARCHAR, signature VARCHAR, rows_loaded BIGINT, "
-                "run_id VARCHAR)")
-    _insert(con, "ingest_state", pl.DataFrame(rows, schema={"table_name": pl.String, "signature": pl.String,
-                                                             "rows_loaded": pl.Int64, "run_id": pl.String}),
-            "SELECT * FROM _frame")
+                "run_id VARCHAR, base_signature VARCHAR, file_keys JSON, late_keys JSON)")
+    _insert(con, "ingest_state", pl.DataFrame(rows, schema={
+        "table_name": pl.String, "signature": pl.String, "rows_loaded": pl.Int64, "run_id": pl.String,
+        "base_signature": pl.String, "file_keys": pl.String, "late_keys": pl.String}),
+            "SELECT table_name, signature, rows_loaded, run_id, base_signature, CAST(file_keys AS JSON), "
+            "CAST(late_keys AS JSON) FROM _frame")
     comment_table_safe(con, "ingest_state", "What each contract table was built from (ingest cache signature) / "
-                       "各数据表的来源签名(用于跳过未变化的表)", {
+                       "各数据表的来源签名(用于跳过未变化的表、追加新文件)", {
                            "table_name": "Contract table / 数据表",
                            "signature": "SHA-1 of the code, the ingest rules, the table's files (name + content) and "
                                         "its parents' signatures; NULL when a source is an Excel sheet / 来源签名",
                            "rows_loaded": "Rows in the table / 行数",
-                           "run_id": "Run that wrote this row / 运行编号"})
+                           "run_id": "Run that wrote this row / 运行编号",
+                           "base_signature": "The signature without the files (code, rules, parents) / 不含文件的签名",
+                           "file_keys": "Ingest cache keys of the table's files / 各文件的缓存键",
+                           "late_keys": "Keys of rows quarantined by DQ-DUP-KEY or DQ-ORPHAN (a new file whose "
+                                        "rows meet one is not appended) / 因重复键或孤立记录隔离的行的键"})
 
 
 def _source_from_cache(entry: Entry, table: Table, path: Path, order: int) -> Source:
