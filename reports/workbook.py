@@ -11,6 +11,7 @@ formula. Large sheets switch the workbook to xlsxwriter's constant_memory mode.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,34 +224,48 @@ def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict) -> None:
     for s in SHEETS:
         rows, n, widths = parts.get(s.table) or ("", 0, None)
         if widths is None:
-            widths = [min(max(_str_width(zh) + 4, 10 if kind == "date" else 6), 60) for _, zh, _, kind in s.columns]
+            widths = _default_widths(s)
         sheets.append(X.SheetXml(s.name, [zh for _, zh, _, _ in s.columns], widths, rows, n))
     sheets.append(_readme(uscc, name, as_of, parts))
-    tmp = path.with_name(path.name + ".tmp")
-    X.write_workbook(tmp, sheets)
-    tmp.replace(path)
+    X.write_workbook(path, sheets)  # the site is built in a fresh folder: no temporary name needed
+
+
+@functools.lru_cache(maxsize=None)
+def _default_widths(s: Sheet) -> list[int]:
+    return [min(max(_str_width(zh) + 4, 10 if kind == "date" else 6), 60) for _, zh, _, kind in s.columns]
+
+
+@functools.lru_cache(maxsize=1)
+def _readme_fixed() -> tuple[str, list[tuple[str, str]], str]:
+    """The 说明 sheet's fixed cells: the About row and, per sheet, its name cell
+    and the text after its row count (XML, rows numbered as in ``_readme``)."""
+    from reports import xlsx_lean as X
+
+    about = ("说明 / About", "本文件列出本单位需要办理的事项。身份证号已脱敏。/ Actions for this employer; "
+                           "ID numbers are masked.")
+    per_sheet = []
+    for i, s in enumerate(SHEETS, start=7):
+        a = X.text_cell(f"A{i}", f"{s.name} / {s.title_en}", None)
+        tail = X.escape(" 行 / rows; 列 / columns: " + "; ".join(f"{zh} = {en}" for _, zh, en, _ in s.columns))
+        per_sheet.append((f'<row r="{i}">{a}<c r="B{i}" t="inlineStr"><is><t xml:space="preserve">', tail))
+    fixed = (f'<row r="5">{X.text_cell("A5", "", None)}{X.text_cell("B5", "", None)}</row><row r="6">{X.text_cell("A6", about[0], None)}{X.text_cell("B6", about[1], None)}'
+             "</row>")
+    return fixed, per_sheet, "</t></is></c></row>"
 
 
 def _readme(uscc: str, name: str, as_of, parts) -> "object":
     """The 说明 sheet: employer, as_of, and what each sheet holds (zh / en)."""
     from reports import xlsx_lean as X
 
-    rows: list[tuple[str, str]] = [
-        ("单位名称 / Employer", name), ("统一社会信用代码 / USCC", uscc),
-        ("评估基准日 / As of", str(as_of or "")),
-        ("", ""),
-        ("说明 / About", "本文件列出本单位需要办理的事项。身份证号已脱敏。/ Actions for this employer; "
-                       "ID numbers are masked."),
-    ]
-    for s in SHEETS:
-        n = (parts.get(s.table) or ("", 0, None))[1]
-        rows.append((f"{s.name} / {s.title_en}", f"{n} 行 / rows; 列 / columns: "
-                     + "; ".join(f"{zh} = {en}" for _, zh, en, _ in s.columns)))
     xml = []
-    for i, (k, v) in enumerate(rows, start=2):
-        a = X.text_cell(f"A{i}", k, None)
+    for i, (k, v) in enumerate((("单位名称 / Employer", name), ("统一社会信用代码 / USCC", uscc),
+                                ("评估基准日 / As of", str(as_of or ""))), start=2):
         sv, danger = neutralise(v)
-        b = X.text_cell(f"B{i}", sv, X.STYLE_QUOTED if danger else None)
-        xml.append(f'<row r="{i}">{a}{b}</row>')
-    return X.SheetXml(README_SHEET, ["项目 / Item", "内容 / Value"], [26, 70], "".join(xml), len(rows),
+        xml.append(f'<row r="{i}">{X.text_cell(f"A{i}", k, None)}'
+                   f'{X.text_cell(f"B{i}", sv, X.STYLE_QUOTED if danger else None)}</row>')
+    fixed, per_sheet, close = _readme_fixed()
+    xml.append(fixed)
+    for s, (head, tail) in zip(SHEETS, per_sheet):
+        xml.append(f"{head}{(parts.get(s.table) or ('', 0, None))[1]}{tail}{close}")
+    return X.SheetXml(README_SHEET, ["项目 / Item", "内容 / Value"], [26, 70], "".join(xml), 5 + len(SHEETS),
                       autofilter=False)

@@ -4,7 +4,9 @@ Why not xlsxwriter for the to-do workbooks: it spends ~9 ms per file on fixed
 packaging work, measured on a 6-sheet, 3-row workbook, so 50,000 employers
 cost ~7.5 minutes on one core. Here the
 cells are XML built for all employers at once by polars expressions
-(``reports.workbook``); a file is those rows plus fixed parts, zipped.
+(``reports.workbook``); a file is those rows plus fixed parts, zipped by a
+small writer of its own (zipfile's per-member bookkeeping was half of the
+time: 10,000 city workbooks 8.8 → 3.1 s on one core, same bytes per member).
 
 What it writes: inline strings, numbers, dates as serial numbers with a
 ``yyyy-mm-dd`` format, a bold shaded header row, a frozen header, an
@@ -15,8 +17,10 @@ deliberately absent. Tests read every file back with openpyxl.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-import zipfile
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +103,7 @@ class SheetXml:
         return f"A1:{col_letter(len(self.headers) - 1)}{self.nrows + 1}"
 
     def xml(self) -> str:
-        head = "".join(text_cell(f"{col_letter(j)}1", h, STYLE_HEADER) for j, h in enumerate(self.headers))
+        head = _header_row(tuple(self.headers))
         cols = "".join(f'<col min="{j}" max="{j}" width="{w:g}" customWidth="1"/>'
                        for j, w in enumerate(self.widths, start=1))
         auto = f'<autoFilter ref="{self.ref()}"/>' if self.autofilter else ""
@@ -112,13 +116,56 @@ class SheetXml:
                 '</worksheet>')
 
 
+@functools.lru_cache(maxsize=64)
+def _header_row(headers: tuple[str, ...]) -> str:
+    return "".join(text_cell(f"{col_letter(j)}1", h, STYLE_HEADER) for j, h in enumerate(headers))
+
+
 def _quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def write_workbook(path: Path, sheets: list[SheetXml]) -> None:
-    """Write ``sheets`` as one .xlsx file at ``path``."""
-    n = len(sheets)
+# ------------------------------------------------------------------ the zip container
+# Written directly (not with zipfile): 50,000 small workbooks spend most of their
+# time in zipfile's per-member bookkeeping and seeks. Members are deflated (raw,
+# level 1) in memory and the file is written in one call; the parts every
+# workbook with n sheets shares are compressed once. Timestamps are fixed
+# (1980-01-01), so equal content gives equal bytes.
+
+_DOS_DATE, _DOS_TIME = 33, 0  # 1980-01-01 00:00
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: bytes
+    crc: int
+    size: int
+    data: bytes  # deflated
+
+
+def _member(name: str, text: str) -> _Member:
+    raw = text.encode("utf-8")
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return _Member(name.encode("ascii"), zlib.crc32(raw), len(raw), c.compress(raw) + c.flush())
+
+
+def _zip(members: list[_Member]) -> bytes:
+    out, central, offset = [], [], 0
+    for m in members:
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE, m.crc, len(m.data), m.size,
+                            len(m.name), 0) + m.name
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE, m.crc,
+                                   len(m.data), m.size, len(m.name), 0, 0, 0, 0, 0, offset) + m.name)
+        out += (local, m.data)
+        offset += len(local) + len(m.data)
+    cd = b"".join(central)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(cd), offset, 0)
+    return b"".join(out) + cd + end
+
+
+@functools.lru_cache(maxsize=8)
+def _fixed_members(n: int) -> tuple[_Member, _Member, _Member, _Member]:
+    """[Content_Types].xml, _rels/.rels, xl/_rels/workbook.xml.rels and xl/styles.xml of an n-sheet workbook."""
     types = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
                     f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, n + 1))
     content_types = (
@@ -129,27 +176,55 @@ def write_workbook(path: Path, sheets: list[SheetXml]) -> None:
         'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
         '<Override PartName="/xl/styles.xml" ContentType="application/'
         f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{types}</Types>')
-    sheet_list = "".join(f'<sheet name="{escape(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
-                         for i, s in enumerate(sheets, start=1))
-    names = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f'{escape(_quote_sheet(s.name))}!$A$1:${col_letter(len(s.headers) - 1)}${s.nrows + 1}</definedName>'
-        for i, s in enumerate(sheets) if s.autofilter)
-    workbook = (_HEAD + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/></bookViews>'
-                f'<sheets>{sheet_list}</sheets>' + (f"<definedNames>{names}</definedNames>" if names else "")
-                + "</workbook>")
     rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
                    for i in range(1, n + 1))
     wb_rels = (_HEAD + f'<Relationships xmlns="{_PKG_REL}">{rels}'
                f'<Relationship Id="rId{n + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>')
+    return (_member("[Content_Types].xml", content_types), _member("_rels/.rels", ROOT_RELS),
+            _member("xl/_rels/workbook.xml.rels", wb_rels), _member("xl/styles.xml", STYLES_XML))
+
+
+@functools.lru_cache(maxsize=4096)
+def _workbook_member(shape: tuple[tuple[str, int, int, bool], ...]) -> _Member:
+    """xl/workbook.xml for sheets of (name, columns, data rows, autofilter): few distinct shapes."""
+    sheet_list = "".join(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+                         for i, (name, _, _, _) in enumerate(shape, start=1))
+    names = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f'{escape(_quote_sheet(name))}!$A$1:${col_letter(ncols - 1)}${nrows + 1}</definedName>'
+        for i, (name, ncols, nrows, auto) in enumerate(shape) if auto)
+    workbook = (_HEAD + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/></bookViews>'
+                f'<sheets>{sheet_list}</sheets>' + (f"<definedNames>{names}</definedNames>" if names else "")
+                + "</workbook>")
+    return _member("xl/workbook.xml", workbook)
+
+
+@functools.lru_cache(maxsize=256)
+def _empty_sheet_member(i: int, name: str, headers: tuple[str, ...], widths: tuple[float, ...],
+                        autofilter: bool) -> _Member:
+    """A sheet without data rows (most sheets of most employers) is the same for every employer."""
+    return _member(f"xl/worksheets/sheet{i}.xml", SheetXml(name, list(headers), list(widths), "", 0, autofilter).xml())
+
+
+def _sheet_member(i: int, s: SheetXml) -> _Member:
+    if s.nrows == 0 and not s.rows_xml:
+        return _empty_sheet_member(i, s.name, tuple(s.headers), tuple(s.widths), s.autofilter)
+    return _member(f"xl/worksheets/sheet{i}.xml", s.xml())
+
+
+def workbook_bytes(sheets: list[SheetXml]) -> bytes:
+    """``sheets`` as the bytes of one .xlsx file."""
+    types, rels, wb_rels, styles = _fixed_members(len(sheets))
+    workbook = _workbook_member(tuple((s.name, len(s.headers), s.nrows, s.autofilter) for s in sheets))
+    return _zip([types, rels, workbook, wb_rels, styles,
+                 *[_sheet_member(i, s) for i, s in enumerate(sheets, start=1)]])
+
+
+def write_workbook(path: Path, sheets: list[SheetXml]) -> None:
+    """Write ``sheets`` as one .xlsx file at ``path``."""
+    data = workbook_bytes(sheets)
     try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            z.writestr("[Content_Types].xml", content_types)
-            z.writestr("_rels/.rels", ROOT_RELS)
-            z.writestr("xl/workbook.xml", workbook)
-            z.writestr("xl/_rels/workbook.xml.rels", wb_rels)
-            z.writestr("xl/styles.xml", STYLES_XML)
-            for i, s in enumerate(sheets, start=1):
-                z.writestr(f"xl/worksheets/sheet{i}.xml", s.xml())
+        with open(path, "wb") as fh:
+            fh.write(data)
     except OSError as exc:
         raise OSError(f"cannot write workbook {path}: {exc.strerror or exc}") from exc
