@@ -353,3 +353,17 @@ def test_an_employer_with_huge_lists_still_gets_a_page_within_budget(tmp_path):
     others = [p for p in (tmp_path / "s" / "employers").glob("*/index.html") if p.parent.name != u]
     assert others and all(page_data(p)["tables"]["renewals"]["n"] == len(page_data(p)["tables"]["renewals"]["c"].get("permit_no", []))
                           for p in others)
+
+
+@pytest.mark.slow
+def test_a_failed_build_waits_for_the_workbook_processes_and_leaves_nothing(warehouse, tmp_path):
+    """The workbook processes run beside the page writer; a page failure still
+    waits for them, removes their Parquet hand-over and the half-built site."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        with pytest.raises(SiteBuildError, match="simulated failure"):
+            publish_site(con, tmp_path / "site", run_id="bad", as_of=AS_OF, fail_after=3, workers=2,
+                         parallel_from=1, background_cleanup=False)
+    finally:
+        con.close()
+    assert list(tmp_path.iterdir()) == []

@@ -169,16 +169,24 @@ def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
 
 
 def _write_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> int:
-    """todo.xlsx beside every employer page (reports.workbook). At scale the
-    employers are split over ``workers`` processes: the marts the workbook
-    reads are exported once to Parquet and each worker loads them into its
-    own in-memory DuckDB (the run's staging file stays open in this process)."""
+    """todo.xlsx beside every employer page (reports.workbook); see ``_start_workbooks``."""
+    return _start_workbooks(con, out, workers, parallel_from)()
+
+
+def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> Callable[[], int]:
+    """Start writing todo.xlsx beside every employer page (reports.workbook);
+    return a function that waits for them and gives their number. At scale the
+    employers are split over ``workers`` processes, which run while this process
+    writes the pages: the marts the workbook reads are exported once to Parquet
+    and each worker loads them into its own in-memory DuckDB (the run's staging
+    file stays open in this process)."""
     from reports.workbook import SHEETS, write_todo_workbooks
 
     usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
     if workers <= 1 or len(usccs) < parallel_from:
         write_todo_workbooks(con, out)
-        return sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
+        n = sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
+        return lambda: n
     import multiprocessing
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
@@ -190,11 +198,20 @@ def _write_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
             con.execute(f"COPY (SELECT * FROM \"{t}\") TO '{export / (t + '.parquet')}' (FORMAT parquet)")
         size = -(-len(usccs) // workers)
         chunks = [usccs[i:i + size] for i in range(0, len(usccs), size)]
-        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as ex:
-            return sum(ex.map(_workbook_worker, [str(export)] * len(chunks), [tables] * len(chunks),
-                              [str(out)] * len(chunks), chunks))
-    finally:
+        ex = ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn"))
+        futures = [ex.submit(_workbook_worker, str(export), tables, str(out), c) for c in chunks]
+    except BaseException:
         shutil.rmtree(export, ignore_errors=True)
+        raise
+
+    def finish() -> int:
+        try:
+            return sum(f.result() for f in futures)
+        finally:
+            ex.shutdown(cancel_futures=True)
+            shutil.rmtree(export, ignore_errors=True)
+
+    return finish
 
 
 def _workbook_worker(export: str, tables: list[str], out: str, usccs: list[str]) -> int:
@@ -243,17 +260,20 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
             f"/ {n_lost} 行的单位不在 employer_summary 中,未发布到单位页面")
 
     nwb = 0
-    if workbooks:
+    t_wb = time.perf_counter()
+    finish_workbooks = _start_workbooks(con, out, workers=workers, parallel_from=parallel_from) if workbooks \
+        else (lambda: 0)
+    try:
         t = time.perf_counter()
-        nwb = _write_workbooks(con, out, workers=workers, parallel_from=parallel_from)
-        secs["workbooks"] = round(time.perf_counter() - t, 2)
+        n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after)
+        secs["employer_pages"] = round(time.perf_counter() - t, 2)
+    finally:
+        nwb = finish_workbooks()  # the workers ran beside the pages
+    if workbooks:
+        secs["workbooks"] = round(time.perf_counter() - t_wb, 2)
         log(f"todo.xlsx workbooks: {nwb}")
     res.workbooks = nwb
     _write(assets / "meta.js", _shared_meta(ed, rules, as_of, run_id, workbooks=nwb > 0))
-
-    t = time.perf_counter()
-    n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after)
-    secs["employer_pages"] = round(time.perf_counter() - t, 2)
     res.employer_pages, res.largest_employer_page, res.largest_employer_uscc = n, big, big_uscc
     log(f"employer pages: {n} in {secs['employer_pages']} s")
     if big > EMPLOYER_PAGE_BUDGET:
