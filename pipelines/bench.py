@@ -297,13 +297,30 @@ def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
                 f"{v['peak_rss_mb']:>8.0f} MB")
 
 
+def _clear_work(out_dir: Path) -> None:
+    """Delete the run folders of an earlier bench (and of versions that kept them
+    beside the data) and flush: deleting ~150,000 site files slows every file
+    operation of the disk for a while, so it must not overlap a measured run."""
+    import shutil
+
+    for d in [out_dir / "work", *out_dir.glob("run-*"), *out_dir.glob("inc-*")]:
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+    os.sync()
+
+
 def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
           log: Callable[[str], None] = print, generate: Optional[Callable] = None,
-          incremental: bool = True) -> dict:
+          incremental: bool = True, keep: bool = False) -> dict:
+    """Run the benchmark (module docstring). The runs' warehouses and sites go
+    under ``<out_dir>/work/`` and are deleted at the end unless ``keep``; the
+    data sets stay cached. Deletions happen outside the measured runs."""
     import shutil
 
     generate = generate or (lambda out, scale, seed, fraction=1.0: generate_fraction(out, fraction, seed))
     out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_work(out_dir)
+    work_root = out_dir / "work"
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -325,7 +342,7 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
         log(f"[{frac:g}] DuckDB floor: {floor['wall_s']} s wall for {floor['rows_scanned']:,} rows")
         runs = []
         for i in range(repeats):
-            work = out_dir / f"run-{frac:g}-{i}"
+            work = work_root / f"run-{frac:g}-{i}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             r = run_once(after, info["reference_date"], work)
@@ -339,13 +356,13 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
                  "rules_over_floor": round(med["rules_step_s"] / floor["wall_s"], 1)
                  if med["rules_step_s"] and floor["wall_s"] else None}
         if incremental:
-            work = out_dir / f"inc-{frac:g}"
+            work = work_root / f"inc-{frac:g}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             warm = run_once(before, info["reference_date"], work)  # the day before: fills the ingest cache
             log(f"[{frac:g}] day before (cache filled): {warm['total']['wall_s']} s wall")
             inc = run_once(after, info["reference_date"], work)
-            diff = findings_difference(out_dir / f"run-{frac:g}-{repeats - 1}" / "warehouse.duckdb",
+            diff = findings_difference(work_root / f"run-{frac:g}-{repeats - 1}" / "warehouse.duckdb",
                                        work / "warehouse.duckdb")
             entry["incremental"] = {"run": inc, "day_before": warm, "findings": diff,
                                     "speedup": round(med["total"]["wall_s"] / inc["total"]["wall_s"], 2),
@@ -369,6 +386,8 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     report["load_at_end"] = os.getloadavg()
     (out_dir / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if not keep:
+        _clear_work(out_dir)
     return report
 
 

@@ -181,13 +181,14 @@ def bench(
     fractions: str = typer.Option("0.1,0.25,1", "--fractions", help="城市规模的比例, 逗号分隔"),
     repeats: int = typer.Option(3, "--repeats", help="每个规模运行次数 (取中位数)"),
     seed: int = typer.Option(DEMO_SEED, "--seed"),
+    keep: bool = typer.Option(False, "--keep", help="保留各次运行的数据仓库与网站 (out/work/) / keep the runs' warehouses and sites"),
 ) -> None:
     """City-scale benchmark: per-step wall/CPU/peak memory, DuckDB floor, growth (not a test)."""
     from pipelines.bench import bench as run_bench
 
     _dagster_home()
     fr = [float(x) for x in fractions.split(",") if x.strip()]
-    report = run_bench(out.resolve(), fr, repeats, seed, log=console.print)
+    report = run_bench(out.resolve(), fr, repeats, seed, log=console.print, keep=keep)
     for scale, r in report["scales"].items():
         t = Table(f"step (scale {scale}, median of {repeats})", "wall s", "CPU s", "peak RSS MB")
         for name, v in r["median"]["steps"].items():

@@ -99,3 +99,13 @@ def test_markdown_table_lists_every_step_total_floor_and_incremental():
     assert "**total** (median of 3) | **4.0**" in md[4]
     assert "rules = 4.0x floor" in md[5]
     assert "findings identical: True" in md[6] and "(4.0x; 3.5x vs day before)" in md[6]
+
+
+def test_clear_work_removes_run_folders_and_keeps_the_cached_data(tmp_path):
+    from pipelines.bench import _clear_work
+
+    for d in ("work/run-1-0/site", "run-0.1-2", "inc-1/site", "city-1-seed7", "city-1-seed7-inc/after"):
+        (tmp_path / d).mkdir(parents=True)
+        (tmp_path / d / "f.txt").write_text("x")
+    _clear_work(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city-1-seed7", "city-1-seed7-inc"]
