@@ -381,7 +381,7 @@ def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folder
     assert "contributions" in again.skipped and again.appended == []
 
 
-@pytest.mark.parametrize("meets", ["loaded row", "old late row", "new late row"])
+@pytest.mark.parametrize("meets", ["loaded row", "loaded row, NULL in the key", "old late row", "new late row"])
 def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, meets):
     """A new row whose key is a loaded row's key (here: other amount), the key of
     rows quarantined earlier by DQ-DUP-KEY (so not in the table), or a new pair
@@ -396,6 +396,9 @@ def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, 
         new = row.with_columns(pl.col("amount_cny") + 2)
     elif meets == "loaded row":
         new = old.slice(10, 1).with_columns(pl.col("amount_cny") + 1)
+    elif meets == "loaded row, NULL in the key":  # NULL equals NULL in the key, as in DQ-DUP-KEY
+        new = old.filter(pl.col("withholder_uscc").is_null()).slice(3, 1).with_columns(pl.col("amount_cny") + 1)
+        assert new.height == 1
     else:
         row = old.slice(20, 1)
         new = pl.concat([row.with_columns(pl.col("amount_cny") + 1), row.with_columns(pl.col("amount_cny") + 2)])

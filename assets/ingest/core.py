@@ -974,68 +974,94 @@ def _appendable(con, table: Table, items: list, looked_up: dict, previous: Table
 
 def _append(con, res: IngestResult, table: Table, new_items: list[Path], sources, as_of: dt.date,
             parents: dict[str, pl.Series], store, rules: dict, old_late: list, spill_root: Path | None):
-    """Check the new files' rows (all stages, among themselves) into a temporary
-    table; append them when none of their keys meets a key of the loaded table
-    or of an earlier late-quarantined row — then every table-wide stage gives
-    what a run over all files gives (exact duplicates and DQ-DUP-KEY compare
-    rows of one key; DQ-ORPHAN compares each row with the unchanged parents).
-    Returns (quarantine parts, findings parts, new late keys), or
-    (None, None, None) on a meeting key: nothing written, rebuild the table."""
-    name, keys = table.name, table.key_columns
-    tmp = f"_append_{name}"
-    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{tmp}" ({ddl})')
-    sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
+    """Check the new files' rows (all stages, among themselves) and append
+    them, bucket by bucket, while none of their keys meets a key of the loaded
+    table or of an earlier late-quarantined row — then every table-wide stage
+    gives what a run over all files gives (exact duplicates and DQ-DUP-KEY
+    compare rows of one key; DQ-ORPHAN compares each row with the unchanged
+    parents). Returns (quarantine parts, findings parts, new late keys), or
+    (None, None, None) on a meeting key: the caller rebuilds the table (the
+    rebuild replaces it, so rows appended before the meeting key do not matter).
+
+    Buckets hold distinct first-key values, so checking a bucket against the
+    table after earlier buckets went in finds only old keys; the new late keys
+    never equal a new loaded key (DQ-DUP-KEY quarantines every row of a key)."""
+    name = table.name
+    n_old = con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+    old_late_df = pl.DataFrame(old_late, schema={k: pl.String for k in table.key_columns}, orient="row")
+    insert = create_table(con, table, replace=False)
+    met = False
+
+    def sink(frame: pl.DataFrame) -> None:
+        nonlocal met
+        if met:
+            return
+        keys = frame.select(table.key_columns)
+        if _keys_meet(con, table, keys, old_late_df):
+            met = True
+        else:
+            insert(frame)
+
     seen: list[Source] = []
-    try:
-        out = process_table(table, sources, as_of, parents, store=store, labels=[i.name for i in new_items],
-                            seen=seen, spill_root=spill_root,
-                            sink=lambda frame: _insert(con, f'"{tmp}"', frame, f"SELECT {sel} FROM _frame"))
-        if _keys_meet(con, table, tmp, out.late_keys, old_late):
+    out = process_table(table, sources, as_of, parents, store=store, labels=[i.name for i in new_items],
+                        seen=seen, spill_root=spill_root, sink=sink)
+    if met:
+        return None, None, None
+    if out.late_keys:
+        new_late = pl.DataFrame(out.late_keys, schema={k: pl.String for k in table.key_columns}, orient="row")
+        typed = new_late.select([(pl.col(k).str.to_date("%Y-%m-%d", strict=False)
+                                  if _pl_type(table.column(k)) == pl.Date else pl.col(k).cast(_pl_type(table.column(k))))
+                                 for k in table.key_columns])
+        if _keys_meet(con, table, typed, old_late_df) or new_late.join(
+                old_late_df, on=table.key_columns, how="semi", nulls_equal=True).height:
             return None, None, None
-        q_old, f_old = _carry_forward(con, res, table, res.run_id, res.as_of, parents)
-        n_old = res.tables[name]
-        con.execute(f'INSERT INTO "{name}" SELECT * FROM "{tmp}"')
-        q_new, f_new = write_table(con, res, table, seen, out, rules)
-        res.tables[name] = n_old + out.n_loaded
-        return q_old + q_new, f_old + f_new, out.late_keys
-    finally:
-        con.execute(f'DROP TABLE IF EXISTS "{tmp}"')
+    q_old, f_old = _carry_forward(con, res, table, res.run_id, res.as_of, parents, n_rows=n_old)
+    q_new, f_new = write_table(con, res, table, seen, out, rules)
+    res.tables[name] = n_old + out.n_loaded
+    return q_old + q_new, f_old + f_new, out.late_keys
 
 
-def _keys_meet(con, table: Table, tmp: str, new_late: list, old_late: list) -> bool:
-    """Whether a key of the new rows (loaded into ``tmp``, or late-quarantined)
-    is a key of the loaded table or of an earlier late-quarantined row (NULL
-    equals NULL, as in the duplicate stages)."""
-    keys = table.key_columns
-    kc = ", ".join(f'"{k}"' for k in keys)
-    typed = ", ".join(f'CAST("{k}" AS {table.column(k).sql_type}) AS "{k}"' for k in keys)
-    as_text = ", ".join(f'CAST("{k}" AS VARCHAR) AS "{k}"' for k in keys)
-    schema = {k: pl.String for k in keys}
-    if {tuple(k) for k in new_late} & {tuple(k) for k in old_late}:
+def _keys_meet(con, table: Table, keys: pl.DataFrame, old_late: pl.DataFrame) -> bool:
+    """Whether a key of ``keys`` (typed key columns) is the key of a row of the
+    loaded table or one of ``old_late`` (keys as text), NULL equal to NULL as in
+    the duplicate stages. The table side is first narrowed to each key column's
+    range among ``keys`` (a new month of contributions: 1/24 of the rows to probe)."""
+    if keys.height == 0:
+        return False
+    if old_late.height and keys.select(pl.col(k).cast(pl.String) for k in old_late.columns).join(
+            old_late, on=old_late.columns, how="semi", nulls_equal=True).height:
         return True
-    con.register("_new_late", pl.DataFrame(new_late, schema=schema, orient="row").to_arrow())
-    con.register("_old_late", pl.DataFrame(old_late, schema=schema, orient="row").to_arrow())
+    names = [f'"{k}"' for k in keys.columns]
+    bounds = keys.select([pl.col(k).min().alias(f"lo{i}") for i, k in enumerate(keys.columns)]
+                         + [pl.col(k).max().alias(f"hi{i}") for i, k in enumerate(keys.columns)]
+                         + [pl.col(k).is_null().any().alias(f"nu{i}") for i, k in enumerate(keys.columns)]).row(0)
+    n = len(names)
+    where, params = [], []
+    for i, col in enumerate(names):
+        lo, hi, has_null = bounds[i], bounds[n + i], bounds[2 * n + i]
+        if lo is None:  # only NULLs among the new keys in this column
+            where.append(f"{col} IS NULL")
+            continue
+        where.append(f"({col} BETWEEN ? AND ?" + (f" OR {col} IS NULL)" if has_null else ")"))
+        params += [lo, hi]
+    con.register("_new_keys", keys.to_arrow())
     try:
-        met = con.sql(f'SELECT count(*) FROM (SELECT {kc} FROM "{table.name}" INTERSECT '
-                      f'(SELECT {kc} FROM "{tmp}" UNION ALL SELECT {typed} FROM _new_late))').fetchall()[0][0]
-        if not met and old_late:
-            met = con.sql(f'SELECT count(*) FROM (SELECT {kc} FROM _old_late INTERSECT '
-                          f'SELECT {as_text} FROM "{tmp}")').fetchall()[0][0]
+        return bool(con.sql(f'SELECT count(*) FROM (SELECT {", ".join(names)} FROM "{table.name}" '
+                            f'WHERE {" AND ".join(where)} INTERSECT SELECT {", ".join(names)} FROM _new_keys)',
+                            params=params).fetchall()[0][0])
     finally:
-        con.unregister("_new_late")
-        con.unregister("_old_late")
-    return bool(met)
+        con.unregister("_new_keys")
 
 
 def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.date,
-                   parents: dict[str, pl.Series]) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+                   parents: dict[str, pl.Series], n_rows: int | None = None
+                   ) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
     """An unchanged table: its rows stay; its quarantine, findings and ingest_log
     rows are those of the run that built it (run_id and as_of updated)."""
     from assets.warehouse import FINDINGS_COLUMNS
 
     name = table.name
-    res.tables[name] = con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+    res.tables[name] = n_rows if n_rows is not None else con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
     if name in ("persons", "employers"):
         key = table.key_columns[0]
         parents[name] = con.sql(f'SELECT "{key}" FROM "{name}"').pl()[key]
@@ -1215,10 +1241,12 @@ def _reasons(table: Table, frame: pl.DataFrame, fails: pl.DataFrame) -> pl.DataF
     return out
 
 
-def create_table(con, table: Table):
-    """(Re)create one contract table; return the sink that appends loaded rows to it."""
-    ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
-    con.execute(f'CREATE OR REPLACE TABLE "{table.name}" ({ddl})')
+def create_table(con, table: Table, replace: bool = True):
+    """(Re)create one contract table (``replace=False``: keep it as it is);
+    return the sink that appends loaded rows to it."""
+    if replace:
+        ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+        con.execute(f'CREATE OR REPLACE TABLE "{table.name}" ({ddl})')
     sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in table.columns)
     return lambda frame: _insert(con, f'"{table.name}"', frame, f"SELECT {sel} FROM _frame")
 
