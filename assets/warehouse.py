@@ -183,6 +183,31 @@ def abandon_run(live: Path, run_id: str) -> None:
         release_lock(live)
 
 
+def start_writeback(path: Path) -> bool:
+    """Ask the kernel to start writing a freshly written file to disk now, in
+    the background (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``; elsewhere
+    nothing). Otherwise the staging copy of a 1 GB warehouse stays dirty in the
+    page cache until the kernel's expiry (~30 s), i.e. in the middle of the rule
+    and mart steps. Measured on the city warehouse, rule step right after the
+    copy, 3 alternating runs: median 11.2 s without, 10.35 s with (its table
+    writes 0.7 -> 0.3 s). Returns whether it was started."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.sync_file_range
+        fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return fn(fd, 0, 0, 2) == 0  # SYNC_FILE_RANGE_WRITE: start write-out of dirty pages, do not wait
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        return False
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -223,6 +248,7 @@ class Warehouse(DuckDBResource):
                 try:
                     shutil.copyfile(live, tmp)
                     os.replace(tmp, stage)
+                    start_writeback(stage)
                 except OSError as exc:
                     tmp.unlink(missing_ok=True)
                     raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy",

@@ -203,7 +203,8 @@ def run_once(input_dir: Path, as_of: str, work: Path) -> dict:
     meta = _materialization_metadata(instance, summary["run_id"])
     return {"steps": steps, "total": sampler.window(t0, t1), "run_id": summary["run_id"],
             "rules": rule_suites(meta.get("findings", {})),
-            "ingest_cache": {k: meta.get("ingest_log", {}).get(f"cache_{k}") for k in ("hits", "misses")}}
+            "ingest_cache": {k: meta.get("ingest_log", {}).get(f"cache_{k}") for k in ("hits", "misses")},
+            "ingest_tables": {k: meta.get("ingest_log", {}).get(f"tables_{k}") for k in ("kept", "appended")}}
 
 
 def _median_run(runs: list[dict]) -> dict:
@@ -290,7 +291,8 @@ def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
         inc = r["incremental"]
         log(f"[{frac}] incremental day: {inc['run']['total']['wall_s']} s wall vs full {r['median']['total']['wall_s']} s "
             f"= {inc['speedup']}x faster (CPU {inc['cpu_speedup']}x; vs the full run of the day before, same load: "
-            f"{inc['speedup_vs_day_before']}x); cache {inc['run']['ingest_cache']}; findings identical: "
+            f"{inc['speedup_vs_day_before']}x); cache {inc['run']['ingest_cache']}; tables "
+            f"{inc['run'].get('ingest_tables')}; findings identical: "
             f"{inc['findings']['identical']} ({inc['findings']})")
         for name, v in inc["run"]["steps"].items():
             log(f"[{frac}]   incremental {name:<18} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU "

@@ -274,3 +274,18 @@ def test_writing_after_commit_is_refused(tmp_path):
         with wh.run_connection("r1"):
             pass
     assert lock_holder(tmp_path / "w.duckdb") is None and not list(tmp_path.glob("w.run-*"))
+
+
+def test_staging_copy_write_back_is_started_and_leaves_the_bytes(tmp_path):
+    """start_writeback (Linux sync_file_range) starts writing a fresh staging
+    copy to disk without changing it; a missing file is no error."""
+    import sys
+
+    from assets.warehouse import start_writeback
+
+    f = tmp_path / "stage.duckdb"
+    data = os.urandom(3 << 20)
+    f.write_bytes(data)
+    assert start_writeback(f) is sys.platform.startswith("linux")
+    assert f.read_bytes() == data
+    assert start_writeback(tmp_path / "missing.duckdb") is False

@@ -44,7 +44,7 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         if f["status"] not in ("loaded",):
             context.log.warning(f"{f['source_file']}: {f['status']} — {f['message']}")
     context.log.info(f"ingest: {res.tables} quarantined={res.quarantined} findings={res.findings} "
-                     f"in {res.seconds:.1f}s; cache {res.cache}")
+                     f"in {res.seconds:.1f}s; cache {res.cache}; kept {res.skipped}; appended {res.appended}")
     by_table: dict[str, list[dict]] = {}
     for row in res.log:
         by_table.setdefault(row["table_name"], []).append(row)
@@ -77,4 +77,6 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         "seconds": MetadataValue.float(round(res.seconds, 2)),
         "cache_hits": MetadataValue.int(res.cache.get("hits", 0)),
         "cache_misses": MetadataValue.int(res.cache.get("misses", 0)),
+        "tables_kept": MetadataValue.json(res.skipped),
+        "tables_appended": MetadataValue.json(res.appended),
     })

@@ -183,10 +183,12 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
     from reports.workbook import SHEETS, write_todo_workbooks
 
     usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
-    if workers <= 1 or len(usccs) < parallel_from:
-        write_todo_workbooks(con, out)
-        n = sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
-        return lambda: n
+    if workers <= 1 or len(usccs) < parallel_from:  # small: written in this process when asked for
+        def write() -> int:
+            write_todo_workbooks(con, out)
+            return sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
+
+        return write
     import multiprocessing
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
@@ -249,26 +251,32 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
         pol = HERE.parent.parent / "expectations" / "policy.yaml"
         policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
-    rules = D.rules_list(con, policy_defaults)
-    t = time.perf_counter()
-    ed = D.employer_data(con, as_of, cap=table_row_cap)
-    ed, res.reduced_caps = fit_employer_pages(con, ed, as_of, table_row_cap, env, run_id)
-    secs["employer_data"] = round(time.perf_counter() - t, 2)
-    res.rows_without_employer = sum(ed.orphans.values())
-    for mart, n_lost in ed.orphans.items():
-        log(f"WARNING {mart}: {n_lost} rows have a uscc that is not in employer_summary: no page shows them "
-            f"/ {n_lost} 行的单位不在 employer_summary 中,未发布到单位页面")
-
+    # the todo.xlsx worker processes start first: they run while this process
+    # gathers the page data and writes the pages
     nwb = 0
     t_wb = time.perf_counter()
     finish_workbooks = _start_workbooks(con, out, workers=workers, parallel_from=parallel_from) if workbooks \
         else (lambda: 0)
     try:
+        rules = D.rules_list(con, policy_defaults)
+        t = time.perf_counter()
+        ed = D.employer_data(con, as_of, cap=table_row_cap)
+        ed, res.reduced_caps = fit_employer_pages(con, ed, as_of, table_row_cap, env, run_id)
+        secs["employer_data"] = round(time.perf_counter() - t, 2)
+        res.rows_without_employer = sum(ed.orphans.values())
+        for mart, n_lost in ed.orphans.items():
+            log(f"WARNING {mart}: {n_lost} rows have a uscc that is not in employer_summary: no page shows them "
+                f"/ {n_lost} 行的单位不在 employer_summary 中,未发布到单位页面")
         t = time.perf_counter()
         n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after)
         secs["employer_pages"] = round(time.perf_counter() - t, 2)
-    finally:
-        nwb = finish_workbooks()  # the workers ran beside the pages
+    except BaseException:
+        try:
+            finish_workbooks()  # wait for the workers and clean up; the first error is the one reported
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    nwb = finish_workbooks()
     if workbooks:
         secs["workbooks"] = round(time.perf_counter() - t_wb, 2)
         log(f"todo.xlsx workbooks: {nwb}")
