@@ -109,3 +109,19 @@ def test_clear_work_removes_run_folders_and_keeps_the_cached_data(tmp_path):
         (tmp_path / d / "f.txt").write_text("x")
     _clear_work(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["city-1-seed7", "city-1-seed7-inc"]
+
+
+def test_day_before_state_restores_the_warehouse_and_the_cache_entries(tmp_path):
+    from pipelines.bench import _day_before_state
+
+    work = tmp_path / "inc-1"
+    cache = work / "warehouse.duckdb.ingest-cache"
+    (cache / "old-entry").mkdir(parents=True)
+    (work / "warehouse.duckdb").write_bytes(b"day before")
+    with _day_before_state(work) as restore:
+        (work / "warehouse.duckdb").write_bytes(b"after the incremental run")
+        (cache / "new-month-entry").mkdir()
+        restore()
+        assert (work / "warehouse.duckdb").read_bytes() == b"day before"
+        assert sorted(p.name for p in cache.iterdir()) == ["old-entry"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inc-1"]  # the snapshot is gone
