@@ -416,3 +416,30 @@ def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, 
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t}: differs from a full run"
     assert res.findings.get("DQ-DUP-KEY", 0) >= 2
+
+
+def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(folders, tmp_path):
+    """ingest_state written by the previous version (no base signature, file
+    keys or late keys): the earlier late-quarantined keys are unknown, so a new
+    file rebuilds the table instead of appending — and equals a full run."""
+    as_of = folders["as_of"]
+    before = _without_excel(folders["before"], tmp_path / "before")
+    db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
+    _ingest(before, db, "d1", as_of, cache_dir)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE OR REPLACE TABLE ingest_state AS SELECT table_name, signature, rows_loaded, run_id "
+                    "FROM ingest_state")
+    finally:
+        con.close()
+    again = _ingest(before, db, "d2", as_of, cache_dir)  # the old state still keeps unchanged tables
+    assert len(again.skipped) == 9 and again.appended == []
+    after = tmp_path / "after"
+    shutil.copytree(before, after)
+    _month_only(folders).write_parquet(after / MONTH_FILE)
+    res = _ingest(after, db, "d3", as_of, cache_dir)
+    assert res.appended == [] and "contributions" not in res.skipped
+    _ingest(after, tmp_path / "fresh.duckdb", "d3", as_of, None)
+    a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")
+    for t in COMPARED:
+        assert a[t].equals(b[t]), f"{t}: differs from a full run"
