@@ -317,9 +317,8 @@ def _day_before_state(work: Path):
     """Snapshot the day-before state of an incremental work folder (warehouse
     file and the set of ingest cache entries); yields ``restore()``, which puts
     it back — so the incremental run can be repeated (median of N, like the
-    full runs). Before every repeat it also waits for the detached deletion of
-    the site the previous run replaced (a 150,000-file deletion slows every
-    file operation of the disk) and flushes."""
+    full runs), and flushes. The site is not restored: each run publishes a
+    whole site anyway (into the one the previous run replaced)."""
     import shutil
 
     wh = work / "warehouse.duckdb"
@@ -329,9 +328,6 @@ def _day_before_state(work: Path):
     entries = set(os.listdir(cache)) if cache.is_dir() else set()
 
     def restore() -> None:
-        deadline = time.time() + 300
-        while list(work.glob(".site.old-*")) and time.time() < deadline:
-            time.sleep(0.5)
         shutil.copyfile(snap, wh)
         for name in (set(os.listdir(cache)) if cache.is_dir() else set()) - entries:
             shutil.rmtree(cache / name, ignore_errors=True)

@@ -64,13 +64,17 @@ def kill_when(proc: subprocess.Popen, cond, what: str, seconds: float = 600) -> 
 
 
 def leftovers(wh: Path, site: Path, settle: float = 0.0) -> list[str]:
-    """Staging files and site temp folders. The site layer deletes the previous
-    site folder in a background `rm -rf` after the swap, so ``settle`` seconds
-    are allowed for `.site.old-*` to go; staging files must be gone at once."""
+    """Staging files and site temp folders. The site layer keeps the one site it
+    replaced last (`.site.old-<run>`, the next publish's build folder) and
+    deletes other leftovers in a background `rm -rf`, so ``settle`` seconds are
+    allowed for those to go; staging files must be gone at once."""
     deadline = time.monotonic() + settle
     while True:
         stage = [p.name for p in wh.parent.iterdir() if ".run-" in p.name]
-        temps = [p.name for p in site.parent.iterdir() if p.name.startswith(f".{site.name}.")]
+        temps = sorted(p.name for p in site.parent.iterdir() if p.name.startswith(f".{site.name}."))
+        kept = [t for t in temps if t.startswith(f".{site.name}.old-")]
+        if len(kept) == 1:
+            temps.remove(kept[0])
         if stage or not temps or time.monotonic() >= deadline:
             return sorted(stage + temps)
         time.sleep(0.2)

@@ -211,16 +211,11 @@ def test_publish_is_atomic_when_the_build_fails(site, warehouse, tmp_path):
     (out).rename(tmp_path / ".site.old-killed")
     publish_site(con, out, run_id="next", as_of=AS_OF, background_cleanup=False)
     assert "next" in (out / "index.html").read_text(encoding="utf-8")
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
-    # default: the replaced site is deleted by a detached process, soon after the swap
-    publish_site(con, out, run_id="last", as_of=AS_OF, workbooks=False)
+    # the replaced site stays beside it, as the next publish's build folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.old-next", "site"]
+    publish_site(con, out, run_id="last", as_of=AS_OF, background_cleanup=False)
     assert "last" in (out / "index.html").read_text(encoding="utf-8")
-    import time
-
-    deadline = time.monotonic() + 20
-    while len(list(tmp_path.iterdir())) > 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.old-last", "site"]
     con.close()
 
 
@@ -367,3 +362,39 @@ def test_a_failed_build_waits_for_the_workbook_processes_and_leaves_nothing(ware
     finally:
         con.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reused_site_folder_gives_the_files_of_a_fresh_build(warehouse, tmp_path):
+    """publish_site builds into the site it replaced last time (files
+    overwritten in place): the result has exactly the files and bytes of a
+    fresh build of the same data — employers no longer listed are gone."""
+    import shutil
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, wh)
+    con = duckdb.connect(str(wh))
+    try:
+        out = tmp_path / "pub" / "site"
+        publish_site(con, out, run_id="r1", as_of=AS_OF, background_cleanup=False)
+        publish_site(con, out, run_id="r2", as_of=AS_OF, background_cleanup=False)
+        gone = con.sql("SELECT min(uscc) FROM employer_summary").fetchall()[0][0]
+        assert (out / "employers" / gone).is_dir()
+        for t in ("employer_summary", "permit_status", "todo_renewals", "todo_cancellations",
+                  "todo_contribution_gaps", "todo_failing_applications", "todo_candidates_90d"):
+            con.execute(f"DELETE FROM {t} WHERE uscc = ?", [gone])
+        reused = tmp_path / "pub" / ".site.old-r2"
+        assert reused.is_dir()
+        publish_site(con, out, run_id="r3", as_of=AS_OF, background_cleanup=False)  # built in r1's folder
+        assert not reused.exists() and (tmp_path / "pub" / ".site.old-r3").is_dir()
+        fresh = tmp_path / "fresh"
+        build_site(con, fresh, run_id="r3", as_of=AS_OF)
+    finally:
+        con.close()
+
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    a, b = files(out), files(fresh)
+    assert sorted(a) == sorted(b) and not (out / "employers" / gone).exists()
+    differ = [k for k in a if a[k] != b[k]]
+    assert set(differ) <= {"index.html"}  # its build time (to the minute) at most

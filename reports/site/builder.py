@@ -160,6 +160,8 @@ def _shared_meta(ed: D.EmployerData, rules: list[dict], as_of: dt.date, run_id: 
 def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
     if not datadocs or not Path(datadocs).is_dir():
         return None
+    if (out / "gx").exists():  # a reused folder (publish_site): last run's docs go
+        shutil.rmtree(out / "gx")
     shutil.copytree(datadocs, out / "gx")
     for cand in ("index.html", "local_site/index.html"):
         if (out / "gx" / cand).exists():
@@ -231,17 +233,19 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
                table_row_cap: int = 300, fail_after: Optional[int] = None, summary: Optional[dict] = None,
                workers: int = 2, parallel_from: int = 2000, policy_defaults: Optional[dict] = None,
                log: Callable[[str], None] = lambda s: None) -> SiteResult:
-    """Write the whole site into ``out`` (a fresh folder)."""
+    """Write the whole site into ``out``: a fresh folder, or an earlier site
+    being reused (``publish_site``) — every file is then overwritten in place
+    and the folders of employers no longer listed are removed."""
     t0 = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=False)
+    out.mkdir(parents=True, exist_ok=True)
     res = SiteResult(site_dir=str(out))
     env = _env()
     secs = res.seconds
 
     # shared assets
     assets = out / "assets"
-    assets.mkdir()
+    assets.mkdir(exist_ok=True)
     shutil.copyfile(plotly_js_path(), assets / "plotly.min.js")
     shutil.copyfile(STATIC / "site.js", assets / "site.js")
     shutil.copyfile(STATIC / "site.css", assets / "site.css")
@@ -283,6 +287,12 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     res.workbooks = nwb
     _write(assets / "meta.js", _shared_meta(ed, rules, as_of, run_id, workbooks=nwb > 0))
     res.employer_pages, res.largest_employer_page, res.largest_employer_uscc = n, big, big_uscc
+    listed = set(ed.frame["uscc"].to_list())
+    for folder in (out / "employers").iterdir():  # a reused site: employers no longer listed go
+        if folder.is_dir() and folder.name not in listed:
+            shutil.rmtree(folder)
+        elif not workbooks and folder.is_dir():
+            (folder / "todo.xlsx").unlink(missing_ok=True)
     log(f"employer pages: {n} in {secs['employer_pages']} s")
     if big > EMPLOYER_PAGE_BUDGET:
         raise SiteBuildError(f"employer page {big_uscc} is {big} bytes, over the {EMPLOYER_PAGE_BUDGET} byte budget "
@@ -299,7 +309,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     # bureau
     t = time.perf_counter()
     bd = D.bureau_data(con, min_cell)
-    (out / "bureau").mkdir()
+    (out / "bureau").mkdir(exist_ok=True)
     ctx = _common(as_of, run_id, "../", "bureau", True)
     ctx.update(dims=bd["dims"], min_cell=min_cell, has_flow=bd["flow"] is not None,
                has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
@@ -370,9 +380,13 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     """Build into a temporary sibling folder, then swap it in.
 
     Order: build ``.<site>.new-<run_id>``; rename the live site to
-    ``.<site>.old-<run_id>``; rename the new folder to the site; delete the
-    old one. A failure while building deletes the temporary folder and leaves
-    the published site as it was. Leftovers of a killed run are removed first.
+    ``.<site>.old-<run_id>``; rename the new folder to the site. The replaced
+    site is kept beside it and is the next publish's build folder: its files
+    are overwritten in place (no 150,000 files deleted and created per run at
+    city scale, which slowed file creation on the disk for minutes —
+    docs/performance.md). A failure while building deletes the temporary folder
+    and leaves the published site as it was. Leftovers of a killed run are
+    removed first (all but the newest replaced site).
     """
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -380,11 +394,15 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
         olds = [p for p in _siblings(site_dir, "old") if (p / "index.html").exists()]
         if olds:  # killed between the two renames: the old site is the last good one
             os.replace(max(olds, key=lambda p: p.stat().st_mtime), site_dir)
-    for stale in _siblings(site_dir, "new") + _siblings(site_dir, "old"):
+    olds = sorted(_siblings(site_dir, "old"), key=lambda p: p.stat().st_mtime)
+    reuse = olds[-1] if olds else None
+    for stale in _siblings(site_dir, "new") + olds[:-1]:
         remove_tree(stale, background_cleanup)
     tmp = site_dir.with_name(f".{site_dir.name}.new-{run_id}")
     if tmp.exists():
         shutil.rmtree(tmp)
+    if reuse is not None and kw.get("workbooks", True):
+        os.replace(reuse, tmp)  # overwritten in place by the build
     try:
         res = build_site(con, tmp, run_id=run_id, **kw)
     except BaseException:
@@ -394,6 +412,5 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     if site_dir.exists():
         os.replace(site_dir, old)
     os.replace(tmp, site_dir)
-    remove_tree(old, background_cleanup)
     res.site_dir = str(site_dir)
     return res
