@@ -227,7 +227,7 @@ def _write_one(path: Path, uscc: str, name: str, as_of, parts: dict) -> None:
             widths = _default_widths(s)
         sheets.append(X.SheetXml(s.name, [zh for _, zh, _, _ in s.columns], widths, rows, n))
     sheets.append(_readme(uscc, name, as_of, parts))
-    X.write_workbook(path, sheets)  # the site is built in a fresh folder: no temporary name needed
+    X.write_workbook(path, sheets)  # written in place: the folder is not published until the build swaps it in
 
 
 @functools.lru_cache(maxsize=None)
@@ -248,8 +248,8 @@ def _readme_fixed() -> tuple[str, list[tuple[str, str]], str]:
         a = X.text_cell(f"A{i}", f"{s.name} / {s.title_en}", None)
         tail = X.escape(" 行 / rows; 列 / columns: " + "; ".join(f"{zh} = {en}" for _, zh, en, _ in s.columns))
         per_sheet.append((f'<row r="{i}">{a}<c r="B{i}" t="inlineStr"><is><t xml:space="preserve">', tail))
-    fixed = (f'<row r="5">{X.text_cell("A5", "", None)}{X.text_cell("B5", "", None)}</row><row r="6">{X.text_cell("A6", about[0], None)}{X.text_cell("B6", about[1], None)}'
-             "</row>")
+    fixed = (f'<row r="5">{X.text_cell("A5", "", None)}{X.text_cell("B5", "", None)}</row>'
+             f'<row r="6">{X.text_cell("A6", about[0], None)}{X.text_cell("B6", about[1], None)}</row>')
     return fixed, per_sheet, "</t></is></c></row>"
 
 

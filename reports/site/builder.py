@@ -170,11 +170,6 @@ def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
     return str(found[0].relative_to(out)) if found else None
 
 
-def _write_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> int:
-    """todo.xlsx beside every employer page (reports.workbook); see ``_start_workbooks``."""
-    return _start_workbooks(con, out, workers, parallel_from)()
-
-
 def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> Callable[[], int]:
     """Start writing todo.xlsx beside every employer page (reports.workbook);
     return a function that waits for them and gives their number. At scale the
@@ -257,7 +252,6 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
         policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
     # the todo.xlsx worker processes start first: they run while this process
     # gathers the page data and writes the pages
-    nwb = 0
     t_wb = time.perf_counter()
     finish_workbooks = _start_workbooks(con, out, workers=workers, parallel_from=parallel_from) if workbooks \
         else (lambda: 0)
@@ -287,12 +281,15 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     res.workbooks = nwb
     _write(assets / "meta.js", _shared_meta(ed, rules, as_of, run_id, workbooks=nwb > 0))
     res.employer_pages, res.largest_employer_page, res.largest_employer_uscc = n, big, big_uscc
-    listed = set(ed.frame["uscc"].to_list())
-    for folder in (out / "employers").iterdir():  # a reused site: employers no longer listed go
-        if folder.is_dir() and folder.name not in listed:
-            shutil.rmtree(folder)
-        elif not workbooks and folder.is_dir():
-            (folder / "todo.xlsx").unlink(missing_ok=True)
+    # a reused site (publish_site): employers no longer listed go, and so do workbooks not written this time
+    emp_dir = out / "employers"
+    listed = ed.frame["uscc"].to_list()
+    for name in set(os.listdir(emp_dir)) - set(listed):
+        if (emp_dir / name).is_dir():
+            shutil.rmtree(emp_dir / name)
+    if not workbooks:
+        for uscc in listed:
+            (emp_dir / uscc / "todo.xlsx").unlink(missing_ok=True)
     log(f"employer pages: {n} in {secs['employer_pages']} s")
     if big > EMPLOYER_PAGE_BUDGET:
         raise SiteBuildError(f"employer page {big_uscc} is {big} bytes, over the {EMPLOYER_PAGE_BUDGET} byte budget "
@@ -401,7 +398,7 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     tmp = site_dir.with_name(f".{site_dir.name}.new-{run_id}")
     if tmp.exists():
         shutil.rmtree(tmp)
-    if reuse is not None and kw.get("workbooks", True):
+    if reuse is not None:
         os.replace(reuse, tmp)  # overwritten in place by the build
     try:
         res = build_site(con, tmp, run_id=run_id, **kw)
