@@ -329,9 +329,9 @@ class TableOutcome:
     raw: pl.DataFrame  # quarantined rows: _rid, raw (JSON text keyed by the file's headers)
     counts: dict[str, tuple[int, int, int, int]]  # label -> read, loaded, quarantined, collapsed
     mismatches: pl.DataFrame | None = None
-    # keys (as text) of the rows that passed the row checks but were quarantined by a table-wide stage
-    # (DQ-DUP-KEY, DQ-ORPHAN): a later run may append new rows only when no new key meets one of them
-    late_keys: list[list[str | None]] = field(default_factory=list)
+    # keys (typed key columns, distinct) of the rows that passed the row checks but were quarantined by a
+    # table-wide stage (DQ-DUP-KEY, DQ-ORPHAN): a later run may append new rows only when no new key meets one
+    late_keys: pl.DataFrame | None = None
 
 
 FAIL_SCHEMA = {"_rid": pl.Int64, "rule_id": pl.String, "column": pl.String, "value": pl.String}
@@ -644,9 +644,8 @@ def _table_wide(table: Table, sources: list[Source], parts: list[_Part], fail_pa
         counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
     mismatches = pl.concat(mm_parts).sort("_rid") if mm_parts else None
     key_values = pl.concat(key_parts) if key_parts else None
-    late_keys = late_rows.select([pl.col(k).cast(pl.String) for k in keys]).unique().rows()
-    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches,
-                        [list(r) for r in sorted(late_keys, key=lambda r: tuple(x or "" for x in r))])
+    late_keys = late_rows.select([pl.col(f"t__{k}").alias(k) for k in table.key_columns]).unique()
+    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches, late_keys)
 
 
 def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -853,7 +852,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                     for item in pending[name]:
                         if item not in new_items:
                             cached_source(table, item, looked_up[item][1])
-                    st.late_keys = prev.late_keys + late
+                    st.late_keys = prev.late_keys + _key_text(late)
                     res.appended.append(name)
             if q is None:
                 labels = [item.name if isinstance(item, Path) else item.label for item in pending[name]]
@@ -865,7 +864,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 if out.key_values is not None:
                     parents[name] = out.key_values
                 q, f = write_table(con, res, table, sources, out, rules)
-                st.late_keys = out.late_keys
+                st.late_keys = _key_text(out.late_keys)
                 del out, sources
         q_parts.extend(q)
         f_parts.extend(f)
@@ -1007,18 +1006,18 @@ def _append(con, res: IngestResult, table: Table, new_items: list[Path], sources
                         seen=seen, spill_root=spill_root, sink=sink)
     if met:
         return None, None, None
-    if out.late_keys:
-        new_late = pl.DataFrame(out.late_keys, schema={k: pl.String for k in table.key_columns}, orient="row")
-        typed = new_late.select([(pl.col(k).str.to_date("%Y-%m-%d", strict=False)
-                                  if _pl_type(table.column(k)) == pl.Date else pl.col(k).cast(_pl_type(table.column(k))))
-                                 for k in table.key_columns])
-        if _keys_meet(con, table, typed, old_late_df) or new_late.join(
-                old_late_df, on=table.key_columns, how="semi", nulls_equal=True).height:
-            return None, None, None
+    if _keys_meet(con, table, out.late_keys, old_late_df):
+        return None, None, None
     q_old, f_old = _carry_forward(con, res, table, res.run_id, res.as_of, parents, n_rows=n_old)
     q_new, f_new = write_table(con, res, table, seen, out, rules)
     res.tables[name] = n_old + out.n_loaded
     return q_old + q_new, f_old + f_new, out.late_keys
+
+
+def _key_text(keys: pl.DataFrame) -> list[list[str | None]]:
+    """Keys as text rows in a stable order (how ``ingest_state.late_keys`` stores them)."""
+    rows = keys.select(pl.all().cast(pl.String)).rows()
+    return [list(r) for r in sorted(rows, key=lambda r: tuple(x or "" for x in r))]
 
 
 def _keys_meet(con, table: Table, keys: pl.DataFrame, old_late: pl.DataFrame) -> bool:
