@@ -26,6 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
+from reports.files import overwrite
+
 STYLE_HEADER, STYLE_DATE, STYLE_QUOTED = 1, 2, 3
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _ILLEGAL_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"  # polars (Rust regex) spelling
@@ -224,7 +226,6 @@ def write_workbook(path: Path, sheets: list[SheetXml]) -> None:
     """Write ``sheets`` as one .xlsx file at ``path``."""
     data = workbook_bytes(sheets)
     try:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        overwrite(path, data)  # the site's folder is reused: no truncation (reports.files)
     except OSError as exc:
         raise OSError(f"cannot write workbook {path}: {exc.strerror or exc}") from exc

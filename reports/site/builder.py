@@ -22,6 +22,7 @@ from typing import Callable, Optional
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from reports.files import overwrite
 from reports.site import data as D
 from reports.site import labels as L
 
@@ -81,10 +82,7 @@ def _common(as_of: dt.date, run_id: str, root: str, page: str, charts: bool) -> 
 
 
 def _write(path: Path, text: str) -> int:
-    b = text.encode("utf-8")
-    with open(path, "wb") as fh:
-        fh.write(b)
-    return len(b)
+    return overwrite(path, text.encode("utf-8"))
 
 
 def _employer_template(env: Environment, as_of: dt.date, run_id: str) -> tuple[str, str, str, str, str, str, str]:
