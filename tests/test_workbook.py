@@ -227,3 +227,16 @@ def test_lean_zip_members_are_the_sheet_xml_and_pass_crc_checks():
     wb = z.read("xl/workbook.xml").decode("utf-8")
     assert "$A$1:$A$399" in wb and "$A$1:$B$1" in wb and wb.count("_FilterDatabase") == 2
     assert z.read("xl/styles.xml").decode("utf-8") == X.STYLES_XML
+
+
+def test_the_workbook_worker_module_does_not_import_dagster():
+    """Each site-build worker process imports reports.workbook (spawn): keeping
+    Dagster (2+ s to import) out of it is a per-run saving at city scale."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reports.workbook as w; assert callable(w.write_exported_workbooks); "
+            "print(sorted(m for m in ('dagster', 'great_expectations', 'jinja2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == "[]"

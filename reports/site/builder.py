@@ -175,7 +175,7 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
     writes the pages: the marts the workbook reads are exported once to Parquet
     and each worker loads them into its own in-memory DuckDB (the run's staging
     file stays open in this process)."""
-    from reports.workbook import SHEETS, write_todo_workbooks
+    from reports.workbook import SHEETS, write_exported_workbooks, write_todo_workbooks
 
     usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
     if workers <= 1 or len(usccs) < parallel_from:  # small: written in this process when asked for
@@ -196,7 +196,7 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
         size = -(-len(usccs) // workers)
         chunks = [usccs[i:i + size] for i in range(0, len(usccs), size)]
         ex = ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn"))
-        futures = [ex.submit(_workbook_worker, str(export), tables, str(out), c) for c in chunks]
+        futures = [ex.submit(write_exported_workbooks, str(export), tables, str(out), c) for c in chunks]
     except BaseException:
         shutil.rmtree(export, ignore_errors=True)
         raise
@@ -209,16 +209,6 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
             shutil.rmtree(export, ignore_errors=True)
 
     return finish
-
-
-def _workbook_worker(export: str, tables: list[str], out: str, usccs: list[str]) -> int:
-    from reports.workbook import write_todo_workbooks
-
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    for t in tables:
-        con.execute(f"CREATE TABLE \"{t}\" AS SELECT * FROM read_parquet('{Path(export) / (t + '.parquet')}')")
-    return write_todo_workbooks(con, Path(out), usccs=usccs)
 
 
 def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run_id: str, min_cell: int = 5,
