@@ -812,8 +812,8 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
 
     from assets.warehouse import existing_tables
 
-    previous = _previous_state(con) if cache is not None else {}
     existing = existing_tables(con)
+    previous = _previous_state(con, existing) if cache is not None else {}
     state: dict[str, TableState] = {}
     for name in TABLE_ORDER:
         table = TABLES[name]
@@ -842,7 +842,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 # only new files since the run that built the table: try appending their rows
                 mark = (len(res.files), len(res.log), len(extras), order)
                 q, f, late = _append(con, res, table, new_items, sources_of(table, looked_up, only=new_items),
-                                     as_of, parents, store, rules, prev.late_keys, cache_dir)
+                                     as_of, parents, store, rules, prev, cache_dir)
                 if q is None:  # a new key meets an old one: undo the bookkeeping, rebuild the table
                     del res.files[mark[0]:], res.log[mark[1]:], extras[mark[2]:]
                     order = mark[3]
@@ -925,11 +925,9 @@ def _table_state(name: str, items: list, looked_up: dict, state: dict, rules: di
                       base=sha([code_version(), book, name, "base", *parents]), file_keys=keys)
 
 
-def _previous_state(con) -> dict[str, TableState]:
+def _previous_state(con, existing: set[str]) -> dict[str, TableState]:
     """table -> its state as recorded by the run that built the warehouse copy."""
-    from assets.warehouse import existing_tables
-
-    if "ingest_state" not in existing_tables(con):
+    if "ingest_state" not in existing:
         return {}
     cols = {r[0] for r in con.sql("DESCRIBE ingest_state").fetchall()}
     if not {"base_signature", "file_keys", "late_keys"} <= cols:  # written before appends existed
@@ -972,7 +970,7 @@ def _appendable(con, table: Table, items: list, looked_up: dict, previous: Table
 
 
 def _append(con, res: IngestResult, table: Table, new_items: list[Path], sources, as_of: dt.date,
-            parents: dict[str, pl.Series], store, rules: dict, old_late: list, spill_root: Path | None):
+            parents: dict[str, pl.Series], store, rules: dict, previous: TableState, spill_root: Path | None):
     """Check the new files' rows (all stages, among themselves) and append
     them, bucket by bucket, while none of their keys meets a key of the loaded
     table or of an earlier late-quarantined row — then every table-wide stage
@@ -984,10 +982,11 @@ def _append(con, res: IngestResult, table: Table, new_items: list[Path], sources
 
     Buckets hold distinct first-key values, so checking a bucket against the
     table after earlier buckets went in finds only old keys; the new late keys
-    never equal a new loaded key (DQ-DUP-KEY quarantines every row of a key)."""
+    never equal a new loaded key (DQ-DUP-KEY quarantines every row of a key).
+    ``previous``: the table's recorded state (its row count checked by ``_appendable``)."""
     name = table.name
-    n_old = con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
-    old_late_df = pl.DataFrame(old_late, schema={k: pl.String for k in table.key_columns}, orient="row")
+    n_old = previous.rows
+    old_late_df = pl.DataFrame(previous.late_keys, schema={k: pl.String for k in table.key_columns}, orient="row")
     insert = create_table(con, table, replace=False)
     met = False
 
@@ -1081,12 +1080,10 @@ def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.
 
 
 def _write_state(con, res: IngestResult, state: dict[str, TableState]) -> None:
-    rows = [{"table_name": t, "signature": state[t].signature if t in state else None,
-             "rows_loaded": res.tables.get(t, 0), "run_id": res.run_id,
-             "base_signature": state[t].base if t in state else None,
-             "file_keys": json.dumps(state[t].file_keys if t in state else []),
-             "late_keys": json.dumps(state[t].late_keys if t in state else [], ensure_ascii=False)}
-            for t in TABLE_ORDER]
+    rows = [{"table_name": t, "signature": st.signature, "rows_loaded": res.tables.get(t, 0), "run_id": res.run_id,
+             "base_signature": st.base, "file_keys": json.dumps(st.file_keys),
+             "late_keys": json.dumps(st.late_keys, ensure_ascii=False)}
+            for t in TABLE_ORDER for st in (state.get(t) or TableState(),)]
     con.execute("CREATE OR REPLACE TABLE ingest_state (table_name VARCHAR, signature VARCHAR, rows_loaded BIGINT, "
                 "run_id VARCHAR, base_signature VARCHAR, file_keys JSON, late_keys JSON)")
     _insert(con, "ingest_state", pl.DataFrame(rows, schema={

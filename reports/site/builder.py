@@ -179,11 +179,7 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
 
     usccs = [r[0] for r in con.sql("SELECT uscc FROM employer_summary ORDER BY uscc").fetchall()]
     if workers <= 1 or len(usccs) < parallel_from:  # small: written in this process when asked for
-        def write() -> int:
-            write_todo_workbooks(con, out)
-            return sum(1 for _ in (out / "employers").glob("*/todo.xlsx"))
-
-        return write
+        return lambda: write_todo_workbooks(con, out)
     import multiprocessing
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
