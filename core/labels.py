@@ -1,6 +1,6 @@
 """Chinese / English labels of the contract's enum codes, for mart label columns.
 
-The ingest layer owns the authoritative map (``assets.ingest.contract.ENUMS``,
+The ingest layer owns the authoritative map (``core.contract.ENUMS``,
 ``ENUMS[enum][code] -> zh label``). Until it exists, and for the English
 labels, this module keeps its own copy; when the ingest map is importable its
 Chinese labels win.
@@ -78,7 +78,7 @@ DIMENSIONS = {"district": "district", "category": "category", "degree": "degree"
 
 def _ingest_enums() -> dict:
     try:  # the ingest engineer's authoritative map, when present
-        from assets.ingest.contract import ENUMS  # type: ignore
+        from core.contract import ENUMS  # type: ignore
     except Exception:
         return {}
     return ENUMS if isinstance(ENUMS, dict) else {}
