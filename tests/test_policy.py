@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from assets.settings import PACKAGED_POLICY
-from expectations.policy import PolicyError, create_policy_table, load_policy
+from core.policy import PolicyError, load_policy
+from expectations.engine import create_policy_table
 
 # the bracketed parameters of rules.md ("[name = default]") and outputs.md ([min_cell = 5])
 SPEC_PARAMETERS = {

@@ -27,7 +27,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.cache import Entry, IngestCache, cache_key
-from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
+from core.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
                                     norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
