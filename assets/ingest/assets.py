@@ -28,9 +28,6 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
     """Read every file of settings.input_dir into the warehouse, quarantining bad rows."""
     from assets.ingest.cache import default_cache_dir
     from assets.ingest.core import ingest_folder
-    from expectations.gx_suites import prefetch_gx
-
-    prefetch_gx()  # the rule step needs GX; its 8 s import overlaps ingest
 
     as_of = resolve_as_of(context, settings)
     input_dir = Path(settings.input_dir)

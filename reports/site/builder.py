@@ -229,11 +229,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     shutil.copyfile(STATIC / "site.js", assets / "site.js")
     shutil.copyfile(STATIC / "site.css", assets / "site.css")
 
-    if policy_defaults is None:  # the packaged policy (found from this file, never the working directory)
-        import yaml
+    if policy_defaults is None:  # the packaged policy, through the one loader
+        from core.policy import PACKAGED_POLICY, load_policy
 
-        pol = HERE.parent.parent / "expectations" / "policy.yaml"
-        policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
+        policy_defaults = load_policy(PACKAGED_POLICY).defaults
     # the todo.xlsx worker processes start first: they run while this process
     # gathers the page data and writes the pages
     t_wb = time.perf_counter()
