@@ -29,7 +29,7 @@ def books(tmp_path_factory):
 
 
 def col_width(ws, idx: int) -> float:
-    """Width of column idx (1-based); xlsxwriter merges equal neighbours into one <col min max>."""
+    """Width of column idx (1-based); a writer may merge equal neighbours into one <col min max>."""
     for dim in ws.column_dimensions.values():
         if dim.min and dim.max and dim.min <= idx <= dim.max and dim.customWidth:
             return dim.width
