@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def fault_point(name: str) -> None:
         marker = os.environ.get("PERMITS_FAULT_MARKER")
         if marker:
             Path(marker).write_text(name)
-        time.sleep(600)
+        threading.Event().wait()  # paused here until the test kills the process
 
 
 @asset(group_name="ingest", kinds={"duckdb"}, partitions_def=AS_OF_PARTITIONS)

@@ -61,7 +61,11 @@ def marts(context: AssetExecutionContext, settings: PermitsSettings, warehouse: 
     as_of = resolve_as_of(context, settings)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     with warehouse.run_connection(context.run.run_id) as con:
-        policy = build.prepare(con, as_of, settings.policy_path())
+        try:
+            policy = build.prepare(con, as_of, settings.policy_path())
+        except duckdb.Error as exc:  # e.g. an input table lacking a contract column: one clear line
+            raise MartError(f"marts: preparing the rule book's views / 准备规则视图失败: "
+                            f"{str(exc).splitlines()[0]}") from exc
         for name, (_, builder) in MARTS.items():
             if name not in selected:
                 continue
