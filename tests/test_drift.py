@@ -73,7 +73,7 @@ def window_oracle(con, policy: dict) -> dict[str, str]:
     return out
 
 
-def candidate_disagreements(con, policy_path: Path) -> list[str]:
+def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[str]:
     """Copy the warehouse, file a draft new application for every candidate, run
     the rule step on the copy and compare its ELIG findings with the candidate's
     check states (ok <=> no finding of that rule)."""
@@ -90,7 +90,7 @@ def candidate_disagreements(con, policy_path: Path) -> list[str]:
     apps = [{"application_id": f"T{i}", "type": "new", "id_number": idn, "uscc": u, "status": "draft"}
             for i, (u, idn, *_) in enumerate(cands)]
     insert(copy, "applications", apps)
-    evaluate_rulebook(copy, A, "drift", policy_path, with_gx=False)
+    evaluate_rulebook(copy, as_of, "drift", policy_path, with_gx=False)
     found = set(copy.sql("SELECT entity_key, rule_id FROM findings").fetchall())
     copy.close()
     bad = []
@@ -112,13 +112,15 @@ def run_both(con, policy_path: Path) -> None:
 def test_demo_marts_agree_with_findings(demo_run):
     con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
     try:
-        assert con.sql("SELECT as_of FROM permit_status LIMIT 1").fetchall()[0][0] == demo_run["as_of"]
+        assert str(con.sql("SELECT as_of FROM permit_status LIMIT 1").fetchall()[0][0]) == str(demo_run["as_of"])
         assert window_disagreements(con) == []
         renewals = {r[0] for r in con.sql("SELECT permit_no FROM todo_renewals").fetchall()}
         flagged = {r[0] for r in con.sql("SELECT entity_key FROM findings WHERE rule_id IN "
                                          "('EXP-WINDOW-OPEN', 'EXP-LAPSED')").fetchall()}
         assert flagged <= renewals
         assert con.sql("SELECT count(*) FROM candidates").fetchall()[0][0] > 0
+        as_of = dt.date.fromisoformat(str(demo_run["as_of"]))
+        assert candidate_disagreements(con, PACKAGED_POLICY, as_of) == []
     finally:
         con.close()
 
