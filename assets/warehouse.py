@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
+from core.sql import sql_str  # noqa: F401  (one copy; re-exported for the graph's modules)
 
 FINDINGS_COLUMNS: list[tuple[str, str, str]] = [
     ("run_id", "VARCHAR", "Dagster run that produced the finding / 产生该结果的运行编号"),
@@ -287,10 +288,6 @@ class Warehouse(DuckDBResource):
         _committed.add((str(live), run_id))
         release_lock(live)
         return live
-
-
-def sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: dict[str, str]) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.calendar import CALENDAR_CSV, create_calendar_table
-from core.sql import create_macros
+from core.sql import create_macros, sql_str
 from core.contract import TABLES
 from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
@@ -36,10 +36,6 @@ GUARDS = {"applications", "permits", "employers", "persons", "dependents", "quar
 FINDINGS_SELECT_COLS = ("run_id", "as_of", "rule_id", "severity", "entity_type", "entity_key", "uscc", "id_number",
                         "due_on", "message_zh", "message_en", "detail")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 def facts_table(rule_id: str) -> str:
