@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
+
 from core.sql import sql_str  # noqa: F401  (one copy; re-exported for the graph's modules)
 
 FINDINGS_COLUMNS: list[tuple[str, str, str]] = [
