@@ -46,7 +46,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) ->
     con.execute(f"""
     CREATE OR REPLACE TABLE candidates AS
     WITH k AS (
-        SELECT application_id, {", ".join(states + forecasts)}
+        SELECT {", ".join(["application_id"] + states + forecasts)}
         FROM _cand_checks k GROUP BY application_id),
     x AS (
         SELECT c.*, e.name AS employer_name, e.district, p.name, id_gender(c.id_number) AS gender,
