@@ -11,6 +11,7 @@ on the demo data and on property-generated warehouses.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import duckdb
@@ -19,11 +20,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.marts.build import build_all
-from assets.marts.sample import create_contract_tables, insert, make_id, make_uscc
-from assets.rules.core import evaluate_rulebook
-from assets.settings import PACKAGED_POLICY
-from core.dates import add_months
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+
+from assets.marts.build import build_all  # noqa: E402
+from assets.marts.sample import create_contract_tables, insert, make_id, make_uscc  # noqa: E402
+from assets.rules.core import evaluate_rulebook  # noqa: E402
+from assets.settings import PACKAGED_POLICY  # noqa: E402
+from core.dates import add_months  # noqa: E402
 
 # rules.md § Permits: the rule whose finding puts an active permit in each state
 STATE_OF_RULE = {"EXP-DUE-90": "due_soon", "EXP-WINDOW-OPEN": "open", "EXP-LAPSED": "lapsed"}
@@ -268,3 +271,17 @@ def test_district_override_changes_both_sides_the_same_way(tmp_path):
         con.close()
     assert seen["default"] == ([("ok",)], [("due_soon",)])
     assert seen["override"] == ([("blocked",)], [("not_due",)])
+
+
+if __name__ == "__main__":  # the same comparisons on any built warehouse (e.g. a held-out input folder's)
+    if len(sys.argv) < 2:
+        sys.exit("usage: python tests/test_drift.py WAREHOUSE.duckdb [POLICY.yaml]")
+    wh = duckdb.connect(sys.argv[1], read_only=True)
+    day = wh.sql("SELECT max(as_of) FROM permit_status").fetchall()[0][0]
+    problems = window_disagreements(wh) + candidate_disagreements(
+        wh, Path(sys.argv[2]) if len(sys.argv) > 2 else PACKAGED_POLICY, day)
+    n_p = wh.sql("SELECT count(*) FROM permit_status WHERE status = 'active'").fetchall()[0][0]
+    n_c = wh.sql("SELECT count(*) FROM candidates").fetchall()[0][0]
+    print(f"as_of {day}: {n_p} active permits, {n_c} candidates compared; {len(problems)} disagreements")
+    print("\n".join(problems[:50]))
+    sys.exit(1 if problems else 0)
