@@ -3,7 +3,9 @@
 Every SQL rule with a ``candidate:`` entry in ``expectations/rules/*.yaml`` is
 evaluated, with its own ``check.facts`` SQL, for a hypothetical new application
 of each candidate (``candidates.sql``: status draft, no ``submitted_on``, so
-``d = as_of``; the policy variant of the employer's district). Nothing here
+``d = as_of``), turned into ``_apps`` rows by the preamble's own ``apps_of``
+(so ``d``, the open flag and the employer's policy variant mean what they mean
+for a real application). Nothing here
 restates a rule: the rule's facts decide ``breaks``; the ``candidate:`` entry
 only says how the rule's own fact columns forecast the future:
 
@@ -71,9 +73,11 @@ def evaluate_candidates(con, rules: dict[str, dict] | None = None) -> dict[str, 
     tables = {}
     con.execute("ALTER TABLE _apps RENAME TO _apps_actual")
     try:
-        con.execute("CREATE TEMP TABLE _apps AS SELECT * FROM _apps_actual LIMIT 0")
-        con.execute("INSERT INTO _apps BY NAME SELECT application_id, id_number, uscc, 'new' AS type, "
-                    "'draft' AS status, as_of() AS d, true AS is_open, pkey FROM _cand")
+        # the hypothetical applications, derived by the preamble's own apps_of (d, is_open, pkey)
+        con.execute("CREATE OR REPLACE TEMP TABLE _cand_applications AS SELECT * FROM applications LIMIT 0")
+        con.execute("INSERT INTO _cand_applications BY NAME SELECT application_id, id_number, uscc, "
+                    "'new' AS type, 'draft' AS status FROM _cand")
+        con.execute("CREATE TEMP TABLE _apps AS SELECT * FROM apps_of('_cand_applications')")
         for rid, r in crules.items():
             table = tables[rid] = "_cand" + facts_table(rid)
             try:

@@ -30,11 +30,14 @@ CREATE OR REPLACE TEMP TABLE _employers AS
 SELECT e.*, coalesce(p.pkey, '*') AS pkey
 FROM employers e LEFT JOIN _policy p ON p.pkey = e.district;
 
--- every application with d (submitted_on, else as_of), open flag and policy variant
-CREATE OR REPLACE TEMP TABLE _apps AS
+-- every application with d (submitted_on, else as_of), open flag and policy variant;
+-- apps_of(t) derives them from any applications-shaped table t (the candidates' hypothetical
+-- applications go through this same definition: expectations/candidates.py)
+CREATE OR REPLACE TEMP MACRO apps_of(t) AS TABLE
 SELECT a.*, coalesce(a.submitted_on, as_of()) AS d, is_open(a.status) AS is_open,
        coalesce(e.pkey, '*') AS pkey
-FROM applications a LEFT JOIN _employers e ON e.uscc = a.uscc;
+FROM query_table(t) a LEFT JOIN _employers e ON e.uscc = a.uscc;
+CREATE OR REPLACE TEMP TABLE _apps AS SELECT * FROM apps_of('applications');
 
 CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE status = 'active';
 CREATE OR REPLACE TEMP TABLE _active_count AS
