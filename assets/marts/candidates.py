@@ -32,7 +32,9 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) ->
     for rid, r in crules.items():
         c = r["candidate"]
         col, rid_s = c["column"], sql_str(rid)
-        states.append(f"any_value(k.state) FILTER (WHERE k.rule_id = {rid_s}) AS {col}")
+        # no facts row = the rule does not apply to this candidate (e.g. capital for entity types
+        # without registered capital): nothing to fix, 'ok'
+        states.append(f"coalesce(any_value(k.state) FILTER (WHERE k.rule_id = {rid_s}), 'ok') AS {col}")
         if c.get("ok_on_column"):
             forecasts.append(f"any_value(k.ok_on) FILTER (WHERE k.rule_id = {rid_s} AND k.breaks) "
                              f"AS {c['ok_on_column']}")
@@ -60,7 +62,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) ->
            age_years(birth_date, as_of()) AS age, hired_on,
            highest_degree, lab('degree', highest_degree) AS highest_degree_zh,
            title_level, lab('title_level', title_level) AS title_level_zh,
-           {", ".join(cols + fcols)},
+           {", ".join([f"coalesce({c}, 'ok') AS {c}" for c in cols] + fcols)},
            eligible_on, coalesce(eligible_on = as_of(), false) AS eligible_now,
            CAST(eligible_on - as_of() AS INTEGER) AS days_to_eligible,
            list_filter([{", ".join(blocked_ids) or "NULL"}], lambda v: v IS NOT NULL) AS blocking_rule_ids,
