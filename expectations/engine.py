@@ -25,6 +25,7 @@ from pathlib import Path
 from core.calendar import CALENDAR_CSV, create_calendar_table
 from core.sql import create_macros, sql_str
 from core.contract import TABLES
+from core.findings import FINDINGS_DDL
 from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
@@ -206,10 +207,7 @@ def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str
         facts[rid] = f
         selects.append(findings_sql(rule, f, run_id))
     if not selects:
-        types = dict(zip(FINDINGS_SELECT_COLS, ("VARCHAR", "DATE", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
-                                                  "VARCHAR", "VARCHAR", "DATE", "VARCHAR", "VARCHAR", "JSON")))
-        con.execute("CREATE OR REPLACE TEMP TABLE _run_findings AS SELECT "
-                    + ", ".join(f"NULL::{t} AS {c}" for c, t in types.items()) + ", NULL::VARCHAR AS policy LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
         return facts
     con.execute("CREATE OR REPLACE TEMP TABLE _run_findings AS " + " UNION ALL ".join(selects))
     return facts
