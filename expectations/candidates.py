@@ -79,21 +79,24 @@ def evaluate_candidates(con, rules: dict[str, dict] | None = None) -> dict[str, 
                     "'new' AS type, 'draft' AS status FROM _cand")
         con.execute("CREATE TEMP TABLE _apps AS SELECT * FROM apps_of('_cand_applications')")
         for rid, r in crules.items():
-            table = tables[rid] = "_cand" + facts_table(rid)
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {r['check']['facts']}")
+                source = f"({r['check']['facts']})"
+                if r["candidate"].get("breaks_at"):  # judged again at the projected date below
+                    table = tables[rid] = "_cand" + facts_table(rid)
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {r['check']['facts']}")
+                    source = table
                 ok_on = r["candidate"].get("ok_on") or "NULL"
-                con.execute(f"INSERT INTO _cand_checks SELECT f.entity_key, {sql_str(rid)}, "
-                            f"coalesce(f.breaks, false), CAST(({ok_on}) AS DATE), NULL "
-                            f"FROM {table} f JOIN _cand c ON c.application_id = f.entity_key")
+                # a check breaking now waits when its own forecast lies ahead, else it blocks
+                con.execute(f"""INSERT INTO _cand_checks
+                    SELECT entity_key, {sql_str(rid)}, breaks, ok_on,
+                           CASE WHEN NOT breaks THEN 'ok' WHEN ok_on > as_of() THEN 'wait' ELSE 'blocked' END
+                    FROM (SELECT f.entity_key, coalesce(f.breaks, false) AS breaks, CAST(({ok_on}) AS DATE) AS ok_on
+                          FROM {source} f JOIN _cand c ON c.application_id = f.entity_key)""")
             except Exception as exc:
                 raise RuleBookError(f"{r.get('file', '?')}: {rid}: candidate evaluation failed: {exc}") from exc
     finally:
         con.execute("DROP TABLE IF EXISTS _apps")
         con.execute("ALTER TABLE _apps_actual RENAME TO _apps")
-    # a check breaking now waits when its own forecast lies ahead, else it blocks
-    con.execute("UPDATE _cand_checks SET state = CASE WHEN NOT breaks THEN 'ok' "
-                "WHEN ok_on > as_of() THEN 'wait' ELSE 'blocked' END")
     # the date every waiting check holds; then rules that may start breaking by then
     con.execute("""CREATE OR REPLACE TEMP TABLE _cand_projection AS
         SELECT c.application_id, greatest(as_of(), max(k.ok_on) FILTER (WHERE k.state = 'wait')) AS projected_on
