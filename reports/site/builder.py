@@ -24,6 +24,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from reports.files import overwrite
 from reports.site import data as D
+from reports.site import employer_data as E
+from reports.site import overview_data as O
 from reports.site import labels as L
 
 HERE = Path(__file__).resolve().parent
@@ -98,8 +100,8 @@ def _employer_template(env: Environment, as_of: dt.date, run_id: str) -> tuple[s
     return a, b, c, d, e, "", ""
 
 
-def fit_employer_pages(con, ed: D.EmployerData, as_of: dt.date, cap: int, env: Environment,
-                       run_id: str) -> tuple[D.EmployerData, dict]:
+def fit_employer_pages(con, ed: E.EmployerData, as_of: dt.date, cap: int, env: Environment,
+                       run_id: str) -> tuple[E.EmployerData, dict]:
     """Keep every employer page within EMPLOYER_PAGE_BUDGET: employers whose
     page would be larger get fewer rows per action list on the page (halving
     the cap; the heading keeps the full count and todo.xlsx has every row).
@@ -115,13 +117,13 @@ def fit_employer_pages(con, ed: D.EmployerData, as_of: dt.date, cap: int, env: E
         if not over:
             break
         cap //= 2
-        sub = D.employer_data(con, as_of, cap=cap, only=over)
+        sub = E.employer_data(con, as_of, cap=cap, only=over)
         ed.frame = pl.concat([ed.frame.filter(~pl.col("uscc").is_in(over)), sub.frame]).sort("uscc")
         reduced.update({u: cap for u in over})
     return ed, reduced
 
 
-def write_employer_pages(out: Path, ed: D.EmployerData, env: Environment, as_of: dt.date, run_id: str,
+def write_employer_pages(out: Path, ed: E.EmployerData, env: Environment, as_of: dt.date, run_id: str,
                          fail_after: Optional[int] = None) -> tuple[int, int, str, int]:
     """Write employers/<uscc>/index.html for every employer; returns (pages, bytes, largest uscc, largest bytes)."""
     a, b, c, d, e, _, _ = _employer_template(env, as_of, run_id)
@@ -145,7 +147,7 @@ def write_employer_pages(out: Path, ed: D.EmployerData, env: Environment, as_of:
     return n, total, biggest_uscc, biggest
 
 
-def _shared_meta(ed: D.EmployerData, rules: list[dict], as_of: dt.date, run_id: str, workbooks: bool) -> str:
+def _shared_meta(ed: E.EmployerData, rules: list[dict], as_of: dt.date, run_id: str, workbooks: bool) -> str:
     meta = {
         "as_of": as_of.isoformat(), "run_id": run_id, "workbooks": workbooks,
         "enums": {k: {code: list(v) for code, v in vals.items()} for k, vals in L.ENUMS.items()},
@@ -239,9 +241,9 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     finish_workbooks = _start_workbooks(con, out, workers=workers, parallel_from=parallel_from) if workbooks \
         else (lambda: 0)
     try:
-        rules = D.rules_list(con, policy_defaults)
+        rules = O.rules_list(con, policy_defaults)
         t = time.perf_counter()
-        ed = D.employer_data(con, as_of, cap=table_row_cap)
+        ed = E.employer_data(con, as_of, cap=table_row_cap)
         ed, res.reduced_caps = fit_employer_pages(con, ed, as_of, table_row_cap, env, run_id)
         secs["employer_data"] = round(time.perf_counter() - t, 2)
         res.rows_without_employer = sum(ed.orphans.values())
@@ -309,7 +311,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     # GX data docs and the index
     gx_link = _copy_gx(datadocs, out)
     res.gx_docs = gx_link is not None
-    ov = D.run_overview(con, run_id, summary)
+    ov = O.run_overview(con, run_id, summary)
     ctx = _common(as_of, run_id, "", "index", False)
     ctx.update(
         built_at=dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M (UTC+8)"),

@@ -1,20 +1,21 @@
-"""Pull the marts for the site: one query per mart, grouped per employer in
-polars, JSON-encoded per employer without a per-row Python loop.
+"""What every site page's data shares, and the bureau page's data.
 
-Everything that leaves this module is publishable: ID numbers masked, counts
-that need it suppressed, dates as ISO strings.
+Pull the marts for the site: one query per mart, grouped per employer in
+polars, JSON-encoded per employer without a per-row Python loop. Everything
+that leaves these modules is publishable: ID numbers masked, counts that need
+it suppressed, dates as ISO strings.
+
+Per page: ``employer_data.py`` (employer pages), this module's bureau section
+(bureau page), ``overview_data.py`` (index: the run overview; rules page).
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
-from dataclasses import dataclass, field
 from typing import Optional
 
 import duckdb
 import polars as pl
 
-from core.dates import add_months
 from reports import privacy
 from reports.site import labels as L
 
@@ -155,195 +156,11 @@ def payload_columns(meta: list[dict]) -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------- employers
-
-@dataclass
-class EmployerData:
-    frame: pl.DataFrame  # uscc, name, blob (JSON object text, without the outer page wrapper)
-    tables: list[dict] = field(default_factory=list)  # shared table meta for the page JS
-    months: list[str] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    kpis: list[dict] = field(default_factory=list)
-    rows_capped: dict[str, int] = field(default_factory=dict)
-    orphans: dict[str, int] = field(default_factory=dict)  # mart -> rows whose uscc has no employer page
-
-
 def _first_present(cols, candidates):
     for c in candidates:
         if c in cols:
             return c
     return None
-
-
-def employer_base(con, names: set[str]) -> pl.DataFrame:
-    """One row per employer: uscc, name, district, and the KPI object."""
-    if "employer_summary" in names:
-        df = read_table(con, "employer_summary")
-    elif "employers" in names:
-        df = read_table(con, "employers")
-    else:
-        raise SiteDataError("neither employer_summary nor employers is in the warehouse / 仓库中没有聘用单位数据")
-    if "uscc" not in df.columns:
-        raise SiteDataError("employer_summary has no uscc column / employer_summary 缺少 uscc 列")
-    name_col = _first_present(df.columns, ("name", "employer_name"))
-    district_col = _first_present(df.columns, ("district",))
-    kpi_cols = []
-    for cands, _zh, _en in L.EMPLOYER_KPIS:
-        c = _first_present(df.columns, cands)
-        if c:
-            kpi_cols.append(c)
-    bad = df.filter(~pl.col("uscc").cast(pl.String).str.contains(r"^[0-9A-Za-z]{1,40}$") | pl.col("uscc").is_null())
-    if bad.height:
-        raise SiteDataError(f"employer_summary row with an unusable uscc {bad['uscc'][0]!r} "
-                            f"(cannot name a folder) / 统一社会信用代码无法作为目录名")
-    out = df.select(
-        pl.col("uscc").cast(pl.String),
-        (pl.col(name_col).cast(pl.String) if name_col else pl.col("uscc").cast(pl.String)).alias("name"),
-        (pl.col(district_col).cast(pl.String) if district_col else pl.lit(None, pl.String)).alias("district"),
-        (pl.struct([pl.col(c).cast(pl.Float64) for c in kpi_cols]).struct.json_encode()
-         if kpi_cols else pl.lit("{}")).alias("kpi"),
-    ).unique("uscc", keep="first", maintain_order=True).sort("uscc")
-    return out
-
-
-def employer_kpi_meta(con, names) -> list[dict]:
-    cols = con.sql("SELECT * FROM employer_summary LIMIT 0").columns if "employer_summary" in names else []
-    out = []
-    for cands, zh, en in L.EMPLOYER_KPIS:
-        c = _first_present(cols, cands)
-        out.append({"k": c or cands[0], "zh": zh, "en": en, "present": bool(c)})
-    return out
-
-
-def action_table(con, spec: dict, cap: int, only: Optional[list] = None) -> tuple[pl.DataFrame, dict]:
-    """uscc -> '{"n":total,"c":{col:[...]}}' for one action mart (one query)."""
-    df = read_table(con, spec["mart"])
-    if only is not None and "uscc" in df.columns:
-        df = df.filter(pl.col("uscc").is_in(only))
-    if "uscc" not in df.columns:
-        raise SiteDataError(f"mart {spec['mart']} has no uscc column / {spec['mart']} 缺少 uscc 列")
-    meta_cols = column_meta([c for c in df.columns if c not in ("uscc", "employer_name")], spec.get("show"))
-    show = payload_columns(meta_cols)
-    sort_cols = [c for c in spec["sort"] if c in df.columns]
-    if sort_cols:
-        df = df.sort(["uscc", *sort_cols], descending=[False] + [bool(spec.get("desc"))] * len(sort_cols),
-                     nulls_last=True)
-    df = publishable(df, keep=set(show))
-    counts = df.group_by("uscc").agg(pl.len().alias("_n"))
-    df = df.filter(pl.int_range(pl.len()).over("uscc") < cap)
-    grouped = df.group_by("uscc").agg([pl.col(c) for c in show]).join(counts, on="uscc", how="left")
-    grouped = grouped.select(
-        pl.col("uscc").cast(pl.String),
-        pl.concat_str([pl.lit('{"n":'), pl.col("_n").cast(pl.String), pl.lit(',"c":'),
-                       pl.struct(show).struct.json_encode(), pl.lit("}")]).alias(spec["key"]),
-    )
-    meta = {"key": spec["key"], "zh": spec["zh"], "en": spec["en"], "note_zh": spec["note_zh"],
-            "note_en": spec["note_en"], "columns": meta_cols, "cap": cap}
-    return grouped, meta
-
-
-def expiry_series(con, names, as_of: dt.date) -> tuple[pl.DataFrame | None, list[str]]:
-    """Active permits expiring per month, next 12 months, per employer."""
-    start = as_of.replace(day=1)
-    months = [add_months(start, i).strftime("%Y-%m") for i in range(12)]
-    if "permit_status" not in names:
-        return None, months
-    cols = con.sql("SELECT * FROM permit_status LIMIT 0").columns
-    if "expires_on" not in cols or "uscc" not in cols:
-        raise SiteDataError("permit_status lacks uscc/expires_on / permit_status 缺少 uscc 或 expires_on")
-    if "status" in cols:
-        cond = "status = 'active'"
-    elif "window_state" in cols:
-        cond = "window_state <> 'inactive'"
-    else:
-        cond = "TRUE"
-    end = add_months(start, 12)
-    agg = con.sql(
-        f"SELECT uscc, strftime(expires_on, '%Y-%m') AS m, count(*) AS n FROM permit_status "
-        f"WHERE {cond} AND expires_on >= DATE '{as_of}' AND expires_on < DATE '{end}' GROUP BY ALL"
-    ).pl()
-    return _fixed_series(agg, months, "expiry"), months
-
-
-def funnel_series(con, names) -> tuple[pl.DataFrame | None, list[str]]:
-    order = L.APPLICATION_STATUS_ORDER
-    if "applications" not in names:
-        return None, order
-    agg = con.sql("SELECT uscc, CAST(status AS VARCHAR) AS m, count(*) AS n FROM applications GROUP BY ALL").pl()
-    return _fixed_series(agg, order, "funnel"), order
-
-
-def _fixed_series(agg: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
-    """(uscc, m, n) long rows -> uscc, '[n for each key]' JSON array text."""
-    agg = agg.filter(pl.col("m").is_in(keys))
-    if agg.height == 0:
-        return pl.DataFrame({"uscc": [], name: []}, schema={"uscc": pl.String, name: pl.String})
-    wide = agg.pivot(on="m", index="uscc", values="n")
-    for k in keys:
-        if k not in wide.columns:
-            wide = wide.with_columns(pl.lit(0).alias(k))
-    return wide.select(
-        pl.col("uscc").cast(pl.String),
-        pl.concat_str([pl.lit("["), pl.concat_str([pl.col(k).fill_null(0).cast(pl.Int64).cast(pl.String) for k in keys],
-                                                 separator=","), pl.lit("]")]).alias(name),
-    )
-
-
-def employer_data(con, as_of: dt.date, cap: int = 300, only: Optional[list] = None) -> EmployerData:
-    """Every employer's page data (``only``: just these employers)."""
-    names = table_names(con)
-    base = employer_base(con, names)
-    if only is not None:
-        base = base.filter(pl.col("uscc").is_in(only))
-    tables_meta = []
-    parts = []
-    orphans: dict[str, int] = {}
-    frame = base
-    for spec in L.EMPLOYER_TABLES:
-        if spec["mart"] not in names:
-            tables_meta.append({"key": spec["key"], "zh": spec["zh"], "en": spec["en"], "note_zh": spec["note_zh"],
-                                "note_en": spec["note_en"], "columns": [], "missing": True, "cap": cap})
-            parts.append((spec["key"], None))
-            continue
-        grouped, meta = action_table(con, spec, cap, only)
-        tables_meta.append(meta)
-        lost = grouped.join(base.select("uscc"), on="uscc", how="anti")
-        if lost.height:
-            orphans[spec["mart"]] = int(con.sql(
-                f'SELECT count(*) FROM "{spec["mart"]}" WHERE uscc IS NULL OR uscc NOT IN '
-                f'(SELECT uscc FROM {"employer_summary" if "employer_summary" in names else "employers"})'
-            ).fetchall()[0][0])
-        frame = frame.join(grouped, on="uscc", how="left")
-        parts.append((spec["key"], spec["key"]))
-    expiry, months = expiry_series(con, names, as_of)
-    funnel, statuses = funnel_series(con, names)
-    zeros12 = "[" + ",".join(["0"] * len(months)) + "]"
-    zeros_f = "[" + ",".join(["0"] * len(statuses)) + "]"
-    if expiry is not None:
-        frame = frame.join(expiry, on="uscc", how="left")
-    else:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias("expiry"))
-    if funnel is not None:
-        frame = frame.join(funnel, on="uscc", how="left")
-    else:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias("funnel"))
-    empty_table = '{"n":0,"c":{}}'
-    table_json = [pl.lit('"tables":{')]
-    for i, (key, col) in enumerate(parts):
-        sep = "," if i else ""
-        val = pl.col(col).fill_null(empty_table) if col else pl.lit(empty_table)
-        table_json += [pl.lit(f'{sep}"{key}":'), val]
-    table_json.append(pl.lit("}"))
-    blob = pl.concat_str([
-        pl.struct(pl.col("uscc"), pl.col("name"), pl.col("district")).struct.json_encode().str.strip_suffix("}"),
-        pl.lit(',"kpi":'), pl.col("kpi"), pl.lit(","),
-        *table_json,
-        pl.lit(',"charts":{"expiry":'), pl.col("expiry").fill_null(zeros12),
-        pl.lit(',"funnel":'), pl.col("funnel").fill_null(zeros_f), pl.lit("}}"),
-    ]).alias("blob")
-    frame = frame.select("uscc", "name", "district", blob)
-    return EmployerData(frame=frame, tables=tables_meta, months=months, statuses=statuses,
-                        kpis=employer_kpi_meta(con, names), orphans=orphans)
 
 
 # ---------------------------------------------------------------- bureau
@@ -538,117 +355,6 @@ def _counts_out(values: list, tag: str) -> list:
 
 def _col_dict(df: pl.DataFrame) -> dict:
     return {c: df[c].to_list() for c in df.columns}
-
-
-# ---------------------------------------------------------------- index
-
-def run_overview(con, run_id: str, summary: Optional[dict] = None) -> dict:
-    """What the run was: inputs, row counts, findings by severity, steps.
-
-    ``summary`` is ``assets.commit.collect_run_summary(...)`` of the current
-    run when the Dagster asset builds the site; without it the same facts are
-    read from ``ingest_log`` / ``findings`` / ``run_steps``."""
-    names = table_names(con)
-    out: dict = {"ingest": None, "quarantine": None, "findings": {}, "run_steps": None, "totals": {},
-                 "policy": "", "input_files": 0}
-    inputs = None
-    if summary:
-        inputs = pl.DataFrame(summary.get("inputs") or [],
-                              schema={"file": pl.String, "table": pl.String, "rows_read": pl.Int64,
-                                      "rows_loaded": pl.Int64, "rows_quarantined": pl.Int64,
-                                      "rows_collapsed": pl.Int64})
-        out["findings"] = {k: summary.get(f"findings_{k}", 0) for k in ("error", "warning", "info")}
-        out["policy"] = str(summary.get("policy") or "")
-        steps = summary.get("steps") or []
-        if steps:
-            sdf = pl.DataFrame([{"step_key": s["step_key"], "status": s.get("status"),
-                                 "seconds": s.get("seconds")} for s in steps])
-            out["run_steps"] = {"columns": column_meta(sdf.columns), "rows": _col_dict(sdf)}
-    elif "ingest_log" in names:
-        df = read_table(con, "ingest_log")
-        if "run_id" in df.columns and df.height:
-            mine = df.filter(pl.col("run_id") == run_id)
-            df = mine if mine.height else df.filter(pl.col("run_id") == df["run_id"].max())
-        inputs = df.rename({"source_file": "file", "table_name": "table"}, strict=False).drop(
-            [c for c in ("run_id",) if c in df.columns])
-    if inputs is not None:
-        inputs = publishable(inputs)
-        out["input_files"] = inputs["file"].n_unique() if "file" in inputs.columns else inputs.height
-        out["ingest"] = {"columns": column_meta(inputs.columns), "rows": _col_dict(inputs)}
-        for c in ("rows_read", "rows_loaded", "rows_quarantined", "rows_collapsed"):
-            if c in inputs.columns:
-                out["totals"][c] = int(inputs[c].sum() or 0)
-    if "quarantine" in names:
-        cols = con.sql("SELECT * FROM quarantine LIMIT 0").columns
-        grp = [c for c in ("table_name", "source_file", "rule_ids") if c in cols]
-        if grp:
-            rid = run_id.replace("'", "''")
-            where = f"WHERE run_id = '{rid}'" if "run_id" in cols and con.sql(
-                f"SELECT count(*) FROM quarantine WHERE run_id = '{rid}'").fetchall()[0][0] else ""
-            sel = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in grp)
-            df = con.sql(f"SELECT {sel}, count(*) AS rows FROM quarantine {where} GROUP BY ALL "
-                         "ORDER BY rows DESC LIMIT 500").pl()
-            df = df.with_columns(pl.col("rule_ids").str.replace_all(r'[\[\]"]', "")) if "rule_ids" in df.columns else df
-            meta = column_meta(df.columns)
-            for m in meta:
-                if m["k"] == "rule_ids":
-                    m["t"] = "rule"
-            out["quarantine"] = {"columns": meta, "rows": _col_dict(df)}
-    if not out["findings"] and "findings" in names:
-        df = con.sql("SELECT severity, count(*) AS n FROM findings GROUP BY ALL").pl()
-        out["findings"] = dict(zip(df["severity"].to_list(), df["n"].to_list()))
-    if out["run_steps"] is None and "run_steps" in names:
-        df = con.sql("SELECT step_key, status, seconds FROM run_steps WHERE run_id = ?", params=[run_id]).pl()
-        if df.height:
-            out["run_steps"] = {"columns": column_meta(df.columns), "rows": _col_dict(df)}
-    return out
-
-
-def fill_template(text: str, policy: dict) -> str:
-    """A finding message template made readable: policy parameters filled in
-    with their values, every other placeholder shown as '…'."""
-    import re as _re
-
-    def one(m):
-        key = m.group(1)
-        v = policy.get(key)
-        if isinstance(v, list):
-            return "/".join(str(x) for x in v)
-        return str(v) if v is not None and not isinstance(v, dict) else "…"
-
-    return _re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}", one, text or "")
-
-
-def rules_list(con, policy: Optional[dict] = None) -> list[dict]:
-    """Every rule with its texts, from the warehouse's `rules` table (the rule
-    book as the rule step wrote it; the site never re-reads the YAML)."""
-    policy = policy or {}
-    rows: dict[str, dict] = {}
-    if "rules" in table_names(con):
-        for r in read_table(con, "rules").iter_rows(named=True):  # ~50 rules
-            rows[r["rule_id"]] = {k: (v if not isinstance(v, (dt.date,)) else v.isoformat()) for k, v in r.items()}
-    out = []
-    for rid in sorted(rows):
-        r = rows[rid]
-        out.append({
-            "rule_id": rid,
-            "severity": r.get("severity", ""),
-            "entity_type": r.get("entity_type", ""),
-            "title_zh": r.get("title_zh") or rid,
-            "title_en": r.get("title_en") or rid,
-            "text_zh": fill_template(_first_text(r, ("text_zh", "rule_text_zh", "description_zh", "message_zh")), policy),
-            "text_en": fill_template(_first_text(r, ("text_en", "rule_text_en", "description_en", "message_en")), policy),
-            "source": _first_text(r, ("source", "source_sentence", "source_zh")),
-        })
-    return out
-
-
-def _first_text(r: dict, keys) -> str:
-    for k in keys:
-        v = r.get(k)
-        if isinstance(v, str) and v.strip():
-            return v.strip()
-    return ""
 
 
 def dumps(obj) -> str:
