@@ -68,3 +68,42 @@ def add_accounts(engine, info: dict) -> dict:
     for u in info["usccs"]:
         A.add_user(engine, u, "employer", u, password=PASSWORD)
     return {"district": d}
+
+
+# ------------------------------------------------------------------ fixtures
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """Debian's PostgreSQL, installed when missing and started on 127.0.0.1 by the tests themselves."""
+    from pg_setup import PgCluster, PostgresSetupError
+
+    try:
+        cluster = PgCluster().start()
+    except PostgresSetupError as exc:
+        pytest.fail(f"PostgreSQL set-up failed: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """The server database, once as a SQLite file and once as a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "server.sqlite")
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+@pytest.fixture(scope="module")
+def site_info(tmp_path_factory) -> dict:
+    return build_site(tmp_path_factory.mktemp("serve-site"))
+
+
+def make_client(site: Path, db: str, client=("127.0.0.1", 40000), **cfg):
+    from starlette.testclient import TestClient
+
+    from pipelines.serve.app import ServeConfig, create_app
+
+    app = create_app(ServeConfig(site=str(site), db=db, **cfg))
+    return TestClient(app, client=client), app.state.server

@@ -172,15 +172,26 @@ def users_reset(username: str, db: Optional[str] = typer.Option(None, "--db", he
 
 
 @users_app.command("list")
-def users_list(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def users_list(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+               fmt: str = typer.Option("table", "--format", help="table | csv")) -> None:
     """Every account: role, scope and state (never a password or code)."""
+    import csv
+
     from pipelines.serve.accounts import list_users
 
-    t = Table("用户 / user", "角色 / role", "范围 / scope", "名称 / name", "状态 / state")
+    rows = []
     for u in list_users(_engine(db)):
         state = "disabled" if u.disabled else ("active" if u.has_password else
                                                ("pending activation" if u.pending_activation else "sso"))
-        t.add_row(u.username, u.role, u.scope or "", u.display_name or "", state)
+        rows.append([u.username, u.role, u.scope or "", u.display_name or "", state])
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(["username", "role", "scope", "name", "state"])
+        w.writerows(rows)
+        return
+    t = Table("用户 / user", "角色 / role", "范围 / scope", "名称 / name", "状态 / state")
+    for r in rows:
+        t.add_row(*r)
     console.print(t)
 
 
