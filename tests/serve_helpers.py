@@ -107,3 +107,82 @@ def make_client(site: Path, db: str, client=("127.0.0.1", 40000), **cfg):
 
     app = create_app(ServeConfig(site=str(site), db=db, **cfg))
     return TestClient(app, client=client), app.state.server
+
+
+# ------------------------------------------------------------------ a real server process
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`permits serve …` in its own process group on 127.0.0.1; stopped by its pid."""
+
+    def __init__(self, site: Path, db: str, *args: str, log: Path | None = None):
+        self.port = free_port()
+        self.cmd = [str(REPO / ".venv" / "bin" / "permits"), "serve", "--site", str(site), "--db", db,
+                    "--host", "127.0.0.1", "--port", str(self.port), *args]
+        self.log = log
+        self.proc = None
+
+    def __enter__(self) -> "ServerProcess":
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}: {self.cmd}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start in 60 s")
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)      # graceful: the lifespan drains the audit queue
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode if self.proc else 0
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def raw_get(port: int, raw_path: str, cookie: str = "", headers: str = "") -> tuple[int, bytes]:
+    """One HTTP/1.1 GET with the path sent byte for byte (no client normalisation)."""
+    req = (f"GET {raw_path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+           + (f"Cookie: {cookie}\r\n" if cookie else "") + headers + "\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(req)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
+
+
+def http_login(client, username: str, password: str = PASSWORD):
+    page = client.get("/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf": csrf_of(page.text)},
+                       follow_redirects=False)
