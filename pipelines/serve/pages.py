@@ -116,7 +116,7 @@ def session_bar(display: str, csrf: str) -> bytes:
     def t(k):
         return (f'<span class="i18n" lang="zh-CN">{escape(T[k][0])}</span>'
                 f'<span class="i18n" lang="en">{escape(T[k][1])}</span>')
-    return (f'<div id="permits-session" style="position:fixed;top:6px;right:10px;z-index:1000;font-size:12px;'
+    return (f'<div id="permits-session" style="position:fixed;bottom:8px;right:10px;z-index:1000;font-size:12px;'
             f'background:rgba(255,255,255,.92);padding:3px 8px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.2)">'
             f'{t("signed_in")} <b>{escape(display)}</b> · <a href="/password">{t("change")}</a> · '
             f'<form method="post" action="/logout" style="display:inline"><input type="hidden" name="csrf" '
