@@ -146,3 +146,15 @@ def test_the_server_on_postgresql(world, pg_cluster):
     events = [r["event"] for r in query(engine, user=u)]
     engine.dispose()
     assert events == ["login_failed", "login", "page_view", "denied"]
+
+
+def test_the_load_benchmark_runs_bounded_and_reports(tmp_path, capsys):
+    from pipelines.serve import bench
+
+    res = bench.main(["--employers", "4", "--sessions", "6", "--rounds", "2", "--think", "0.05",
+                      "--max-seconds", "60", "--out", str(tmp_path / "b.json")])
+    assert res["error_count"] == 0 and res["requests"] == 6 * 2 * 2
+    assert res["page"]["n"] == 12 and res["todo.xlsx"]["n"] == 12 and res["login"]["n"] == 6
+    assert res["page"]["median_ms"] > 0 and res["page"]["p95_ms"] >= res["page"]["median_ms"]
+    out = capsys.readouterr().out
+    assert "p95 ms" in out and "targets" in out and (tmp_path / "b.json").exists()
