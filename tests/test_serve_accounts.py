@@ -76,7 +76,9 @@ def test_login_logout_sessions_and_cookies(db_url, site_info):
         client.cookies.set("permits_session", token)          # the old cookie is dead on the server
         assert client.get(f"/employers/{u}/", follow_redirects=False).status_code == 303
         # an open redirect is refused
-        assert login(client, u, next="//evil.example/x").headers["location"] == f"/employers/{u}/"
+        for evil in ("//evil.example/x", "/\\evil.example", "/\t/evil.example", "https://evil.example/"):
+            client.cookies.clear()
+            assert login(client, u, next=evil).headers["location"] == f"/employers/{u}/", evil
 
 
 def test_login_form_needs_its_csrf_token(db_url, site_info):

@@ -13,6 +13,7 @@ import json
 from contextlib import asynccontextmanager
 import mimetypes
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -201,10 +202,12 @@ def _en(request: Request, form=None) -> bool:
     return lang == "en"
 
 
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\x00-\x1f\x7f]*$")
+
+
 def _safe_next(nxt: Optional[str]) -> str:
-    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or nxt.startswith("/\\"):
-        return "/"
-    return nxt
+    """Where to go after login: a path of this server only (no //host, /\\host, no control characters)."""
+    return nxt if nxt and _LOCAL_PATH.match(nxt) else "/"
 
 
 def create_app(cfg: ServeConfig) -> Starlette:
