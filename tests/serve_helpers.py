@@ -45,7 +45,7 @@ def csrf_of(html: str) -> str:
 
 
 def login(client, username: str, password: str = PASSWORD, next: str | None = None):
-    page = client.get("/login" + (f"?next={next}" if next else ""))
+    page = client.get("/login", params={"next": next} if next else None)
     assert page.status_code == 200
     data = {"username": username, "password": password, "csrf": csrf_of(page.text)}
     if next:
