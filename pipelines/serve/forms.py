@@ -9,6 +9,7 @@ import hmac
 import math
 import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,7 +34,8 @@ def form_routes(srv: "Server") -> list[Route]:
 
     def page(request, form, heading_key, *, en, status=200, csrf="", message="", ok=False, username="",
              next="/", new_csrf_cookie=False) -> Response:
-        q = f"&next={request.query_params['next']}" if form == "login" and "next" in request.query_params else ""
+        q = ("&" + urlencode({"next": request.query_params["next"]})) \
+            if form == "login" and "next" in request.query_params else ""
         resp = HTMLResponse(P.render(form, en=en, heading=P.text(heading_key, en), csrf=csrf, message=message,
                                      ok=ok, username=username, next=next, extra_query=q),
                             status_code=status, headers=SECURITY_HEADERS)
