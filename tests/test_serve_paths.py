@@ -102,8 +102,13 @@ def test_employer_sees_its_folder_rules_and_assets_only(served):
                  "/assets/plotly.min.js", "/assets/meta.js"]:
         assert c.get(path).status_code == 200, path
     assert c.get(f"/employers/{u}/todo.xlsx").content[:2] == b"PK"
-    page = c.get(f"/employers/{u}/").text
+    r = c.get(f"/employers/{u}/")
+    page = r.text
     assert u in page and other not in page
+    assert "no-cache" in r.headers["cache-control"] and r.headers["x-content-type-options"] == "nosniff"
+    again = c.get(f"/employers/{u}/", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert c.get(f"/employers/{other}/", headers={"If-None-Match": r.headers["etag"]}).status_code == 404
     nf = c.get("/no/such/page").text
     for path in [f"/employers/{other}/index.html", f"/employers/{other}/todo.xlsx", f"/employers/{other}/",
                  "/index.html", "/bureau/index.html", "/employers/index.html", "/gx/index.html",
