@@ -20,7 +20,7 @@ users = sa.Table(
     sa.Column("display_name", sa.String(200)),
     sa.Column("email", sa.String(320)),
     sa.Column("password_hash", sa.Text),                            # Argon2id; NULL until activated
-    sa.Column("activation_hash", sa.Text),                          # Argon2id of the one-time code; NULL once used
+    sa.Column("activation_hash", sa.Text),                          # SHA-256 of the one-time code; NULL once used
     sa.Column("activation_expires", sa.DateTime),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
