@@ -114,7 +114,6 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from serve_helpers import PASSWORD, add_accounts, login, make_client, site_info  # noqa: F401
+from serve_helpers import add_accounts, login, make_client, site_info  # noqa: F401
 
 from pipelines.serve.accounts import User
 from pipelines.serve.sitefs import allowed, split_path

@@ -137,7 +137,6 @@ class Server:
             target = raw_path + (("?" + request.url.query) if request.url.query else "")
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303,
                                     headers=SECURITY_HEADERS)
-        user = auth.user
         resp = self._site_response(request, auth, raw_path)
         if auth.new_cookie:
             self.set_session_cookie(request, resp, auth.new_cookie)
