@@ -158,3 +158,35 @@ def test_the_load_benchmark_runs_bounded_and_reports(tmp_path, capsys):
     assert res["page"]["median_ms"] > 0 and res["page"]["p95_ms"] >= res["page"]["median_ms"]
     out = capsys.readouterr().out
     assert "p95 ms" in out and "targets" in out and (tmp_path / "b.json").exists()
+
+
+def test_two_worker_processes_keep_sessions_and_audit_in_the_database(world):
+    u = world["usccs"][3]
+    with ServerProcess(world["site"], world["db"], "--workers", "2") as srv:
+        clients = [httpx.Client(base_url=srv.url) for _ in range(2)]
+        try:
+            assert http_login(clients[0], u).status_code == 303
+            for _ in range(6):    # new connections land on either worker: the session is in the database
+                with httpx.Client(base_url=srv.url, cookies=clients[0].cookies) as c:
+                    assert c.get(f"/employers/{u}/todo.xlsx").status_code == 200
+        finally:
+            for c in clients:
+                c.close()
+    engine = open_db(world["db"])
+    assert [r["event"] for r in query(engine, user=u)].count("download") == 6
+    engine.dispose()
+
+
+def test_serve_refuses_unsafe_or_impossible_settings(world, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    r = CliRunner().invoke(app, ["serve", "--site", str(world["site"]), "--trusted-header", "X-Remote-User"])
+    assert r.exit_code == 2 and "--trusted-proxy" in r.output
+    r = CliRunner().invoke(app, ["serve", "--site", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "not found" in r.output
+    r = CliRunner().invoke(app, ["serve", "--site", str(world["site"]), "--trusted-proxy", "not-an-address"])
+    assert r.exit_code == 2 and "CIDR" in r.output
+    r = CliRunner().invoke(app, ["serve", "--site", str(world["site"]), "--certfile", "x.pem"])
+    assert r.exit_code == 2 and "--keyfile" in r.output
