@@ -139,7 +139,7 @@ def test_five_failures_lock_the_account_and_the_address_for_15_minutes(db_url, s
 
 def test_disable_reset_and_list(db_url, site_info):
     u = site_info["usccs"][0]
-    client, srv = make_client(site_info["site"], db_url)
+    client, srv = make_client(site_info["site"], db_url, session_cache_seconds=0)
     A.add_user(srv.engine, u, "employer", password=PASSWORD)
     with client:
         assert login(client, u).status_code == 303
@@ -240,3 +240,27 @@ def test_cli_users_and_audit(db_url, site_info, tmp_path):
     assert r.exit_code == 0 and r.output.strip() == "[]"
     r = runner.invoke(app, ["audit", "--since", "yesterday", "--db", db_url])
     assert r.exit_code == 2
+
+
+def test_a_session_ended_elsewhere_stops_working_within_the_cache_time(site_info, tmp_path):
+    import time
+
+    u = site_info["usccs"][0]
+    db = str(tmp_path / "server.sqlite")
+    client, srv = make_client(site_info["site"], db, session_cache_seconds=1.0)
+    A.add_user(srv.engine, u, "employer", password=PASSWORD)
+    with client:
+        assert login(client, u).status_code == 303
+        assert client.get(f"/employers/{u}/").status_code == 200
+        A.set_disabled(open_db(db), u)              # as `permits users disable` does from another process
+        time.sleep(1.1)
+        assert client.get(f"/employers/{u}/", follow_redirects=False).status_code == 303
+        page = None
+    A.set_disabled(srv.engine, u, False)
+    with client:    # a logout in this process ends the session at once, cache or not
+        assert login(client, u).status_code == 303
+        page = client.get(f"/employers/{u}/")
+        token = client.cookies["permits_session"]
+        assert logout(client, page.text).status_code == 303
+        client.cookies.set("permits_session", token)
+        assert client.get(f"/employers/{u}/", follow_redirects=False).status_code == 303

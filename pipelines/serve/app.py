@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from contextlib import asynccontextmanager
 import mimetypes
 import os
 import re
+import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -52,6 +53,7 @@ class ServeConfig:
     tls: bool = False                      # served over TLS by uvicorn itself (--certfile/--keyfile)
     session_hours: float = 12.0
     audit_flush_seconds: float = 0.5
+    session_cache_seconds: float = 5.0     # a session disabled or ended in another process stops working within this
 
     def to_env(self) -> str:
         return json.dumps(self.__dict__)
@@ -77,6 +79,28 @@ class Server:
         self.audit = AuditLog(self.engine, flush_seconds=cfg.audit_flush_seconds)
         self.proxies = [ipaddress.ip_network(c, strict=False) for c in cfg.trusted_proxies]
         self.hash_limiter = anyio.CapacityLimiter(2)   # Argon2 uses 64 MiB and ~50 ms a time: two at once
+        self._sessions: dict[str, tuple[float, tuple]] = {}
+
+    # ---------------------------------------------------------------- sessions, briefly cached
+    def cached_session(self, token: str) -> Optional[tuple]:
+        """A session looked up less than ``session_cache_seconds`` ago in this process
+        (a page request then needs no database call at all)."""
+        hit = self._sessions.get(token)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def lookup_session(self, token: str) -> Optional[tuple]:
+        sess = A.session_user(self.engine, token)
+        if sess is None:
+            self._sessions.pop(token, None)
+            return None
+        if len(self._sessions) > 100_000:
+            self._sessions.clear()
+        if self.cfg.session_cache_seconds > 0:
+            self._sessions[token] = (time.monotonic() + self.cfg.session_cache_seconds, sess)
+        return sess
+
+    def forget_session(self, token: str) -> None:
+        self._sessions.pop(token, None)
 
     # ---------------------------------------------------------------- who and from where
     def from_proxy(self, request: Request) -> bool:
@@ -103,7 +127,7 @@ class Server:
 
     def authenticate(self, request: Request) -> Optional[Auth] | Response:
         token = request.cookies.get(SESSION_COOKIE, "")
-        sess = A.session_user(self.engine, token) if token else None
+        sess = (self.cached_session(token) or self.lookup_session(token)) if token else None
         if self.cfg.trusted_header and self.from_proxy(request):
             name = request.headers.get(self.cfg.trusted_header)
             if name:
@@ -214,8 +238,12 @@ def create_app(cfg: ServeConfig) -> Starlette:
 
     srv = Server(cfg)
 
-    def site_endpoint(request: Request) -> Response:   # sync: Starlette runs it in its thread pool
-        return srv.serve_site(request)
+    async def site_endpoint(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        sso = srv.cfg.trusted_header and srv.from_proxy(request) and request.headers.get(srv.cfg.trusted_header)
+        if token and not sso and srv.cached_session(token) is not None:
+            return srv.serve_site(request)   # no database call: a file read from the page cache, on the loop
+        return await run_in_threadpool(srv.serve_site, request)
 
     @asynccontextmanager
     async def lifespan(app):

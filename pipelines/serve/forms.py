@@ -116,6 +116,7 @@ def form_routes(srv: "Server") -> list[Route]:
 
         def work():
             A.end_session(srv.engine, token)
+            srv.forget_session(token)
             srv.audit.record("logout", username=user.username, role=user.role, source=srv.source(request), now=True)
         await run_in_threadpool(work)
         resp = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
