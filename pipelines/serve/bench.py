@@ -193,10 +193,13 @@ def main(argv: list[str] | None = None) -> dict:
             mark = {}
 
             def on_measure():
-                mark.update(load=os.getloadavg(), cpu=_cpu_seconds(proc.pid))
+                t = os.times()
+                mark.update(load=os.getloadavg(), cpu=_cpu_seconds(proc.pid), client=t.user + t.system)
             res = asyncio.run(run_sessions(f"http://127.0.0.1:{port}", usccs, a.sessions, a.rounds, a.think,
                                            password, a.max_seconds, on_measure=on_measure))
             res["server_cpu_s"] = round(_cpu_seconds(proc.pid) - mark["cpu"], 1)
+            t = os.times()
+            res["client_cpu_s"] = round(t.user + t.system - mark["client"], 1)
             res["load_before"] = [round(x, 2) for x in mark["load"]]
             res["load_after"] = [round(x, 2) for x in os.getloadavg()]
         finally:
@@ -222,7 +225,7 @@ def _print(r: dict) -> None:
           f"{r['rounds']} rounds, think {r['think_s']} s mean, {r['workers']} worker(s), {r['db']}, "
           f"{r['cpus']} CPUs")
     print(f"load average before {r['load_before']}, after {r['load_after']}; server CPU {r['server_cpu_s']} s "
-          f"in {r['measured_s']} s; {r['requests']} requests = {r['requests_per_s']}/s; errors {r['error_count']}")
+          f"(client {r['client_cpu_s']} s) in {r['measured_s']} s; {r['requests']} requests = {r['requests_per_s']}/s; errors {r['error_count']}")
     print(f"page bytes median {r['page_bytes_median']} (max {r['page_bytes_max']}), "
           f"todo.xlsx median {r['xlsx_bytes_median']}")
     print(f"{'what':<12}{'n':>7}{'median ms':>11}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
