@@ -236,6 +236,8 @@ def test_cli_users_and_audit(db_url, site_info, tmp_path):
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     r = runner.invoke(app, ["audit", "--since", today, "--format", "json", "--db", db_url])
     assert r.exit_code == 0 and '"boss"' in r.output and u1 in r.output
+    r = runner.invoke(app, ["audit", "--limit", "1", "--format", "csv", "--db", db_url])
+    assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 2 and ",boss," in r.output   # the latest
     r = runner.invoke(app, ["audit", "--since", "2999-01-01", "--format", "json", "--db", db_url])
     assert r.exit_code == 0 and r.output.strip() == "[]"
     r = runner.invoke(app, ["audit", "--since", "yesterday", "--db", db_url])

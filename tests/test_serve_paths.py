@@ -4,6 +4,7 @@ exist; unauthenticated requests go to the login page whatever the path."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from serve_helpers import add_accounts, login, make_client, site_info  # noqa: F401
@@ -207,3 +208,24 @@ def test_bureau_sees_everything_and_lands_on_the_run_index(served):
     assert _raw(c, "/bureau/index.html").status_code == 200
     r = c.get(f"/employers/{served['usccs'][2]}", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"].endswith("/")
+
+
+def test_the_district_map_follows_the_published_directory(served):
+    """The employer → district map is re-read when the published directory
+    changes (a new run), without restarting the server."""
+    d = served["district"]
+    outside = next(u for u in served["usccs"] if site_district(served, u) != d)
+    c = _as(served, "district1")
+    assert c.get(f"/employers/{outside}/").status_code == 404
+    directory = served["site"] / "employers" / "index.html"
+    before = directory.read_bytes()
+    moved = before.replace(f'"{site_district(served, outside)}"'.encode(), f'"{d}"'.encode())
+    assert moved != before
+    try:
+        directory.write_bytes(moved)
+        os.utime(directory, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+        assert c.get(f"/employers/{outside}/").status_code == 200
+    finally:
+        directory.write_bytes(before)
+        os.utime(directory, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
+    assert c.get(f"/employers/{outside}/").status_code == 404

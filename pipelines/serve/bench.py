@@ -8,7 +8,8 @@ to a temporary folder. One employer account per session (round robin over the
 employers; the accounts share one Argon2 hash, inserted directly, so setting up
 does not cost 200 hashes), a real ``permits serve`` process on 127.0.0.1, and
 ``--sessions`` concurrent sessions, each its own httpx client with its own
-cookie and connection: log in (not timed into the page figures), then
+cookie and connection: log in through httpx (not timed into the page
+figures), then
 ``--rounds`` times: GET its employer page, think, GET its todo.xlsx, think.
 Think times are uniform in [0, 2 × --think] s, and so is each session's
 start (all 200 are logged in and active together after the first ~2 s).
@@ -101,7 +102,7 @@ def _children(pid: int) -> list[int]:
 
 
 async def run_sessions(url: str, usccs: list[str], sessions: int, rounds: int, think: float, password: str,
-                       max_seconds: float, seed: int = 7, on_measure=None) -> dict:
+                       max_seconds: float, seed: int = 7, on_measure=None, raw: bool = True) -> dict:
     import httpx
 
     rnd = random.Random(seed)
@@ -118,13 +119,40 @@ async def run_sessions(url: str, usccs: list[str], sessions: int, rounds: int, t
         if r.status_code != 303:
             raise RuntimeError(f"login of {uscc} answered {r.status_code}")
 
-    async def timed(c: httpx.AsyncClient, kind: str, path: str, expect: bytes) -> None:
+    class Raw:
+        """One keep-alive HTTP/1.1 connection with the session's cookie: a few
+        lines of asyncio instead of httpx for the timed requests, so the client's
+        own CPU (3x the server's with httpx) does not dominate what is measured
+        on a shared 2-core machine."""
+
+        def __init__(self, cookie: str):
+            self.cookie, self.r, self.w = cookie, None, None
+
+        async def get(self, path: str):
+            if self.w is None:
+                host, port = url.split("//")[1].split(":")
+                self.r, self.w = await asyncio.open_connection(host, int(port))
+            self.w.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {self.cookie}\r\n\r\n".encode())
+            head = await self.r.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            body = await self.r.readexactly(int(m.group(1))) if m else b""
+            return status, body
+
+        async def aclose(self):
+            if self.w is not None:
+                self.w.close()
+
+    async def timed(c, kind: str, path: str, expect: bytes) -> None:
         t = time.perf_counter()
-        r = await c.get(path)
-        body = r.content
+        if raw:
+            status, body = await c.get(path)
+        else:
+            r = await c.get(path)
+            status, body = r.status_code, r.content
         dt_ = time.perf_counter() - t
-        if r.status_code != 200 or expect not in body[:4096]:
-            errors.append(f"{path}: {r.status_code}")
+        if status != 200 or expect not in body[:4096]:
+            errors.append(f"{path}: {status}")
         else:
             lat[kind].append(dt_)
 
@@ -143,9 +171,11 @@ async def run_sessions(url: str, usccs: list[str], sessions: int, rounds: int, t
                   for _ in range(sessions)]
 
         starts = [rnd.uniform(0, 2 * think) for _ in range(sessions)]
+        timed_clients = ([Raw(f"permits_session={c.cookies['permits_session']}") for c in clients] if raw
+                         else clients)
 
         async def session(i: int) -> None:
-            c, u = clients[i], who[i]
+            c, u = timed_clients[i], who[i]
             await asyncio.sleep(starts[i])   # sessions arrive over one think period, not in one instant
             for a, b in thinks[i]:
                 await timed(c, "page", f"/employers/{u}/", u.encode())
@@ -159,6 +189,8 @@ async def run_sessions(url: str, usccs: list[str], sessions: int, rounds: int, t
         measured_s = time.perf_counter() - t0
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
+        if raw and "timed_clients" in locals():
+            await asyncio.gather(*(c.aclose() for c in timed_clients))
     n = len(lat["page"]) + len(lat["todo.xlsx"])
     return {"login_phase_s": round(login_s, 1), "measured_s": round(measured_s, 1), "requests": n,
             "requests_per_s": round(n / measured_s, 1), "errors": errors[:20], "error_count": len(errors),
@@ -175,6 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--db", help="server database (default: a temporary SQLite file)")
     ap.add_argument("--max-seconds", type=float, default=300, help="hard limit of the measured phase")
+    ap.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                    help="timed requests through a minimal asyncio HTTP/1.1 client (default) or httpx")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here too")
     a = ap.parse_args(argv)
     password = "bench password 2026"
@@ -196,7 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
                 t = os.times()
                 mark.update(load=os.getloadavg(), cpu=_cpu_seconds(proc.pid), client=t.user + t.system)
             res = asyncio.run(run_sessions(f"http://127.0.0.1:{port}", usccs, a.sessions, a.rounds, a.think,
-                                           password, a.max_seconds, on_measure=on_measure))
+                                           password, a.max_seconds, on_measure=on_measure,
+                                           raw=a.client == "raw"))
             res["server_cpu_s"] = round(_cpu_seconds(proc.pid) - mark["cpu"], 1)
             t = os.times()
             res["client_cpu_s"] = round(t.user + t.system - mark["client"], 1)
@@ -210,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
                 os.killpg(proc.pid, 9)
         sizes = [(site / "employers" / u / "index.html").stat().st_size for u in usccs]
         wb = [(site / "employers" / u / "todo.xlsx").stat().st_size for u in usccs]
-    res.update(sessions=a.sessions, employers=len(usccs), rounds=a.rounds, think_s=a.think, workers=a.workers,
+    res.update(sessions=a.sessions, employers=len(usccs), client=a.client, rounds=a.rounds, think_s=a.think, workers=a.workers,
                cpus=os.cpu_count(), page_bytes_median=int(statistics.median(sizes)), page_bytes_max=max(sizes),
                xlsx_bytes_median=int(statistics.median(wb)), db="postgresql" if (a.db or "").startswith("postgres")
                else "sqlite")
@@ -223,6 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
 def _print(r: dict) -> None:
     print(f"permits serve load: {r['sessions']} concurrent sessions ({r['employers']} employer accounts), "
           f"{r['rounds']} rounds, think {r['think_s']} s mean, {r['workers']} worker(s), {r['db']}, "
+          f"{r['client']} client, "
           f"{r['cpus']} CPUs")
     print(f"load average before {r['load_before']}, after {r['load_after']}; server CPU {r['server_cpu_s']} s "
           f"(client {r['client_cpu_s']} s) in {r['measured_s']} s; {r['requests']} requests = {r['requests_per_s']}/s; errors {r['error_count']}")
