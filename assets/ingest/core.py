@@ -31,7 +31,9 @@ from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, T
                                     norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
+from assets.ingest.limits import Limits, default_limits
 from assets.ingest.readers import FileProblem, RawSheet, read_any
+from assets.ingest.textcodec import BAD_CHARS, bad_char_names
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,21 @@ def mask_id_expr(expr: pl.Expr) -> pl.Expr:
 
 
 _ID_LIKE = r"^[0-9]{14,17}[0-9Xx]$"
+# control characters and U+FFFD in a value (textcodec.BAD_CHARS), as a polars regex
+BAD_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{FFFD}]"
+
+
+def visible(expr: pl.Expr) -> pl.Expr:
+    """Control characters shown as <U+0000> (in reasons and findings)."""
+    return expr.str.replace_many(BAD_CHARS, [f"<U+{ord(c):04X}>" for c in BAD_CHARS])
+
+
+def _strict(c: Column) -> bool:
+    """A column whose value must be exactly a code, number, date or identifier:
+    a control character makes the value invalid (the row is quarantined under
+    the column's rule). In other (free-text) columns it is removed and the row
+    is reported (docs/ingest.md, "Control characters")."""
+    return c.base_kind != "text" or c.name == "uscc"
 
 
 def load_ingest_rules() -> dict[str, dict]:
@@ -116,13 +133,15 @@ class Source:
     cached: "Entry | None" = None  # typed, row-checked rows from the ingest cache (no re-parse)
     cache_key: str | None = None  # set when this source's result should be stored in the cache
     cache_meta: dict | None = None
+    limits: Limits | None = None  # the run's reading limits (for the re-read)
+    cleaned: list[str] = field(default_factory=list)  # "row:column" of free-text values whose control characters went
 
     def raw_rows(self, rows: pl.Series) -> pl.DataFrame:
         """Raw (string) contract columns of the given row numbers, re-read from
         the file: the in-memory raw frame is dropped after typing to save memory."""
         sheet = self.sheet
         if sheet is None:
-            sheet = next(x for x in read_any(self.path) if isinstance(x, RawSheet) and x.label == self.label)
+            sheet = next(x for x in read_any(self.path, self.limits) if isinstance(x, RawSheet) and x.label == self.label)
         sheet.table = self.table
         return bind(sheet, self.order).frame.filter(pl.col("_row").is_in(rows.implode()))
 
@@ -158,8 +177,9 @@ def bind(sheet: RawSheet, order: int) -> Source:
     headers: dict[str, str] = {}
     scales: dict[str, int] = {}
     unknown: list[tuple[str, str]] = []  # (positional column, header)
+    bad_headers = [h for h in sheet.header if bad_char_names(h)]
     for j, h in enumerate(sheet.header):
-        hit = hmap.get(norm_name(h))
+        hit = hmap.get(norm_name(h.translate(_DROP_BAD)))
         if hit and hit[0] not in headers:
             renames[f"c{j}"] = hit[0]
             headers[hit[0]] = h
@@ -189,8 +209,22 @@ def bind(sheet: RawSheet, order: int) -> Source:
         src = next((k for k, v in renames.items() if v == c.name), None)
         cols.append((pl.col(src) if src else pl.lit(None, dtype=pl.String)).alias(c.name))
     bound = frame.select(cols)
-    return Source(sheet.label, sheet.file_name, table.name, order, bound, headers, scales, len(sheet.header),
-                  pl.concat(extras), [h for _, h in unknown], list(sheet.notes))
+    notes = list(sheet.notes)
+    if bad_headers:
+        notes.append("bad-header:" + bad_char_names("".join(bad_headers)))
+    src = Source(sheet.label, sheet.file_name, table.name, order, bound, headers, scales, len(sheet.header),
+                 pl.concat(extras), [h for _, h in unknown], notes)
+    loose = [c.name for c in table.columns if not _strict(c) and c.name in headers]
+    if loose and bound.height:
+        hit = bound.select(pl.col("_row"), *[pl.col(c).str.contains(BAD_RE).fill_null(False) for c in loose]) \
+            .filter(pl.any_horizontal(loose))
+        src.cleaned = [f"{r[0]}:{c}" for r in hit.head(10).iter_rows() for c, b in zip(loose, r[1:]) if b]
+        if hit.height > 10:
+            src.cleaned.append(f"+{hit.height - 10}")
+    return src
+
+
+_DROP_BAD = {ord(c): None for c in BAD_CHARS}
 
 
 # ------------------------------------------------------------------ table processing
@@ -206,7 +240,12 @@ def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
     for c in table.columns:
         raw = pl.col(c.name)
         kind = c.base_kind
-        v = idcheck.normalise_id(raw) if (kind == "id_number" or c.name in USCC_COLUMNS) else clean_text(raw)
+        strict = _strict(c)
+        bad = raw.str.contains(BAD_RE).fill_null(False)
+        src = raw if strict else raw.str.replace_all(BAD_RE, "")
+        v = idcheck.normalise_id(src) if (kind == "id_number" or c.name in USCC_COLUMNS) else clean_text(src)
+        if strict:  # a control character makes the value invalid whatever the parser would make of the rest
+            v = pl.when(bad).then(raw).otherwise(v)
         vcol = pl.col(f"v__{c.name}")
         on = [c.name]
         if kind == "money":
@@ -225,7 +264,10 @@ def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
             t = parse_enum(vcol, c.enum)
         else:
             t = vcol
-        ok = [idcheck.id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}")] if kind == "id_number" else []
+        if strict and kind != "text":
+            t = pl.when(bad).then(None).otherwise(t)
+        ok = [(idcheck.id_valid(pl.col(f"t__{c.name}"), as_of) & ~bad).alias(f"ok__{c.name}")] \
+            if kind == "id_number" else []
         vt = [f"v__{c.name}", f"t__{c.name}"]
         if _mostly_distinct(df, on):  # a join back would cost more than parsing every row
             plain = _plain(c)
@@ -687,7 +729,7 @@ def list_input_files(input_dir: Path) -> list[Path]:
 
 
 def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
-                  progress=None, cache_dir: Path | None = None) -> IngestResult:
+                  progress=None, cache_dir: Path | None = None, limits: Limits | None = None) -> IngestResult:
     """Ingest every file of ``input_dir`` into the warehouse behind ``con``.
 
     Files are grouped by table from their names first (Excel workbooks are
@@ -696,8 +738,10 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
 
     With ``cache_dir`` the typed, row-checked rows of each CSV / Parquet file
     are cached there (assets/ingest/cache.py) and a later run re-parses only
-    new or changed files; the table-wide stages run over all rows as always."""
+    new or changed files; the table-wide stages run over all rows as always.
+    ``limits``: the reading limits (default: ``ingest_limits`` of expectations/policy.yaml)."""
     t0 = time.perf_counter()
+    limits = limits or default_limits()
     res = IngestResult(run_id=run_id, as_of=as_of)
     cache = IngestCache(cache_dir) if cache_dir is not None else None
 
@@ -722,7 +766,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
 
     def read(path: Path) -> list[RawSheet]:
         try:
-            items = read_any(path)
+            items = read_any(path, limits)
         except FileProblem as fp:
             file_row(path.name, recognise_table(path.stem) if path.suffix.lower() in (".csv", ".parquet") else None,
                      fp.status, fp.message_zh, fp.message_en)
@@ -767,6 +811,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
     def cached_source(table: Table, item: Path, entry: Entry) -> Source:
         nonlocal order
         src = _source_from_cache(entry, table, item, order)
+        src.limits = limits
         order += 1
         keep_extras(src)
         for fr in entry.meta["file_rows"]:
@@ -791,6 +836,7 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 except FileProblem as fp:
                     file_row(sheet.label, sheet.table, fp.status, fp.message_zh, fp.message_en)
                     continue
+                src.limits = limits
                 if isinstance(item, Path):
                     src.path = item
                 else:
@@ -1134,6 +1180,17 @@ def _report_source(src: Source, file_row) -> None:
         zh.append(f"{long_rows.len()} 行单元格多于表头(多余单元格另存于 ingest_extra_values): 第 {rows} 行")
         en.append(f"{long_rows.len()} row(s) have more cells than the header (extra cells kept in "
                   f"ingest_extra_values): rows {rows}")
+    bad_header = next((n[len("bad-header:"):] for n in src.notes if n.startswith("bad-header:")), None)
+    if bad_header:
+        zh.append(f"表头含控制字符 {bad_header},匹配列名时已忽略")
+        en.append(f"the header holds control character(s) {bad_header}, ignored when matching column names")
+    if src.cleaned:
+        more = src.cleaned[-1][1:] if src.cleaned[-1].startswith("+") else None
+        cells = ", ".join(x.replace(":", " 行 ", 1) for x in src.cleaned if not x.startswith("+"))
+        cells_en = ", ".join("row " + x.replace(":", " ", 1) for x in src.cleaned if not x.startswith("+"))
+        zh.append(f"文本值含控制字符,已删除这些字符后载入: 第 {cells}" + (f" 等(另有 {more} 行)" if more else ""))
+        en.append(f"text values held control characters, removed before loading: {cells_en}"
+                  + (f" (and {more} more rows)" if more else ""))
     status = "loaded" if not zh else ("empty" if src.frame.height == 0 else "warning")
     file_row(src.label, src.table, status, f"{src.label}: " + ("; ".join(zh) or "已读取"),
              f"{src.label}: " + ("; ".join(en) or "read"))
@@ -1149,9 +1206,9 @@ def _mask_value(table: Table, column: pl.Expr, value: pl.Expr) -> pl.Expr:
     masked_parts = value.str.split(", ").list.eval(
         pl.when(pl.element().str.contains(_ID_LIKE)).then(mask_id_expr(pl.element())).otherwise(pl.element())
     ).list.join(", ")
-    return (pl.when(column.is_in(id_cols)).then(mask_id_expr(value))
-            .when(column.is_in(sorted(USCC_COLUMNS))).then(value)
-            .otherwise(masked_parts))
+    return visible(pl.when(column.is_in(id_cols)).then(mask_id_expr(value))
+                   .when(column.is_in(sorted(USCC_COLUMNS))).then(value)
+                   .otherwise(masked_parts))
 
 
 def _record_findings(table: Table, frame: pl.DataFrame, fails: pl.DataFrame, run_id: str, as_of: dt.date,
