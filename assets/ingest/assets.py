@@ -77,6 +77,11 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         "seconds": MetadataValue.float(round(res.seconds, 2)),
         "cache_hits": MetadataValue.int(res.cache.get("hits", 0)),
         "cache_misses": MetadataValue.int(res.cache.get("misses", 0)),
+        # what the run step's data-loss check reads (issue 19 item 3): per-table loaded rows, and the
+        # files / sheets rejected whole (ingest_files status rejected / error)
+        "rows_loaded_by_table": MetadataValue.json({t: res.tables.get(t, 0) for t in TABLE_ORDER}),
+        "rejected_files": MetadataValue.json([{k: f[k] for k in ("source_file", "table_name", "status", "message")}
+                                              for f in res.rejected_files()]),
         "tables_kept": MetadataValue.json(res.skipped),
         "tables_appended": MetadataValue.json(res.appended),
     })

@@ -160,10 +160,19 @@ class IngestResult:
     skipped: list[str] = field(default_factory=list)  # tables kept as they were (nothing they depend on changed)
     appended: list[str] = field(default_factory=list)  # tables that only gained files: new rows appended
 
+    def rejected_files(self) -> list[dict]:
+        """The ingest_files rows of files / sheets rejected whole (status ``rejected`` or ``error``): data
+        that was meant for the warehouse and did not reach it (the run step stops before publishing)."""
+        return [f for f in self.files if f["status"] in REJECTED_WHOLE]
+
     def summary(self) -> dict:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "tables": self.tables,
                 "quarantined": self.quarantined, "findings": self.findings, "files": len(self.files),
+                "rejected_files": [f["source_file"] for f in self.rejected_files()],
                 "seconds": round(self.seconds, 2)}
+
+
+REJECTED_WHOLE = ("rejected", "error")
 
 
 # ------------------------------------------------------------------ binding
