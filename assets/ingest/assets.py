@@ -28,6 +28,7 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
     """Read every file of settings.input_dir into the warehouse, quarantining bad rows."""
     from assets.ingest.cache import default_cache_dir
     from assets.ingest.core import ingest_folder
+    from assets.ingest.limits import Limits
     from expectations.gx_suites import prefetch_gx
 
     prefetch_gx()  # the rule step needs GX; its 8 s import overlaps ingest
@@ -38,7 +39,8 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         raise FileNotFoundError(f"input folder not found / 输入文件夹不存在: {input_dir}")
     with warehouse.run_connection(context.run.run_id) as con:
         res = ingest_folder(input_dir, con, context.run.run_id, as_of, progress=context.log.debug,
-                            cache_dir=default_cache_dir(warehouse.live_path()))
+                            cache_dir=default_cache_dir(warehouse.live_path()),
+                            limits=Limits.from_policy(settings.policy_path()))
     # file-level problems to the log: file names, statuses and counts only (no personal data)
     for f in res.files:
         if f["status"] not in ("loaded",):
