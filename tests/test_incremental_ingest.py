@@ -443,3 +443,34 @@ def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(fol
     a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t}: differs from a full run"
+
+
+def test_an_edit_in_the_middle_of_a_10mb_file_with_size_and_mtime_kept_is_not_served_stale(tmp_path):
+    """Issue 19 item 7: the cache key covers every byte."""
+    from fixtures.ingest.make import EMPLOYER_HEADER, employer_row, make_id, write_csv
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "employers.csv", EMPLOYER_HEADER, [employer_row(1)])
+    ids = [make_id(seq=i % 100, area=f"1{i // 100:05d}") for i in range(150_000)]
+    path = write_csv(folder / "persons.csv", ["id_number", "name", "highest_degree", "address"],
+                     [[p, f"甲{i:06d}", "bachelor", "北京市海淀区中关村大街一号"] for i, p in enumerate(ids)])
+    size = path.stat().st_size
+    assert size > 9_500_000
+    as_of, cache_dir = dt.date(2026, 11, 29), tmp_path / "cache"
+    first = _ingest(folder, tmp_path / "w.duckdb", "r1", as_of, cache_dir)
+    assert first.tables["persons"] == 150_000
+    data = bytearray(path.read_bytes())
+    mid = data.index("甲075000".encode())
+    data[mid:mid + len("甲075000".encode())] = "乙075000".encode()  # same byte length
+    st = path.stat()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == size and path.stat().st_mtime_ns == st.st_mtime_ns
+    second = _ingest(folder, tmp_path / "w.duckdb", "r2", as_of, cache_dir)
+    assert second.cache["misses"] >= 1 and "persons" not in second.skipped
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert con.sql(f"SELECT name FROM persons WHERE id_number = '{ids[75_000]}'").fetchall() == [("乙075000",)]
+    finally:
+        con.close()
