@@ -32,7 +32,7 @@ from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, T
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
 from assets.ingest.limits import Limits, default_limits
-from assets.ingest.readers import FileProblem, RawSheet, read_any
+from assets.ingest.readers import SUPPORTED, FileProblem, RawSheet, read_any
 from assets.ingest.textcodec import BAD_CHARS, bad_char_names
 
 log = logging.getLogger(__name__)
@@ -732,9 +732,64 @@ def _pl_type(c: Column) -> pl.DataType:
 # ------------------------------------------------------------------ the folder
 
 def list_input_files(input_dir: Path) -> list[Path]:
-    """Every visible file directly in the folder, sorted by name (dot-files skipped)."""
-    return sorted((p for p in Path(input_dir).iterdir() if p.is_file() and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+    """The regular files of the folder that are read, sorted by name (scan_input_folder)."""
+    return scan_input_folder(input_dir)[0]
+
+
+def scan_input_folder(input_dir: Path) -> tuple[list[Path], list[tuple]]:
+    """Every entry directly in the folder, in name order: (files to read,
+    entries not read as (name, table, status, message_zh, message_en)).
+
+    Read: regular files, and symbolic links to regular files inside the
+    folder. Not read, each reported: hidden entries (dot-files), sub-folders,
+    FIFOs, sockets and devices (never opened: a FIFO would block the run),
+    broken links and links that lead out of the folder. Such an entry whose
+    name names a contract table is ``rejected`` (data meant for the warehouse
+    did not reach it); otherwise ``skipped`` (docs/ingest.md)."""
+    import os
+    import stat
+
+    root = Path(input_dir).resolve()
+    files: list[Path] = []
+    other: list[tuple] = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        name, path = entry.name, Path(entry.path)
+        table = recognise_table(path.stem) if path.suffix.lower() in SUPPORTED else None
+        why = None
+        if name.startswith("."):
+            why = ("隐藏文件(以 . 开头),未读取", "hidden entry (name starts with '.'), not read")
+            table = None
+        else:
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    target = Path(os.path.realpath(path))
+                    if not target.exists():
+                        why = ("符号链接指向不存在的目标,未读取", "broken symbolic link, not read")
+                    elif target.parent != root and root not in target.parents:
+                        why = ("符号链接指向输入文件夹之外,未读取", "symbolic link leading out of the input folder, not read")
+                    else:
+                        st = os.stat(path)
+                if why is None:
+                    mode = st.st_mode
+                    if stat.S_ISREG(mode):
+                        files.append(path)
+                        continue
+                    if stat.S_ISDIR(mode):
+                        why, table = ("子文件夹,不读取(只读取输入文件夹中的文件)",
+                                      "sub-folder, not read (only files directly in the input folder are)"), None
+                    elif stat.S_ISFIFO(mode):
+                        why = ("命名管道(FIFO),不是普通文件,未读取", "a FIFO (named pipe), not a regular file; not read")
+                    elif stat.S_ISSOCK(mode):
+                        why = ("套接字(socket),不是普通文件,未读取", "a socket, not a regular file; not read")
+                    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                        why = ("设备文件,不是普通文件,未读取", "a device file, not a regular file; not read")
+                    else:
+                        why = ("特殊文件,不是普通文件,未读取", "a special file, not a regular file; not read")
+            except OSError as exc:
+                why = (f"无法查看该文件: {type(exc).__name__}", f"cannot be examined: {type(exc).__name__}")
+        other.append((name, table, "rejected" if table else "skipped", f"{name}: {why[0]}", f"{name}: {why[1]}"))
+    return files, other
 
 
 def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
@@ -794,7 +849,10 @@ def ingest_folder(input_dir: Path, con: duckdb.DuckDBPyConnection, run_id: str, 
                 out.append(item)
         return out
 
-    for path in list_input_files(Path(input_dir)):
+    to_read, not_read = scan_input_folder(Path(input_dir))
+    for name, table, status, zh, en in not_read:
+        file_row(name, table, status, zh, en)
+    for path in to_read:
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
             for sheet in read(path):
@@ -1388,7 +1446,7 @@ def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_p
     comment_table_safe(con, "ingest_files", "Every input file or sheet seen by the run and what happened to it / 本次运行看到的每个输入文件(工作表)及处理结果", {
         "run_id": "Run / 运行编号", "source_file": "File name (<file>#<sheet> for Excel) / 来源文件",
         "table_name": "Recognised contract table, NULL if none / 识别出的数据表(无法识别为空)",
-        "status": "loaded | warning | empty | rejected | unrecognised | unsupported | error / 处理状态",
+        "status": "loaded | warning | empty | rejected | unrecognised | unsupported | skipped | error / 处理状态",
         "message": "What happened, Chinese / English / 说明(中文 / 英文)",
     })
 
