@@ -105,7 +105,12 @@ def make_longline(folder: Path, size: int = 200_000_000) -> Path:
     return path
 
 
-CASES = {"bomb": make_bomb, "wide": make_wide, "longline": make_longline,
+def make_none(folder: Path) -> Path:
+    """Baseline: the valid pair alone (what the pipeline itself takes)."""
+    return folder / "persons.csv"
+
+
+CASES = {"baseline": make_none, "bomb": make_bomb, "wide": make_wide, "longline": make_longline,
          # the wide file again with the line limit raised (64 MiB): the column limit must stop it instead
          "wide_long_lines_allowed": make_wide}
 RAISED = {"wide_long_lines_allowed": {"max_line_bytes": 64 << 20}}
