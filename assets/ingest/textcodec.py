@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import codecs
 
+import polars as pl
+
 # C0 controls except \t \n \r, DEL, C1 controls, and U+FFFD (undecodable bytes)
 BAD_CHARS = [chr(i) for i in (*range(0, 9), 11, 12, *range(14, 32), *range(127, 160))] + ["\ufffd"]
-BAD_CHARS_RE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
+# the same characters as a polars (Rust) regex
+BAD_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{FFFD}]"
 _CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 
 SAMPLE = 1 << 16  # bytes looked at to tell text from binary
@@ -44,6 +47,11 @@ def bad_char_names(value: str) -> str:
 
 
 _BAD_SET = frozenset(BAD_CHARS)
+
+
+def visible(expr: pl.Expr) -> pl.Expr:
+    """Control characters shown as <U+0000> (in reasons and findings)."""
+    return expr.str.replace_many(BAD_CHARS, [f"<U+{ord(c):04X}>" for c in BAD_CHARS])
 
 
 def _not_text(sample: bytes, name: str) -> EncodingProblem | None:
