@@ -94,3 +94,19 @@ def test_hidden_entries_and_sub_folders_are_reported_as_skipped(folder):
     assert f["archive"][:2] == (None, "skipped") and "sub-folder" in f["archive"][2]
     assert res.rejected_files() == []
     assert rows(con, "SELECT id_number FROM persons") == [(P1,)]
+
+
+def test_a_file_replaced_by_a_fifo_after_the_listing_is_not_opened(folder, monkeypatch):
+    import assets.ingest.core as core
+
+    real = core.scan_input_folder
+
+    def then_swap(d):
+        files, other = real(d)
+        (folder / "persons.csv").unlink()
+        os.mkfifo(folder / "persons.csv")
+        return files, other
+    monkeypatch.setattr(core, "scan_input_folder", then_swap)
+    con, res = _ingest_within(folder)
+    table, status, message = _files(con)["persons.csv"]
+    assert status == "rejected" and "no longer a regular file" in message

@@ -395,6 +395,10 @@ def read_parquet(path: Path, limits: Limits | None = None) -> list[RawSheet]:
 
 
 def read_any(path: Path, limits: Limits | None = None) -> list[RawSheet | FileProblem]:
+    if not path.is_file():  # replaced by a FIFO or removed since the folder was listed: never open it
+        raise FileProblem(f"{path.name}: 已不是普通文件(列出文件夹之后被替换或删除),未读取",
+                          f"{path.name}: no longer a regular file (replaced or removed after the folder was "
+                          f"listed); not read", "rejected")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return read_csv(path, limits)
