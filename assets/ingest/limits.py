@@ -8,8 +8,7 @@ is streamed, before its data is held in memory (issue 19).
   that inflates beyond its declared size fails its CRC: damaged); worksheet
   parts are scanned for rows, cells, cells per row, and the rows x columns
   they span, before the Excel reader (which holds the whole sheet) sees them.
-- Parquet: rows, columns, cells and uncompressed size from the file's
-  metadata.
+- Parquet: rows, columns and cells from the file's metadata.
 
 A file over a limit raises :class:`LimitExceeded` (a ``FileProblem`` with
 status ``rejected``) naming the file, the limit's key and its value.
@@ -231,19 +230,17 @@ def check_xlsx(path: Path, limits: Limits) -> None:
 # --------------------------------------------------------------------- Parquet
 
 def check_parquet(path: Path, limits: Limits) -> None:
-    """Rows, columns, cells and uncompressed size from the metadata (read
-    without the data)."""
+    """Rows, columns and cells from the metadata (read without the data).
+    Parquet is the format for big tables: its size is bounded by rows and
+    cells, not bytes."""
     import pyarrow.parquet as pq
 
     name = path.name
     meta = pq.ParquetFile(path).metadata
     rows, cols = meta.num_rows, meta.num_columns
-    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if cols > limits.max_columns:
         raise limit_problem(name, "max_columns", limits.max_columns, f"{cols:,}")
     if rows > limits.max_rows:
         raise limit_problem(name, "max_rows", limits.max_rows, f"{rows:,}")
     if rows * cols > limits.max_cells:
         raise limit_problem(name, "max_cells", limits.max_cells, f"{rows * cols:,}")
-    if size > limits.max_file_bytes:
-        raise limit_problem(name, "max_file_bytes", limits.max_file_bytes, f"{size:,}")

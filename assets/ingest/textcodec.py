@@ -15,6 +15,7 @@ or GB18030 file undecodable.
 from __future__ import annotations
 
 import codecs
+import re
 
 import polars as pl
 
@@ -23,6 +24,7 @@ BAD_CHARS = [chr(i) for i in (*range(0, 9), 11, 12, *range(14, 32), *range(127, 
 # the same characters as a polars (Rust) regex
 BAD_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{FFFD}]"
 _CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+_CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
 
 SAMPLE = 1 << 16  # bytes looked at to tell text from binary
 BINARY_SHARE = 0.10  # more control bytes than this in the sample: not text
@@ -137,19 +139,23 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     problem = _not_text(data[:SAMPLE], name)
     if problem is not None:
         raise problem
-    text_bytes = data.translate(None, _CONTROL_BYTES)
-    chosen = None
+    # without control bytes the text bytes are the data: no copy, and a trial decode is the text
+    clean = _CONTROL_RE.search(data) is None
+    text_bytes = data if clean else data.translate(None, _CONTROL_BYTES)
+    chosen = text = None
     try:
-        text_bytes.decode("utf-8-sig")
+        text = text_bytes.decode("utf-8-sig")
         chosen = "utf-8-sig"
     except UnicodeDecodeError:
         try:
             sample = text_bytes[:SAMPLE * 4].decode("gb18030", errors="ignore")
-            text_bytes.decode("gb18030")
+            text = text_bytes.decode("gb18030")
             if _mostly_common_chinese(sample):
                 chosen = "gb18030"
         except UnicodeDecodeError:
             pass
+    if not clean or chosen is None:
+        text = None
     if chosen is None:
         lenient = text_bytes[: 1 << 22].decode("utf-8", errors="replace")
         n_bad = lenient.count("\ufffd")
@@ -167,5 +173,6 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
                                       f"file {name}: unrecognised character encoding ({SUPPORTED_EN}); not loaded")
             else:
                 chosen = guess
-    text = data.decode(chosen, errors="replace")
+    if text is None:
+        text = data.decode(chosen, errors="replace")
     return text.lstrip("\ufeff") if chosen == "utf-8-sig" else text, chosen
