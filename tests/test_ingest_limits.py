@@ -13,7 +13,7 @@ import pytest
 from assets.ingest.core import ingest_folder
 from assets.ingest.limits import Limits, default_limits
 from assets.ingest.xlsxraw import write_xlsx_raw
-from expectations.policy import PolicyError, load_ingest_limits
+from core.policy import PolicyError, load_ingest_limits
 from fixtures.ingest.make import EMPLOYER_HEADER, PERSON_HEADER, employer_row, make_id, person_row, rows, write_csv
 
 AS_OF = dt.date(2026, 11, 29)

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from assets.ingest.cache import Entry
-from assets.ingest.contract import TABLES, Column, Table, header_map, norm_name
+from core.contract import TABLES, Column, Table, header_map, norm_name
 from assets.ingest.limits import Limits
 from assets.ingest.readers import FileProblem, RawSheet, read_any
 from assets.ingest.textcodec import BAD_CHARS, BAD_RE, bad_char_names

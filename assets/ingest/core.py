@@ -34,7 +34,7 @@ import polars as pl
 from assets.ingest import findings
 from assets.ingest.bind import Source, bind, report_source, source_from_cache
 from assets.ingest.cache import Entry, IngestCache, cache_key
-from assets.ingest.contract import TABLE_ORDER, TABLES, Table, recognise_table
+from core.contract import TABLE_ORDER, TABLES, Table, recognise_table
 from assets.ingest.findings import OWNED_RULES, RECORD_RULES  # noqa: F401 - the rule ids, as other layers import them
 from assets.ingest.incremental import (TableState, append_new_files, appendable, carry_forward, key_text,
                                        previous_state, table_state, unchanged, write_state)

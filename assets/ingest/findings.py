@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.ingest.contract import USCC_COLUMNS, Table
+from core.contract import USCC_COLUMNS, Table
+from core.masking import mask_id_expr
 from assets.ingest.textcodec import visible
 
 
@@ -40,14 +41,6 @@ REASONS = {
     "DQ-DUP-KEY": ("主键「{column}」=「{value}」重复且内容冲突", "key '{column}' = '{value}' duplicated with conflicting values"),
     "DQ-ORPHAN": ("「{column}」=「{value}」引用的人员或单位未载入", "'{column}' = '{value}' refers to nothing loaded"),
 }
-
-
-def mask_id_expr(expr: pl.Expr) -> pl.Expr:
-    """First 6 + 8 '*' + last 4 for values of 10+ characters, else all '*'."""
-    n = expr.str.len_chars()
-    return (pl.when(expr.is_null()).then(None)
-            .when(n >= 10).then(pl.concat_str([expr.str.slice(0, 6), pl.lit("********"), expr.str.slice(-4, 4)]))
-            .otherwise(pl.lit("*").repeat_by(n).list.join("")))
 
 
 _ID_LIKE = r"^[0-9]{14,17}[0-9Xx]$"

@@ -17,7 +17,7 @@ import polars as pl
 
 from assets.ingest.bind import Source
 from assets.ingest.cache import code_version
-from assets.ingest.contract import TABLE_ORDER, Table
+from core.contract import TABLE_ORDER, Table
 from assets.ingest.findings import RECORD_RULES
 from assets.ingest.stages import process_table
 from assets.ingest.writers import comment_table_safe, create_table, insert_frame, write_table

@@ -36,7 +36,7 @@ class Limits:
 
     @classmethod
     def from_policy(cls, path: Path | None = None) -> "Limits":
-        from expectations.policy import load_ingest_limits
+        from core.policy import load_ingest_limits
 
         values = load_ingest_limits(path)
         return cls(**{f.name: values[f.name] for f in fields(cls)})

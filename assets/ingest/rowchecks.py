@@ -11,7 +11,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.bind import Source, strict_column
-from assets.ingest.contract import USCC_COLUMNS, Column, Table
+from core.contract import USCC_COLUMNS, Column, Table
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
 from assets.ingest.textcodec import BAD_RE

@@ -15,7 +15,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.bind import Source
-from assets.ingest.contract import Table
+from core.contract import Table
 from assets.ingest.rowchecks import (FAIL_SCHEMA, QINFO_COLUMNS, pl_type, quarantine_info, raw_json_of, row_failures,
                                      type_columns)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from assets.ingest.bind import Source
-from assets.ingest.contract import Table, column_comment, table_comment
+from core.contract import Table, column_comment, table_comment
 from assets.ingest.findings import OWNED_RULES, mismatch_findings, quarantine_reasons, record_findings
 from assets.ingest.stages import TableOutcome
 
