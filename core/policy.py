@@ -103,3 +103,32 @@ def load_policy(path: Path) -> Policy:
                                   f"as the default {defaults[key]!r} / 参数类型不符")
     return Policy(version=str(doc.get("version") or path.name), defaults=dict(defaults),
                   districts={k: dict(v) for k, v in districts.items() if v}, source=str(path))
+
+
+INGEST_LIMIT_KEYS = ("max_file_bytes", "max_xlsx_uncompressed_bytes", "max_line_bytes", "max_columns", "max_rows",
+                     "max_cells", "max_xlsx_cells")
+
+
+def load_ingest_limits(path: Path | None = None) -> dict[str, int]:
+    """The ``ingest_limits`` section (positive integers). Keys a policy file
+    does not set come from the packaged ``expectations/policy.yaml``."""
+    out: dict[str, int] = {}
+    for p in ([PACKAGED_POLICY] if path is None or Path(path) == PACKAGED_POLICY else [PACKAGED_POLICY, Path(path)]):
+        try:
+            doc = yaml.safe_load(Path(p).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise PolicyError(f"policy file {p}: cannot read / 无法读取政策参数文件: {exc}") from exc
+        section = doc.get("ingest_limits") or {}
+        if not isinstance(section, dict):
+            raise PolicyError(f"policy file {p}: 'ingest_limits' must be a mapping / ingest_limits 格式错误")
+        for key, value in section.items():
+            if key not in INGEST_LIMIT_KEYS:
+                raise PolicyError(f"policy file {p}: ingest_limits.{key}: unknown limit / 未知的限制项")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise PolicyError(f"policy file {p}: ingest_limits.{key}: {value!r} is not a positive integer "
+                                  f"/ 须为正整数")
+            out[key] = value
+    missing = [k for k in INGEST_LIMIT_KEYS if k not in out]
+    if missing:
+        raise PolicyError(f"policy file {PACKAGED_POLICY}: ingest_limits lacks {', '.join(missing)} / 缺少限制项")
+    return out

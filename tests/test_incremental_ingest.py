@@ -185,14 +185,14 @@ def test_bucketed_table_wide_stages_give_the_tables_of_a_single_pass(folders, tm
     With a tiny bucket size every table of the demo (which holds duplicates,
     key conflicts across files and orphans) goes that way: every table,
     quarantine row and finding must equal the single-pass run's."""
-    import assets.ingest.core as core
+    import assets.ingest.stages as stages
 
     as_of = folders["as_of"]
     single = _ingest(folders["after"], tmp_path / "single.duckdb", "r", as_of, None)
-    monkeypatch.setattr(core, "BUCKET_ROWS", 500)
+    monkeypatch.setattr(stages, "BUCKET_ROWS", 500)
     spills: list[str] = []
-    real_mkdtemp = core.tempfile.mkdtemp
-    monkeypatch.setattr(core.tempfile, "mkdtemp", lambda **kw: spills.append("x") or real_mkdtemp(**kw))
+    real_mkdtemp = stages.tempfile.mkdtemp
+    monkeypatch.setattr(stages.tempfile, "mkdtemp", lambda **kw: spills.append("x") or real_mkdtemp(**kw))
     cache_dir = tmp_path / "cache" if with_cache else None
     if with_cache:  # warm the cache first: cached sources are then read back per shard range
         _ingest(folders["before"], tmp_path / "warm.duckdb", "w", as_of, cache_dir)
@@ -206,7 +206,7 @@ def test_bucketed_table_wide_stages_give_the_tables_of_a_single_pass(folders, tm
         assert a[t].equals(b[t]), f"{t} differs between the single-pass and the bucketed run"
     assert a["quarantine"].filter(pl.col("rule_ids").str.contains("DQ-DUP-KEY")).height > 0
     assert a["quarantine"].filter(pl.col("rule_ids").str.contains("DQ-ORPHAN")).height > 0
-    assert not list(Path(core.tempfile.gettempdir()).glob("permits-ingest-spill-*"))  # spill folders removed
+    assert not list(Path(stages.tempfile.gettempdir()).glob("permits-ingest-spill-*"))  # spill folders removed
     assert not (with_cache and list(cache_dir.glob("permits-ingest-spill-*")))  # also a killed run's
 
 
@@ -214,11 +214,11 @@ def test_parsing_every_row_or_the_distinct_values_gives_the_same_tables(folders,
     """`_typed` parses a column's distinct values and joins them back, or (when
     most values differ) parses every row directly: the warehouse must not
     tell the difference."""
-    import assets.ingest.core as core
+    import assets.ingest.rowchecks as rowchecks
 
     as_of = folders["as_of"]
     for name, forced in (("rows", True), ("distinct", False)):
-        monkeypatch.setattr(core, "_mostly_distinct", lambda df, on, forced=forced: forced)
+        monkeypatch.setattr(rowchecks, "_mostly_distinct", lambda df, on, forced=forced: forced)
         _ingest(folders["after"], tmp_path / f"{name}.duckdb", "r", as_of, None)
     a, b = _snapshot(tmp_path / "rows.duckdb"), _snapshot(tmp_path / "distinct.duckdb")
     for t in COMPARED:
@@ -316,21 +316,21 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
 def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, tmp_path, monkeypatch):
     """The findings of a kept table come from the run that built it; a changed
     rule-book entry for the ingest rules (severity, message) must rebuild."""
-    import assets.ingest.core as core
+    import assets.ingest.findings as findings
 
     as_of = folders["as_of"]
     src = _without_excel(folders["before"], tmp_path / "in")
     db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
     _ingest(src, db, "r1", as_of, cache_dir)
     assert len(_ingest(src, db, "r2", as_of, cache_dir).skipped) == 9
-    real = core.load_ingest_rules
+    real = findings.load_ingest_rules
 
     def edited():
         rules = real()
         rules["DQ-DUP-KEY"] = {**rules["DQ-DUP-KEY"], "severity": "info"}
         return rules
 
-    monkeypatch.setattr(core, "load_ingest_rules", edited)
+    monkeypatch.setattr(findings, "load_ingest_rules", edited)
     res = _ingest(src, db, "r3", as_of, cache_dir)
     assert res.skipped == []
     con = duckdb.connect(str(db), read_only=True)
@@ -443,3 +443,34 @@ def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(fol
     a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t}: differs from a full run"
+
+
+def test_an_edit_in_the_middle_of_a_10mb_file_with_size_and_mtime_kept_is_not_served_stale(tmp_path):
+    """Issue 19 item 7: the cache key covers every byte."""
+    from fixtures.ingest.make import EMPLOYER_HEADER, employer_row, make_id, write_csv
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "employers.csv", EMPLOYER_HEADER, [employer_row(1)])
+    ids = [make_id(seq=i % 100, area=f"1{i // 100:05d}") for i in range(150_000)]
+    path = write_csv(folder / "persons.csv", ["id_number", "name", "highest_degree", "address"],
+                     [[p, f"甲{i:06d}", "bachelor", "北京市海淀区中关村大街一号"] for i, p in enumerate(ids)])
+    size = path.stat().st_size
+    assert size > 9_500_000
+    as_of, cache_dir = dt.date(2026, 11, 29), tmp_path / "cache"
+    first = _ingest(folder, tmp_path / "w.duckdb", "r1", as_of, cache_dir)
+    assert first.tables["persons"] == 150_000
+    data = bytearray(path.read_bytes())
+    mid = data.index("甲075000".encode())
+    data[mid:mid + len("甲075000".encode())] = "乙075000".encode()  # same byte length
+    st = path.stat()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == size and path.stat().st_mtime_ns == st.st_mtime_ns
+    second = _ingest(folder, tmp_path / "w.duckdb", "r2", as_of, cache_dir)
+    assert second.cache["misses"] >= 1 and "persons" not in second.skipped
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert con.sql(f"SELECT name FROM persons WHERE id_number = '{ids[75_000]}'").fetchall() == [("乙075000",)]
+    finally:
+        con.close()

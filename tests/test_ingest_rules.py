@@ -287,7 +287,7 @@ from hypothesis import strategies as st  # noqa: E402
 def test_hash_then_exact_duplicate_masks(rows_):
     """The candidate-only masks equal the plain definitions: first distinct
     row over all columns; among those, rows whose key value is shared."""
-    from assets.ingest.core import _duplicates
+    from assets.ingest.stages import duplicate_masks as _duplicates
 
     df = pl.DataFrame(rows_, schema={"s": pl.String, "i": pl.Int64}, orient="row")
     first, conflict = _duplicates(df, ["s", "i"], ["s"])

@@ -28,6 +28,7 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
     """Read every file of settings.input_dir into the warehouse, quarantining bad rows."""
     from assets.ingest.cache import default_cache_dir
     from assets.ingest.core import ingest_folder
+    from assets.ingest.limits import Limits
 
     as_of = resolve_as_of(context, settings)
     input_dir = Path(settings.input_dir)
@@ -35,7 +36,8 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         raise FileNotFoundError(f"input folder not found / 输入文件夹不存在: {input_dir}")
     with warehouse.run_connection(context.run.run_id) as con:
         res = ingest_folder(input_dir, con, context.run.run_id, as_of, progress=context.log.debug,
-                            cache_dir=default_cache_dir(warehouse.live_path()))
+                            cache_dir=default_cache_dir(warehouse.live_path()),
+                            limits=Limits.from_policy(settings.policy_path()))
     # file-level problems to the log: file names, statuses and counts only (no personal data)
     for f in res.files:
         if f["status"] not in ("loaded",):
@@ -74,6 +76,11 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
         "seconds": MetadataValue.float(round(res.seconds, 2)),
         "cache_hits": MetadataValue.int(res.cache.get("hits", 0)),
         "cache_misses": MetadataValue.int(res.cache.get("misses", 0)),
+        # what the run step's data-loss check reads (issue 19 item 3): per-table loaded rows, and the
+        # files / sheets rejected whole (ingest_files status rejected / error)
+        "rows_loaded_by_table": MetadataValue.json({t: res.tables.get(t, 0) for t in TABLE_ORDER}),
+        "rejected_files": MetadataValue.json([{k: f[k] for k in ("source_file", "table_name", "status", "message")}
+                                              for f in res.rejected_files()]),
         "tables_kept": MetadataValue.json(res.skipped),
         "tables_appended": MetadataValue.json(res.appended),
     })

@@ -12,16 +12,18 @@ but are skipped (they hold nothing to load or quarantine).
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from assets.ingest import textcodec
+from assets.ingest.limits import Limits, RecordCounter, check_csv_bytes, check_parquet, check_xlsx, default_limits
 from core.contract import recognise_table
 
 SUPPORTED = {".csv", ".xlsx", ".parquet"}
@@ -57,37 +59,19 @@ def _empty_overflow() -> pl.DataFrame:
 # --------------------------------------------------------------------- CSV
 
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
-    """Detect the encoding: UTF-16 by BOM, else UTF-8 (with or without BOM),
-    else GB18030, else charset-normalizer's best guess. Binary data is refused."""
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in data[:65536]:
-        raise FileProblem(f"文件 {name} 不是文本文件(含二进制内容),已跳过",
-                          f"file {name} is not a text file (binary content), skipped", "rejected")
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        from charset_normalizer import from_bytes
+    """(text, encoding) — assets/ingest/textcodec.py; an unreadable encoding is a rejected file."""
+    try:
+        return textcodec.decode_bytes(data, name)
+    except textcodec.EncodingProblem as exc:
+        raise FileProblem(exc.message_zh, exc.message_en, "rejected") from None
 
-        best = from_bytes(data).best()
-        if best is None:
-            raise FileProblem(f"文件 {name} 的字符编码无法识别(支持 UTF-8、UTF-8 BOM、GB18030)",
-                              f"file {name}: unrecognised character encoding (UTF-8, UTF-8 BOM, GB18030 supported)",
-                              "rejected")
-        text, enc = str(best), best.encoding
-    sample = text[:65536]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
-    if sample and controls > max(2, len(sample) // 100):
-        raise FileProblem(f"文件 {name} 不是文本文件(含控制字符),已跳过",
-                          f"file {name} is not a text file (control characters), skipped", "rejected")
-    return text, enc
+
+def _blank(cell: str | None) -> bool:
+    """Empty, or only spaces and control characters (a line holding only a NUL is not a header)."""
+    return cell is None or cell.translate(_DROP_BAD).strip() == ""
+
+
+_DROP_BAD = {ord(c): None for c in textcodec.BAD_CHARS}
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -142,12 +126,16 @@ def _records_to_sheet(label: str, file_name: str, table: str | None, records: li
     return RawSheet(label, file_name, table, header, pl.DataFrame(data), overflow, notes)
 
 
-def read_csv(path: Path) -> list[RawSheet]:
-    """Decode, then a light first pass (Python's C csv tokenizer) counts the
-    cells of every record. When no record is ragged, polars parses the file
-    (fast, little memory); otherwise the records are kept and handled cell by
-    cell (missing cells empty, surplus cells kept aside)."""
+def read_csv(path: Path, limits: Limits | None = None) -> list[RawSheet]:
+    """Check the size and line lengths while streaming the bytes (limits.py);
+    decode, then a light first pass (Python's C csv tokenizer) counts the
+    cells of every record, checking the column, row and cell limits as they
+    stream by. When no record is ragged, polars parses the file (fast, little
+    memory); otherwise the records are kept and handled cell by cell (missing
+    cells empty, surplus cells kept aside)."""
     name = path.name
+    limits = limits or default_limits()
+    check_csv_bytes(path, limits)
     data = path.read_bytes()
     if not data.strip():
         raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
@@ -158,23 +146,25 @@ def read_csv(path: Path) -> list[RawSheet]:
     delim = _sniff_delimiter(first_line)
     notes = [f"encoding={enc}"]
     table = recognise_table(path.stem)
+    counter = RecordCounter(name, limits)
     try:
         header, h, lens = None, 0, []
         for i, rec in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim)):
+            counter.add(len(rec))
             lens.append(len(rec))
-            if header is None and any(c.strip() for c in rec):
+            if header is None and not all(_blank(c) for c in rec):
                 header, h = rec, i
     except csv.Error as exc:
         raise FileProblem(f"文件 {name} 不是有效的 CSV: {exc}", f"file {name} is not valid CSV: {exc}", "rejected")
     if header is None:
         raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
     n = len(header)
-    if h == 0 and header[-1].strip() != "" and all(k in (0, n) for k in lens[1:]):
+    if h == 0 and not _blank(header[-1]) and all(k in (0, n) for k in lens[1:]):
         sheet = _polars_csv(text, delim, name, table, header, len(lens), notes)
         if sheet is not None:
             return [sheet]
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    while records and not any(c.strip() for c in records[0]):
+    while records and all(_blank(c) for c in records[0]):
         records.pop(0)  # blank lines before the header
     return [_records_to_sheet(name, name, table, records, notes)]
 
@@ -224,7 +214,10 @@ def _cell_text(v) -> str | None:
     if isinstance(v, int):
         return str(v)
     s = str(v)
-    return s
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), s) if "_x" in s else s
+
+
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # how Excel stores control characters (openpyxl keeps them)
 
 
 def _bad_workbook(name: str, exc: Exception) -> FileProblem:
@@ -284,7 +277,7 @@ def _pick_header(df: pl.DataFrame, nonempty_idx: pl.Series, table: str | None, l
     return first
 
 
-def read_xlsx(path: Path) -> list[RawSheet | FileProblem]:
+def read_xlsx(path: Path, limits: Limits | None = None) -> list[RawSheet | FileProblem]:
     """One RawSheet per non-empty sheet, read with fastexcel (calamine) as text:
     date cells come as ISO date-times, whole numbers without '.0', formula
     cells give their cached value (an uncached formula reads as empty). A
@@ -295,6 +288,11 @@ def read_xlsx(path: Path) -> list[RawSheet | FileProblem]:
         raise FileProblem(f"文件 {name} 为空", f"file {name} is empty", "empty")
     if not zipfile.is_zipfile(path):
         raise _bad_workbook(name, zipfile.BadZipFile("not a zip archive"))
+    try:
+        check_xlsx(path, limits or default_limits())  # before any Excel reader holds a sheet in memory
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, EOFError, NotImplementedError,
+            RuntimeError) as exc:
+        raise _bad_workbook(name, exc) from None
     file_table = recognise_table(path.stem)
     try:
         import fastexcel
@@ -363,10 +361,13 @@ def read_xlsx_openpyxl(path: Path) -> list[RawSheet | FileProblem]:
 
 # --------------------------------------------------------------------- Parquet
 
-def read_parquet(path: Path) -> list[RawSheet]:
+def read_parquet(path: Path, limits: Limits | None = None) -> list[RawSheet]:
     name = path.name
     try:
+        check_parquet(path, limits or default_limits())
         df = pl.read_parquet(path)
+    except FileProblem:
+        raise
     except Exception as exc:
         raise FileProblem(f"文件 {name} 不是有效的 Parquet 文件: {type(exc).__name__}",
                           f"file {name} is not a readable Parquet file: {type(exc).__name__}", "rejected")
@@ -393,13 +394,17 @@ def read_parquet(path: Path) -> list[RawSheet]:
     return [RawSheet(name, name, recognise_table(path.stem), header, frame, _empty_overflow(), [])]
 
 
-def read_any(path: Path) -> list[RawSheet | FileProblem]:
+def read_any(path: Path, limits: Limits | None = None) -> list[RawSheet | FileProblem]:
+    if not path.is_file():  # replaced by a FIFO or removed since the folder was listed: never open it
+        raise FileProblem(f"{path.name}: 已不是普通文件(列出文件夹之后被替换或删除),未读取",
+                          f"{path.name}: no longer a regular file (replaced or removed after the folder was "
+                          f"listed); not read", "rejected")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_csv(path)
+        return read_csv(path, limits)
     if suffix == ".xlsx":
-        return read_xlsx(path)
+        return read_xlsx(path, limits)
     if suffix == ".parquet":
-        return read_parquet(path)
+        return read_parquet(path, limits)
     raise FileProblem(f"文件 {path.name} 的类型不受支持(支持 .csv、.xlsx、.parquet)",
                       f"file {path.name}: unsupported file type (.csv, .xlsx, .parquet are read)", "unsupported")
