@@ -1,5 +1,6 @@
-"""The last asset of a run: write the run summary and swap the staged
-warehouse in (issue 7 owns this).
+"""The last asset of a run: write the run summary, swap the staged warehouse
+in, then swap the staged site in (``assets.publish.commit_site``): a failed
+warehouse commit leaves the previous site live.
 
 Nothing may read the run's staging database after this asset: asset checks
 report results that the rule layer saved in the run's work folder.
@@ -181,8 +182,12 @@ def warehouse_commit(context: AssetExecutionContext, warehouse: Warehouse,
         counts = table_counts(con, sorted(existing_tables(con)))
     context.log.info(format_run_summary(summary))
     live = warehouse.commit(context.run.run_id)
+    from assets.publish import commit_site
+
+    swapped = commit_site(Path(settings.site_dir), context.run.run_id)
     return MaterializeResult(metadata={
         "warehouse": MetadataValue.path(str(live)),
+        "site_swapped": swapped,
         "as_of": str(summary["as_of"]),
         "policy": summary["policy"],
         "rows_read": summary["rows_read"], "rows_loaded": summary["rows_loaded"],

@@ -55,6 +55,55 @@ class WarehouseIOError(OSError):
     """A file-system error on the warehouse; the message names the path."""
 
 
+class WarehouseDamaged(RuntimeError):
+    """The live warehouse file cannot be opened or read as a DuckDB database."""
+
+
+def prev_path(live: Path) -> Path:
+    """The previous good warehouse, kept beside the live one by every commit."""
+    live = Path(live)
+    return live.with_name(f"{live.stem}.prev{live.suffix or '.duckdb'}")
+
+
+def damaged_message(live: Path, exc: BaseException) -> str:
+    """What is wrong with a damaged warehouse and how to recover (one line)."""
+    live = Path(live)
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    prev = prev_path(live)
+    if prev.exists():
+        how = (f"restore the previous good copy / 恢复上一次的完好副本: mv '{live}' '{live}.damaged' && "
+               f"cp '{prev}' '{live}'")
+    else:
+        how = (f"move it aside and run again to rebuild from the input folder (findings_history starts afresh) / "
+               f"移走该文件后重新运行: mv '{live}' '{live}.damaged'")
+    return f"数据仓库文件已损坏 / the warehouse file is damaged: {live}: {first}; {how}"
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a DuckDB error says the database file itself is broken."""
+    text = str(exc)
+    return ("Corrupt database file" in text or "not a valid DuckDB database file" in text
+            or "checksum" in text and "does not match" in text)
+
+
+def probe_warehouse(live: Path) -> None:
+    """Open the live warehouse read-only and read its catalogue; raise
+    WarehouseDamaged (with the way to recover) when that fails."""
+    live = Path(live)
+    if not live.exists():
+        return
+    try:
+        con = duckdb.connect(str(live), read_only=True)
+        try:
+            con.sql("SELECT count(*) FROM duckdb_tables()").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower() and "conflicting" in str(exc).lower():
+            return  # another process has it open for writing: not damage
+        raise WarehouseDamaged(damaged_message(live, exc)) from exc
+
+
 _ERRNO_ZH = {
     errno.EACCES: "没有写入权限 / permission denied",
     errno.EPERM: "没有写入权限 / operation not permitted",
@@ -107,7 +156,8 @@ def lock_holder(live: Path) -> str | None:
     return None
 
 
-def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
+def acquire_lock(live: Path, run_id: str, timeout: float = 0.0, what: str = "warehouse busy / 数据仓库正被写入",
+                 busy: type[Exception] = WarehouseBusy) -> None:
     """Take the single-writer lock for this run (idempotent per run).
 
     Waits up to ``timeout`` seconds for another writer, then raises
@@ -134,7 +184,7 @@ def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
         except BlockingIOError:
             if not told and timeout > 0:  # lands in the run's compute log
                 fh.seek(0)
-                print(f"warehouse busy / 数据仓库正被写入: {live} is being written by "
+                print(f"{what}: {live} is being written by "
                       f"{fh.read().strip() or 'another run'}; waiting up to {timeout:g} s", file=sys.stderr)
                 told = True
             if time.monotonic() >= deadline:
@@ -142,7 +192,7 @@ def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
                 holder = fh.read().strip() or "another run"
                 fh.close()
                 waited = f" (waited {timeout:g} s)" if timeout > 0 else ""
-                raise WarehouseBusy(f"warehouse busy / 数据仓库正被写入: {live} is being written by {holder}"
+                raise busy(f"{what}: {live} is being written by {holder}"
                                     f"{waited}; try again later / 请稍后重试") from None
             time.sleep(0.2)
     fh.seek(0)
@@ -255,8 +305,13 @@ class Warehouse(DuckDBResource):
                                    stage, exc) from exc
         try:
             con = duckdb.connect(str(stage), config=dict(self.connection_config))
-        except duckdb.IOException as exc:
-            raise WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}") from exc
+            con.sql("SELECT count(*) FROM duckdb_tables()").fetchall()
+        except duckdb.Error as exc:
+            if is_damage(exc):
+                raise WarehouseDamaged(damaged_message(live, exc)) from exc
+            if isinstance(exc, duckdb.IOException):
+                raise WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}") from exc
+            raise
         try:
             yield con
         finally:
@@ -279,6 +334,14 @@ class Warehouse(DuckDBResource):
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if live.exists():  # the previous good file stays beside the new one (a hard link: no copy)
+                keep, tmp = prev_path(live), prev_path(live).with_name(prev_path(live).name + ".linking")
+                tmp.unlink(missing_ok=True)
+                try:
+                    os.link(live, tmp)
+                    os.replace(tmp, keep)
+                except OSError:  # no hard links here (some file systems): keep nothing rather than copy 1 GB
+                    tmp.unlink(missing_ok=True)
             os.replace(stage, live)
         except OSError as exc:
             raise io_error("无法提交数据仓库 / cannot swap the staged warehouse in", live, exc) from exc

@@ -13,6 +13,7 @@ from dagster import AssetSelection, Definitions, PreviewWarning, define_asset_jo
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
 from assets.commit import commit_assets
+from assets.guard import guard_checks
 from assets.ingest import ingest_assets
 from assets.marts import marts_assets
 from assets.publish import publish_assets
@@ -56,7 +57,7 @@ def build_definitions() -> Definitions:
 
     return Definitions(
         assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *commit_assets],
-        asset_checks=[*rules_checks],
+        asset_checks=[*guard_checks, *rules_checks],
         jobs=[permits_job],
         schedules=schedules,
         sensors=sensors,
