@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
+from assets.settings import AS_OF_PARTITIONS, PermitsSettings, prune_stale_work, resolve_as_of
 from assets.warehouse import Warehouse, WarehouseIOError, acquire_lock, io_error, release_lock, _held_locks
 
 
@@ -125,6 +125,7 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
     run_id = context.run.run_id
     check_site_dir(site_dir, Path(settings.input_dir), warehouse.live_path())
     acquire_site_lock(site_dir, run_id, warehouse.lock_timeout_seconds)
+    prune_stale_work(site_dir, keep=run_id)
     try:
         with warehouse.run_connection(run_id) as con:
             summary = _run_summary(context, con, settings)

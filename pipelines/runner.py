@@ -141,6 +141,21 @@ class _Progress:
             pass
 
 
+def prune_work_dir(site: Path, run_id: str) -> None:
+    """Remove the run's scratch folder (GX results, Data Docs) once the run
+    has ended; the folder of work folders goes when it is empty."""
+    import shutil
+
+    from assets.settings import work_root
+
+    root = work_root(site)
+    shutil.rmtree(root / run_id, ignore_errors=True)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+
+
 def _blocked_checks(result) -> list[str]:
     """Messages of the blocking checks that failed with severity ERROR."""
     out = []
@@ -203,7 +218,7 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
     if console is not None:  # the progress lines replace Dagster's own console log
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
 
     if lock_timeout > 0 and console is not None and lock_holder(warehouse):
         console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
@@ -234,6 +249,7 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     finally:
         abandon_run(warehouse, run_id)  # no-op after a commit; else drop staging + lock
         release_site(Path(site), run_id)  # no-op after the swap; else drop the staged site + lock
+        prune_work_dir(Path(site), run_id)
     steps = {}
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key:
