@@ -55,6 +55,22 @@ def as_of_range() -> tuple[str, str]:
     return AS_OF_PARTITIONS.get_first_partition_key(), AS_OF_PARTITIONS.get_last_partition_key()
 
 
+def terminal_instance() -> DagsterInstance:
+    """The DAGSTER_HOME instance for a run started from a terminal, without
+    compute-log capture: the run's output goes to the terminal itself, and no
+    `tail` / watcher helper processes are started (they share the terminal's
+    process group, so a Ctrl-C made each print a traceback)."""
+    import os
+
+    from dagster._core.instance.ref import InstanceRef
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return DagsterInstance.get()
+    return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides={"compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}}))
+
+
 def check_as_of(as_of: str) -> str:
     """``as_of`` when it is a real date within the partitions; else ValueError
     naming the valid range."""
@@ -106,7 +122,10 @@ def _innermost_message(err) -> str:
     if pick is None:
         return "step failed"
     lines = [ln.strip() for ln in (pick.message or "").strip().splitlines() if ln.strip()]
-    return lines[0] if lines else (pick.cls_name or "step failed")
+    first = lines[0] if lines else (pick.cls_name or "step failed")
+    if pick.cls_name and first.split(": ", 1)[0].endswith(pick.cls_name):  # "pkg.mod.Error: text" -> "text"
+        first = first.split(": ", 1)[1] if ": " in first else first
+    return first
 
 
 class _Progress:
@@ -205,7 +224,7 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         from pipelines.definitions import defs
     job = defs.resolve_job_def(JOB_NAME)
     base = defs.resources.get("settings") if defs.resources else None
-    instance = instance or DagsterInstance.get()
+    instance = instance or (terminal_instance() if console is not None else DagsterInstance.get())
     as_of = check_as_of(as_of or today_shanghai().isoformat())
     warehouse = Path(warehouse)
     check_site_dir(Path(site), Path(input_dir), warehouse)
