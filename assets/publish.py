@@ -145,6 +145,10 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
         raise
     meta = {k: (MetadataValue.int(v) if isinstance(v, int) and not isinstance(v, bool) else v)
             for k, v in res.metadata().items()}
+    for page, why in res.failed_pages.items():
+        context.log.warning(f"page not built / 页面未能生成: {page}: {why}")
+    if res.failed_pages:
+        meta["failed_pages_list"] = MetadataValue.json(res.failed_pages)
     meta["site"] = MetadataValue.path(str(site_dir / "index.html"))
     meta["published"] = "staged; swapped in by warehouse_commit / 已生成, 提交后发布"
     meta["as_of"] = as_of.isoformat()

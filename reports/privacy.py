@@ -21,7 +21,12 @@ import polars as pl
 
 # any run of 17 digits + digit/X counts, even glued to other text
 ID18 = re.compile(r"\d{17}[\dXx]")
-_ID18_POLARS = r"(\d{6})\d{8}(\d{3}[\dXx])"
+# ... and so does one written with a space or a dash between any two of its
+# characters ("110105 19900307 123X", "110105-1990-0307-123X"): free text is
+# typed by people. One optional separator between characters.
+ID_SEP = r"[ \t\u00a0\u3000\-\u2010-\u2015\uff0d]"
+ID18_IN_TEXT = re.compile(rf"\d(?:{ID_SEP}?\d){{16}}{ID_SEP}?[\dXx]")
+_ID18_POLARS = rf"(\d(?:{ID_SEP}?\d){{5}}){ID_SEP}?(?:\d{ID_SEP}?){{8}}((?:\d{ID_SEP}?){{3}}[\dXx])"
 
 
 def mask_id(s: str | None) -> str | None:
@@ -46,13 +51,22 @@ def mask_id_expr(col: str) -> pl.Expr:
 
 
 def mask_ids_in_text_expr(col: str) -> pl.Expr:
-    """Mask every 18-character ID number embedded in free text."""
+    """Mask every 18-character ID number embedded in free text, also when
+    written with spaces or dashes inside (the middle eight characters go)."""
     return pl.col(col).cast(pl.String).str.replace_all(_ID18_POLARS, "${1}********${2}").alias(col)
 
 
+def mask_ids_in_text(text: str | None) -> str | None:
+    """Python form of :func:`mask_ids_in_text_expr` (one string)."""
+    if text is None:
+        return None
+    return re.sub(_ID18_POLARS, r"\1********\2", text)
+
+
 def find_unmasked_ids(text: str) -> list[str]:
-    """Every unmasked 18-character ID number in ``text``."""
-    return ID18.findall(text or "")
+    """Every unmasked 18-character ID number in ``text`` (with or without
+    spaces or dashes inside)."""
+    return ID18_IN_TEXT.findall(text or "")
 
 
 # --------------------------------------------------------------------------- small-cell suppression

@@ -22,8 +22,6 @@ ID_COLUMNS_SUFFIX = "id_number"
 HIDDEN_COLUMNS = {"run_id", "as_of", "detail", "employer_name_en", "policy"}
 # columns whose values are codes, never personal data: skip the free-text ID scan
 CODE_COLUMNS = {"uscc", "withholder_uscc", "permit_no", "application_id", "rule_id", "rule_ids"}
-# an 18-character resident ID inside free text (area, birth date, sequence, check)
-ID_IN_TEXT_KEEP = r"(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3}[\dXx])"
 
 
 class SiteDataError(ValueError):
@@ -102,16 +100,18 @@ def publishable(df: pl.DataFrame, keep: Optional[set] = None) -> pl.DataFrame:
         elif isinstance(t, pl.List) and t.inner in (pl.Date,):
             exprs.append(pl.col(c).list.eval(pl.element().dt.strftime("%Y-%m")).alias(c))
         elif isinstance(t, pl.List) and t.inner == pl.String and c not in CODE_COLUMNS:
-            exprs.append(pl.col(c).list.eval(pl.element().str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}")).alias(c))
+            exprs.append(pl.col(c).list.eval(pl.element().str.replace_all(privacy._ID18_POLARS, "${1}********${2}"))
+                         .alias(c))
         elif isinstance(t, (pl.Struct, pl.Object)) or (isinstance(t, pl.List) and not t.inner.is_primitive()):
             enc = pl.col(c).struct.json_encode() if isinstance(t, pl.Struct) else pl.col(c).cast(pl.String, strict=False)
-            exprs.append(enc.str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}").alias(c))
+            exprs.append(enc.str.replace_all(privacy._ID18_POLARS, "${1}********${2}").alias(c))
         elif t == pl.String and c not in CODE_COLUMNS:
             exprs.append(mask_ids_in_text(c))
         elif t == pl.Time or isinstance(t, pl.Duration):
             exprs.append(pl.col(c).cast(pl.String).alias(c))
     if exprs:
         df = df.with_columns(exprs)
+    df = df.with_columns([clip_text(pl.col(c)).alias(c) for c, t in df.schema.items() if t == pl.String])
     # list-of-ID columns: mask each element
     for c, t in df.schema.items():
         if c.endswith(ID_COLUMNS_SUFFIX) and isinstance(t, pl.List):
@@ -206,7 +206,8 @@ def employer_base(con, names: set[str]) -> pl.DataFrame:
                             f"(cannot name a folder) / 统一社会信用代码无法作为目录名")
     out = df.select(
         pl.col("uscc").cast(pl.String),
-        (pl.col(name_col).cast(pl.String) if name_col else pl.col("uscc").cast(pl.String)).alias("name"),
+        clip_text(pl.col(name_col).cast(pl.String) if name_col else pl.col("uscc").cast(pl.String),
+                  MAX_NAME_CHARS).alias("name"),
         (pl.col(district_col).cast(pl.String) if district_col else pl.lit(None, pl.String)).alias("district"),
         (pl.struct([pl.col(c).cast(pl.Float64) for c in kpi_cols]).struct.json_encode()
          if kpi_cols else pl.lit("{}")).alias("kpi"),
@@ -668,7 +669,31 @@ def _first_text(r: dict, keys) -> str:
     return ""
 
 
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
+                   ("\u2029", "\\u2029"))
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text made safe inside an HTML <script> element (and a .js file):
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\\uXXXX`` escapes. In
+    JSON they can only occur inside strings, where the escape means the same
+    character, so ``JSON.parse`` gives back the same value; no ``</script>``,
+    ``<!--`` or ``]]>`` can end or bend the element."""
+    for ch, esc in _SCRIPT_ESCAPES:
+        json_text = json_text.replace(ch, esc)
+    return json_text
+
+
 def dumps(obj) -> str:
-    """JSON for embedding in a <script> element."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).replace("</", "<\\/")
+    """JSON for embedding in a <script> element (``script_safe``)."""
+    return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+MAX_TEXT_CHARS = 500  # a longer text value is shortened for display; the warehouse keeps it whole
+MAX_NAME_CHARS = 120  # employer names (page titles, headings, directory)
+
+
+def clip_text(expr: pl.Expr, n: int = MAX_TEXT_CHARS) -> pl.Expr:
+    """``expr`` shortened to ``n`` characters (the last one "…") when longer."""
+    return pl.when(expr.str.len_chars() > n).then(expr.str.slice(0, n - 1) + pl.lit("…")).otherwise(expr)
 

@@ -237,7 +237,23 @@
   function labels(ys) { return ys.map(function (v) { return v === null || v === undefined ? '' : fmtNum(v); }); }
   function barText(ys) { return ys.map(function (v) { return v === null || v === undefined || v === 0 ? '' : fmtNum(v); }); }
 
+  /* Plotly reads a subset of HTML in labels and text (<a href>, <b>, …): a
+   * value from the data (a name, a return reason) must stay text, so its
+   * &, < and > go in as entities, which plotly shows as the characters. */
+  function plotText(v) {
+    return typeof v === 'string' ? v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : v;
+  }
+  function plainTraces(traces) {
+    traces.forEach(function (tr) {
+      ['x', 'y', 'text', 'customdata', 'labels'].forEach(function (k) {
+        if (Array.isArray(tr[k])) tr[k] = tr[k].map(plotText);
+      });
+    });
+    return traces;
+  }
+
   function plot(id, traces, layout, extra) {
+    traces = plainTraces(traces);
     var div = document.getElementById(id);
     if (!div) return;
     if (typeof window.Plotly === 'undefined') {
