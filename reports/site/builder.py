@@ -339,7 +339,8 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     def bureau_page() -> str:
         bd = D.bureau_data(con, min_cell)
         ctx = _common(as_of, run_id, "../", "bureau", True)
-        ctx.update(dims=bd["dims"], min_cell=min_cell, has_flow=bd["flow"] is not None,
+        ctx.update(dims=bd["dims"], min_cell=min_cell, note_zh=bd["note_zh"], note_en=bd["note_en"],
+                   has_flow=bd["flow"] is not None,
                    has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
                    has_findings=bd["findings"] is not None, has_ranking=bd["ranking"] is not None,
                    has_xtabs=bool(bd["xtabs"]), data=D.dumps(bd))
