@@ -103,11 +103,15 @@ def _run_summary(context, con, settings) -> dict | None:
         return None
 
 
-def _datadocs(settings: PermitsSettings, run_id: str) -> Path | None:
-    from assets.rules import datadocs_dir
+def _validation(settings: PermitsSettings, run_id: str) -> dict | None:
+    """This run's validation results (saved by the rule layer in the run's
+    work folder); None when the run has none."""
+    from assets.rules.core import read_results
 
-    p = Path(datadocs_dir(settings, run_id))
-    return p if p.is_dir() else None
+    try:
+        return read_results(settings.work_dir(run_id))
+    except (OSError, ValueError):
+        return None
 
 
 @asset(key="site", group_name="publish", kinds={"html", "plotly"}, partitions_def=AS_OF_PARTITIONS,
@@ -131,7 +135,7 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
             summary = _run_summary(context, con, settings)
             res = stage_site(con, site_dir, run_id=run_id, as_of=as_of, min_cell=min_cell,
                              policy_version=str(policy.get("version") or ""),
-                             datadocs=_datadocs(settings, run_id), summary=summary,
+                             validation=_validation(settings, run_id), summary=summary,
                              policy_defaults=policy.get("defaults") or {},
                              log=context.log.info)
     except OSError as exc:

@@ -194,17 +194,17 @@ def _page(out: Path, rel: str, build: Callable[[], str], res: "SiteResult", env:
     return _write(out / rel, text)
 
 
-def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
-    if not datadocs or not Path(datadocs).is_dir():
-        return None
-    if (out / "gx").exists():  # a reused folder (publish_site): last run's docs go
-        shutil.rmtree(out / "gx")
-    shutil.copytree(datadocs, out / "gx")
-    for cand in ("index.html", "local_site/index.html"):
-        if (out / "gx" / cand).exists():
-            return "gx/" + cand
-    found = sorted((out / "gx").rglob("index.html"))
-    return str(found[0].relative_to(out)) if found else None
+def validation_rows(results: Optional[dict]) -> list[dict]:
+    """One row per rule of the run's validation results (``assets.rules``'
+    results.json): counts and pass/fail only — no samples, no personal data."""
+    rows = []
+    for rid, r in sorted(((results or {}).get("rules") or {}).items()):
+        rows.append({"rule_id": rid, "title_zh": str(r.get("title_zh") or ""), "title_en": str(r.get("title_en") or ""),
+                     "severity": str(r.get("severity") or ""), "guard": str(r.get("guard") or ""),
+                     "evaluated": r.get("gx_evaluated", r.get("evaluated")), "unexpected": r.get("gx_unexpected"),
+                     "count": int(r.get("count") or 0), "success": r.get("gx_success"),
+                     "exception": str(r["gx_exception"])[:200] if r.get("gx_exception") else ""})
+    return rows
 
 
 def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> Callable[[], int]:
@@ -247,7 +247,7 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
 
 
 def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run_id: str, min_cell: int = 5,
-               policy_version: str = "", datadocs: Optional[Path] = None, workbooks: bool = True,
+               policy_version: str = "", validation: Optional[dict] = None, workbooks: bool = True,
                table_row_cap: int = 300, fail_after: Optional[int] = None, summary: Optional[dict] = None,
                workers: int = 2, parallel_from: int = 2000, policy_defaults: Optional[dict] = None,
                log: Callable[[str], None] = lambda s: None) -> SiteResult:
@@ -365,8 +365,22 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     _page(out, "rules.html", rules_page, res, env, as_of, run_id, ("规则说明", "the rules page"), log)
 
     # GX data docs and the index
-    gx_link = _copy_gx(datadocs, out)
-    res.gx_docs = gx_link is not None
+    # validation results: our own page (GX's Data Docs load ~20 remote resources; this one loads nothing)
+    def validation_page() -> str:
+        rows = validation_rows(validation)
+        ctx = _common(as_of, run_id, "", "validation", False)
+        ctx.update(rows=rows, passed=sum(1 for r in rows if r["success"]),
+                   failed=sum(1 for r in rows if r["success"] is False),
+                   gx_version=((validation or {}).get("gx") or {}).get("gx_version", ""),
+                   sev_zh={k: v[0] for k, v in L.ENUMS["severity"].items()})
+        return env.get_template("validation.html").render(**ctx)
+
+    _page(out, "validation.html", validation_page, res, env, as_of, run_id, ("数据质量校验结果", "the validation results"),
+          log)
+    res.gx_docs = bool(validation and validation.get("rules"))
+    gx_link = "validation.html" if res.gx_docs else None
+    if (out / "gx").exists():  # a reused folder: GX's own Data Docs are no longer published
+        shutil.rmtree(out / "gx")
 
     def index_page() -> str:
         ov = D.run_overview(con, run_id, summary)
@@ -386,7 +400,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
     _page(out, "index.html", index_page, res, env, as_of, run_id, ("运行概况", "the run overview"), log)
 
-    res.pages = n + 4
+    res.pages = n + 5
     # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
     shared = [f for d in out.iterdir() if d.name != "employers"
               for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()]
