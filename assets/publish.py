@@ -12,6 +12,7 @@ A site folder that is, contains or sits inside the input folder, or that is or
 contains the warehouse's folder, is refused (``check_site_dir``).
 No ``from __future__ import annotations`` here: Dagster needs real types.
 """
+import os
 import time
 from pathlib import Path
 
@@ -65,6 +66,26 @@ def release_site(site_dir: Path, run_id: str) -> None:
     if held is not None and held[1] == run_id:
         discard_staged_site(key, run_id)
         release_lock(key)
+
+
+def snapshot_site(site_dir: Path, run_id: str, target: Path) -> Path | None:
+    """Publish the run's staged site as ``target`` (a dated snapshot of a
+    past day) instead of the live site; a snapshot already there is replaced."""
+    from reports.site import remove_tree, staged_path
+
+    staged = staged_path(Path(site_dir).resolve(), run_id)
+    if not staged.is_dir():
+        return None
+    target = Path(target)
+    old = target.with_name(f".{target.name}.old-{run_id}")
+    try:
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staged, target)
+    except OSError as exc:
+        raise io_error("无法写入网站快照 / cannot write the site snapshot", target, exc) from exc
+    remove_tree(old)
+    return target
 
 
 def commit_site(site_dir: Path, run_id: str, log=None) -> bool:

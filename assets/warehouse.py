@@ -317,6 +317,44 @@ class Warehouse(DuckDBResource):
         finally:
             con.close()
 
+    def commit_rows_only(self, run_id: str, tables: list[str]) -> Path:
+        """Commit only this run's rows of ``tables`` (those with ``run_id`` =
+        this run) into the live warehouse; every other table stays as it is.
+        For a run of a past day (issue 14 item 7): its findings_history and
+        run summary are kept, the live view is not rewound. Same write-then-swap
+        as ``commit``: a copy of the live file gets the rows, then replaces it."""
+        live = self.live_path()
+        stage = staging_path(live, run_id)
+        if not stage.exists() or not live.exists():
+            return self.commit(run_id)
+        acquire_lock(live, run_id, self.lock_timeout_seconds)
+        merge = stage.with_name(stage.name + ".merge")
+        try:
+            shutil.copyfile(live, merge)
+        except OSError as exc:
+            merge.unlink(missing_ok=True)
+            raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy", merge, exc) from exc
+        con = duckdb.connect(str(merge))
+        try:
+            have = existing_tables(con)
+            con.execute(f"ATTACH {sql_str(str(stage))} AS run_stage (READ_ONLY)")
+            for t in tables:
+                if not con.sql("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'run_stage' "
+                               "AND table_name = ?", params=[t]).fetchall()[0][0]:
+                    continue
+                if t not in have:
+                    con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM run_stage."{t}" LIMIT 0')
+                con.execute(f'DELETE FROM "{t}" WHERE run_id = ?', [run_id])
+                con.execute(f'INSERT INTO "{t}" BY NAME SELECT * FROM run_stage."{t}" WHERE run_id = ?', [run_id])
+            con.execute("DETACH run_stage")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        stage.unlink(missing_ok=True)
+        stage.with_name(stage.name + ".wal").unlink(missing_ok=True)
+        os.replace(merge, stage)  # the merged copy is what gets swapped in
+        return self.commit(run_id)
+
     def commit(self, run_id: str) -> Path:
         """Swap this run's staging copy in as the live warehouse (atomic rename)."""
         live = self.live_path()

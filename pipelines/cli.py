@@ -42,14 +42,15 @@ def _dagster_home() -> Path:
 
 def run_pipeline(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                  policy: Optional[Path] = None, quiet: bool = False, backfill_days: int = 1,
-                 wait: float = 0.0, accept_drop: Optional[list[str]] = None) -> dict:
+                 wait: float = 0.0, accept_drop: Optional[list[str]] = None, snapshot: bool = False) -> dict:
     """Execute the Dagster job (once, or once per day of a backfill); returns
     the (last) run summary. Raises on failure."""
     from pipelines.runner import execute_backfill, execute_run
 
     _dagster_home()
     kw = dict(warehouse=warehouse.resolve(), site=site.resolve(), policy=policy.resolve() if policy else None,
-              console=None if quiet else console, lock_timeout=wait, accept_drop=list(accept_drop or []))
+              console=None if quiet else console, lock_timeout=wait, accept_drop=list(accept_drop or []),
+              snapshot=snapshot)
     if backfill_days > 1:
         return execute_backfill(input_dir.resolve(), as_of, backfill_days, **kw)[-1]
     return execute_run(input_dir=input_dir.resolve(), as_of=as_of, **kw)
@@ -105,6 +106,10 @@ def run(
         None, "--accept-drop",
         help="接受该表(或文件)的数据减少, 可重复 / accept a real drop in this table's rows or a rejected file "
              "(table or file name; repeatable)"),
+    snapshot: bool = typer.Option(
+        False, "--snapshot",
+        help="过去日期的运行另存带日期的网站 <site>-<as_of>/ / for a day before the newest one run: also publish its "
+             "own dated site snapshot (the live site stays at the newest day)"),
 ) -> None:
     """Ingest a folder, evaluate the rule book, build marts and publish the site."""
     from assets.guard import TABLE_ORDER
@@ -132,7 +137,7 @@ def run(
         _fail(f"--accept-drop {unknown[0]!r}: not a table or a file of the input folder / 不是数据表或输入文件; "
               f"tables: {', '.join(TABLE_ORDER)}")
     summary = _run_guarded(lambda: run_pipeline(input, as_of, warehouse, site, policy, backfill_days=backfill_days,
-                                                wait=wait, accept_drop=accept_drop))
+                                                wait=wait, accept_drop=accept_drop, snapshot=snapshot))
     _print_summary(summary)
 
 

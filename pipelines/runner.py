@@ -87,7 +87,7 @@ def check_as_of(as_of: str) -> str:
 
 def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                    policy: Optional[Path] = None, lock_timeout: float = 0.0, base=None,
-                   accept_drop: Sequence[str] = ()) -> dict:
+                   accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
     """Run config for every resource field; ``base`` is the PermitsSettings
     whose other fields (inbox, archive, …) are kept (default: the code location's)."""
     from assets.settings import PermitsSettings
@@ -106,7 +106,8 @@ def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site:
     return {"resources": {"settings": {"config": settings},
                           "warehouse": {"config": {"database": str(warehouse),
                                                    "lock_timeout_seconds": float(lock_timeout)}}},
-            "ops": {GUARD_OP: {"config": {"accept_drop": list(accept_drop)}}}}
+            "ops": {GUARD_OP: {"config": {"accept_drop": list(accept_drop)}},
+                    **({"warehouse_commit": {"config": {"snapshot": True}}} if snapshot else {})}}
 
 
 def _innermost_message(err) -> str:
@@ -202,7 +203,7 @@ def _interrupted_message(committed: bool) -> str:
 def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                 policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
                 lock_timeout: float = 0.0, tags: Optional[dict] = None, defs=None,
-                accept_drop: Sequence[str] = ()) -> dict:
+                accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
     """Run the whole job for partition ``as_of``; returns the run summary.
 
     Raises WarehouseBusy / SiteBusy when another run holds the warehouse or the
@@ -229,11 +230,12 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     warehouse = Path(warehouse)
     check_site_dir(Path(site), Path(input_dir), warehouse)
     t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base, accept_drop)
+    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base, accept_drop,
+                                snapshot)
     from assets.guard import GUARD_OP
 
     if GUARD_OP not in {n.name for n in job.graph.nodes}:  # a graph without the input guard (tests' stand-ins)
-        run_config.pop("ops", None)
+        run_config["ops"].pop(GUARD_OP, None)
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
     if console is not None:  # the progress lines replace Dagster's own console log
@@ -328,7 +330,8 @@ def backfill_dates(end: str, days: int) -> list[str]:
 
 def execute_backfill(input_dir: Path, end_as_of: Optional[str], days: int, warehouse: Path, site: Path,
                      policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
-                     lock_timeout: float = 0.0, defs=None, accept_drop: Sequence[str] = ()) -> list[dict]:
+                     lock_timeout: float = 0.0, defs=None, accept_drop: Sequence[str] = (),
+                     snapshot: bool = False) -> list[dict]:
     """Run ``days`` partitions ending at ``end_as_of`` one after the other
     (oldest first), each a separate Dagster run tagged with the backfill.
     Stops at the first failure (earlier partitions stay committed)."""
@@ -341,5 +344,6 @@ def execute_backfill(input_dir: Path, end_as_of: Optional[str], days: int, wareh
         if console is not None:
             console.rule(f"回填 / backfill {i}/{len(dates)}: as_of {d}")
         out.append(execute_run(input_dir, d, warehouse, site, policy, console=console, instance=instance,
-                               lock_timeout=lock_timeout, tags=tag, defs=defs, accept_drop=accept_drop))
+                               lock_timeout=lock_timeout, tags=tag, defs=defs, accept_drop=accept_drop,
+                               snapshot=snapshot))
     return out
