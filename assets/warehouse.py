@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import duckdb
+from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -271,9 +272,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Warehouse(DuckDBResource):
-    """DuckDBResource for the live warehouse file, with per-run staging."""
+class Warehouse(ConfigurableResource):
+    """The live warehouse file, with per-run staging and the single-writer lock.
 
+    It holds a ``DuckDBResource`` for the run's staging copy (``staged``)
+    instead of subclassing it: there is no ``get_connection()`` that would
+    open the live file directly, bypassing the staging copy and the lock.
+    Every connection goes through ``run_connection(run_id)``."""
+
+    database: str = Field(description="Path of the live DuckDB warehouse file")
+    connection_config: dict = Field(default={}, description="DuckDB configuration for the run's connections")
     lock_timeout_seconds: float = Field(
         default=3600.0,
         description="Wait this long for another run's lock before failing with 'warehouse busy' "
@@ -293,6 +301,7 @@ class Warehouse(DuckDBResource):
         acquire_lock(live, run_id, self.lock_timeout_seconds)
         if not stage.exists():
             remove_stale_staging(live, keep=stage)
+            probe_warehouse(live)  # a damaged live file: say so (and how to recover) before copying it
             if live.exists():
                 tmp = stage.with_name(stage.name + ".copying")
                 try:
@@ -303,19 +312,33 @@ class Warehouse(DuckDBResource):
                     tmp.unlink(missing_ok=True)
                     raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy",
                                    stage, exc) from exc
+        held = self.staged(run_id).get_connection()
         try:
-            con = duckdb.connect(str(stage), config=dict(self.connection_config))
+            con = held.__enter__()
+        except duckdb.Error as exc:
+            raise self._open_error(live, stage, exc) from exc
+        try:
             con.sql("SELECT count(*) FROM duckdb_tables()").fetchall()
         except duckdb.Error as exc:
-            if is_damage(exc):
-                raise WarehouseDamaged(damaged_message(live, exc)) from exc
-            if isinstance(exc, duckdb.IOException):
-                raise WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}") from exc
-            raise
+            held.__exit__(None, None, None)
+            raise self._open_error(live, stage, exc) from exc
         try:
             yield con
         finally:
-            con.close()
+            held.__exit__(None, None, None)
+
+    @staticmethod
+    def _open_error(live: Path, stage: Path, exc: Exception) -> Exception:
+        if is_damage(exc):
+            return WarehouseDamaged(damaged_message(live, exc))
+        if isinstance(exc, duckdb.IOException):
+            return WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}")
+        return exc
+
+    def staged(self, run_id: str) -> DuckDBResource:
+        """The DuckDBResource of this run's staging copy (not the live file)."""
+        return DuckDBResource(database=str(staging_path(self.live_path(), run_id)),
+                              connection_config=dict(self.connection_config))
 
     def commit_rows_only(self, run_id: str, tables: list[str]) -> Path:
         """Commit only this run's rows of ``tables`` (those with ``run_id`` =

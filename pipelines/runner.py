@@ -124,7 +124,8 @@ def _innermost_message(err) -> str:
         return "step failed"
     lines = [ln.strip() for ln in (pick.message or "").strip().splitlines() if ln.strip()]
     first = lines[0] if lines else (pick.cls_name or "step failed")
-    if pick.cls_name and first.split(": ", 1)[0].endswith(pick.cls_name):  # "pkg.mod.Error: text" -> "text"
+    if (pick.cls_name or "").startswith("Dagster") and first.split(": ", 1)[0].endswith(pick.cls_name):
+        # Dagster's own "dagster._core.errors.X: text" -> "text"
         first = first.split(": ", 1)[1] if ": " in first else first
     return first
 
