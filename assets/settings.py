@@ -71,6 +71,15 @@ class PermitsSettings(ConfigurableResource):
     rejected_dir: str = Field(default="", description="Unreadable inbox files go here with a reason file")
     sensor_stable_seconds: int = Field(default=30, description="A file must be unchanged this long before a run starts")
 
+    def run_config(self, **override) -> dict:
+        """This resource's run config with ``override`` applied: run config
+        replaces a resource's bound values wholesale, so it carries every field
+        (the one place that copies them: the runner, the schedule and the
+        sensor all call this)."""
+        cfg = {f: getattr(self, f) for f in type(self).model_fields}
+        cfg.update(override)
+        return cfg
+
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else today_shanghai()
 

@@ -90,17 +90,12 @@ def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site:
                    accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
     """Run config for every resource field; ``base`` is the PermitsSettings
     whose other fields (inbox, archive, …) are kept (default: the code location's)."""
-    from assets.settings import PermitsSettings
-
     if base is None:
         from pipelines.definitions import default_resources
 
         base = default_resources()["settings"]
-    # run config replaces the bound values wholesale: start from all of them
-    settings = {f: getattr(base, f) for f in PermitsSettings.model_fields}
-    settings.update({"input_dir": str(input_dir), "site_dir": str(site), "as_of": as_of or ""})
-    if policy:
-        settings["policy_file"] = str(policy)
+    settings = base.run_config(input_dir=str(input_dir), site_dir=str(site), as_of=as_of or "",
+                               **({"policy_file": str(policy)} if policy else {}))
     from assets.guard import GUARD_OP
 
     return {"resources": {"settings": {"config": settings},
