@@ -31,7 +31,7 @@ import yaml
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue, multi_asset_check
 from pydantic import Field
 
-from assets.ingest.contract import TABLE_ORDER
+from core.contract import TABLE_ORDER
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings
 from assets.warehouse import Warehouse, existing_tables
 

@@ -268,11 +268,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     shutil.copyfile(STATIC / "site.js", assets / "site.js")
     shutil.copyfile(STATIC / "site.css", assets / "site.css")
 
-    if policy_defaults is None:  # the packaged policy (found from this file, never the working directory)
-        import yaml
+    if policy_defaults is None:  # the packaged policy, through the one loader
+        from core.policy import PACKAGED_POLICY, load_policy
 
-        pol = HERE.parent.parent / "expectations" / "policy.yaml"
-        policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
+        policy_defaults = load_policy(PACKAGED_POLICY).defaults
     # the todo.xlsx worker processes start first: they run while this process
     # gathers the page data and writes the pages
     t_wb = time.perf_counter()
@@ -438,7 +437,7 @@ def staged_path(site_dir: Path, run_id: str) -> Path:
 
 
 def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
-               **kw) -> SiteResult:
+               build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
     """Build the site of run ``run_id`` into ``.<site>.new-<run_id>`` beside
     ``site_dir``; the published site is not touched (``swap_site`` publishes
     it, ``discard_staged_site`` drops it).
@@ -448,8 +447,10 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, b
     run at city scale, which slowed file creation on the disk for minutes —
     docs/performance.md). A failure while building deletes the folder and
     leaves the published site as it was. Leftovers of a killed run are removed
-    first (all but the newest replaced site). Call it while holding the site
-    lock (``assets.publish``)."""
+    first (all but the newest replaced site). ``build(con, folder, run_id=…,
+    **kw)`` writes the site (default ``build_site``; the orchestration tests
+    pass a small one and keep this staging and swap). Call it while holding
+    the site lock (``assets.publish``)."""
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     if not site_dir.exists():
@@ -467,7 +468,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, b
     if reuse is not None:
         os.replace(reuse, tmp)  # overwritten in place by the build
     try:
-        res = build_site(con, tmp, run_id=run_id, **kw)
+        res = (build or build_site)(con, tmp, run_id=run_id, **kw)
     except BaseException:
         remove_tree(tmp, background_cleanup)
         raise
@@ -497,10 +498,10 @@ def discard_staged_site(site_dir: Path, run_id: str, background: bool = True) ->
 
 
 def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
-                 **kw) -> SiteResult:
+                 build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
     """Build into a temporary sibling folder, then swap it in (``stage_site``
     then ``swap_site``; the Dagster job does the two in separate assets so the
     site is swapped only after the warehouse commit)."""
-    res = stage_site(con, site_dir, run_id=run_id, background_cleanup=background_cleanup, **kw)
+    res = stage_site(con, site_dir, run_id=run_id, background_cleanup=background_cleanup, build=build, **kw)
     swap_site(site_dir, run_id)
     return res
