@@ -102,13 +102,15 @@ def secondary_note(min_cell: int) -> tuple[str, str]:
 
 
 def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_cell: int,
-                    cells: Iterable[int] | None = None) -> dict[int, tuple[float, float]]:
+                    cells: Iterable[int] | None = None, small_from: int = 1) -> dict[int, tuple[float, float]] | None:
     """What a reader can work out about each suppressed cell: its smallest
     and largest integer value given every published cell and total, the
     additive constraints of the table, and what the marks say (a primary cell
     is 1 … min_cell-1, a secondary one at least min_cell). Integer linear
     programs (scipy ``milp``), one minimisation and one maximisation per
-    cell. ``cells`` limits the answer to those flat indices."""
+    cell. ``cells`` limits the answer to those flat indices. ``small_from``:
+    the smallest value a reader takes "<m" to mean (1, or 0 once zeros may be
+    hidden too). None when that reading has no solution."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     r1, c1 = aug.shape
@@ -122,8 +124,7 @@ def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_c
     keep = np.abs(rows).sum(axis=1) > 0
     rows, rhs = rows[keep], -(a[keep] @ known)
     big = float(max(flat.max(), 1)) * 4 + 10
-    zero_hidden = bool((prim & (flat == 0)).any())  # then "<m" may stand for 0 as well
-    lo = np.where(prim[s], 0.0 if zero_hidden else 1.0, float(min_cell))
+    lo = np.where(prim[s], float(small_from), float(min_cell))
     hi = np.where(prim[s], float(min_cell - 1), big)
     cons = [LinearConstraint(rows, rhs, rhs)] if rows.size else []
     out = {}
@@ -135,7 +136,9 @@ def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_c
             c = np.zeros(s.size)
             c[pos] = sign
             res = milp(c, integrality=np.ones(s.size), bounds=Bounds(lo, hi), constraints=cons)
-            ends.append(sign * res.fun if res.status == 0 else float(flat[k]))
+            if res.status != 0:
+                return None
+            ends.append(sign * res.fun)
         out[int(k)] = (round(ends[0]), round(ends[1]))
     return out
 
@@ -206,6 +209,20 @@ def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray
         sup[min(choices, key=lambda k: (not interior[k], flat[k], k))] = True
         return True
 
+    def protect(k0: int) -> bool:
+        """Hide one more cell so that k0 can no longer be worked out; False when nothing is left."""
+        if widen(k0):
+            return True
+        # every non-zero count on its lines is hidden and it can still be worked out (e.g. four 1s and
+        # their total of 4, since "<5" is read as 1 … 4): hide the zeros of those lines too, as "<m"
+        # (fewer than m is true of 0), so the reader no longer knows how many of the cells are non-zero
+        zeros = [k for m in lines if k0 in m for k in m if valid[k] and not sup[k] and flat[k] == 0]
+        if not zeros:
+            return False
+        sup[zeros] = True
+        primary[zeros] = True
+        return True
+
     withheld = False
     for _ in range(3 * flat.size + 3):
         changed = True
@@ -219,25 +236,23 @@ def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray
                         changed = True
         det = determined_cells(a, sup)
         if det:
-            if not widen(det[0]):
+            if not protect(det[0]):
+                withheld = True
                 break
             continue
-        ranges = feasible_ranges(aug, sup.reshape(aug.shape), primary.reshape(aug.shape), min_cell)
-        pinned = [k for k, (lo, hi) in ranges.items() if lo == hi]
+        # a reader takes "<m" as 1 … m-1, or, where that has no solution (hidden zeros), as 0 … m-1
+        pinned = []
+        for small_from in ((1, 0) if (primary & (flat == 0)).any() else (1,)):
+            ranges = feasible_ranges(aug, sup.reshape(aug.shape), primary.reshape(aug.shape), min_cell,
+                                     small_from=small_from)
+            pinned += [k for k, (lo, hi) in (ranges or {}).items() if lo == hi]
         if not pinned:
             break
-        if widen(pinned[0]):
-            continue
-        # every non-zero count on its lines is hidden and it can still be worked out (e.g. four 1s and
-        # their total of 4, since "<5" is read as 1 … 4): hide the zeros of those lines too, as "<m"
-        # (fewer than m is true of 0), so the reader no longer knows how many of the cells are non-zero
-        zeros = [k for m in lines if pinned[0] in m for k in m if valid[k] and not sup[k] and flat[k] == 0]
-        if zeros:
-            sup[zeros] = True
-            primary[zeros] = True
-            continue
+        if not protect(pinned[0]):
+            withheld = True
+            break
+    else:  # no stable pattern within the bound: publish nothing of the table
         withheld = True
-        break
     if withheld:
         sup = valid.copy()
     return aug, sup.reshape(aug.shape), (primary & sup).reshape(aug.shape), withheld
