@@ -1,5 +1,6 @@
-"""The last asset of a run: write the run summary and swap the staged
-warehouse in (issue 7 owns this).
+"""The last asset of a run: write the run summary, swap the staged warehouse
+in, then swap the staged site in (``assets.publish.commit_site``): a failed
+warehouse commit leaves the previous site live.
 
 Nothing may read the run's staging database after this asset: asset checks
 report results that the rule layer saved in the run's work folder.
@@ -14,7 +15,8 @@ import time
 from pathlib import Path
 
 import duckdb
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
 
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse, comment_table, existing_tables, sql_str, table_counts
@@ -169,20 +171,75 @@ def write_run_summary(con: duckdb.DuckDBPyConnection, summary: dict) -> None:
     con.execute("COMMIT")
 
 
+# a run of a past day keeps these rows of its own; everything else of the live warehouse stays
+PAST_DAY_TABLES = ["findings_history", "run_summary", "run_steps"]
+
+
+class CommitConfig(Config):
+    snapshot: bool = Field(default=False, description=(
+        "For a run of a day before the newest one already committed: also publish its site as a dated "
+        "snapshot beside the live one (<site>-<as_of>/) / 过去日期的运行另存一份带日期的网站"))
+
+
+def newest_committed_as_of(live: Path) -> dt.date | None:
+    """The newest as_of of the committed runs (None: no committed run)."""
+    if not Path(live).exists():
+        return None
+    con = duckdb.connect(str(live), read_only=True)
+    try:
+        if "run_summary" not in existing_tables(con):
+            return None
+        return con.sql("SELECT max(as_of) FROM run_summary").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def snapshot_dir(site_dir: Path, as_of: dt.date) -> Path:
+    site_dir = Path(site_dir)
+    return site_dir.with_name(f"{site_dir.name}-{as_of.isoformat()}")
+
+
 @asset(group_name="publish", kinds={"duckdb"}, deps=["site"], partitions_def=AS_OF_PARTITIONS,
        description="Write the run summary, then atomically swap this run's staged warehouse in / "
                    "写入运行摘要并提交本次运行的数据仓库")
-def warehouse_commit(context: AssetExecutionContext, warehouse: Warehouse,
+def warehouse_commit(context: AssetExecutionContext, config: CommitConfig, warehouse: Warehouse,
                      settings: PermitsSettings) -> MaterializeResult:
+    """Commit the run. The live warehouse and site show the newest as_of that
+    has run: a run of an earlier day commits only its own findings_history and
+    run summary rows (and, with ``snapshot``, publishes its site as
+    ``<site>-<as_of>/``), leaving the live tables and site alone."""
+    from assets.publish import commit_site, release_site, snapshot_site
+
     t0 = time.perf_counter()
-    with warehouse.run_connection(context.run.run_id) as con:
+    run_id = context.run.run_id
+    as_of = resolve_as_of(context, settings)
+    newest = newest_committed_as_of(warehouse.live_path())
+    past = newest is not None and as_of < newest
+    with warehouse.run_connection(run_id) as con:
         summary = collect_run_summary(context, con, settings)
+        if past:
+            summary["tags"] = {**summary["tags"], "permits/past_day": f"newest committed as_of is {newest}"}
         write_run_summary(con, summary)
         counts = table_counts(con, sorted(existing_tables(con)))
     context.log.info(format_run_summary(summary))
-    live = warehouse.commit(context.run.run_id)
+    snapshot = None
+    if past:
+        context.log.warning(f"as_of {as_of} is before the newest committed day {newest}: only this run's "
+                            f"findings_history and run summary are kept; the live tables and site stay at {newest} "
+                            f"/ 过去日期的运行: 只保留历史结果, 当前视图不变")
+        live = warehouse.commit_rows_only(run_id, PAST_DAY_TABLES)
+        if config.snapshot:
+            snapshot = snapshot_site(Path(settings.site_dir), run_id, snapshot_dir(Path(settings.site_dir), as_of))
+        release_site(Path(settings.site_dir), run_id)
+        swapped = False
+    else:
+        live = warehouse.commit(run_id)
+        swapped = commit_site(Path(settings.site_dir), run_id)
     return MaterializeResult(metadata={
         "warehouse": MetadataValue.path(str(live)),
+        "site_swapped": swapped,
+        "past_day": past,
+        **({"snapshot": MetadataValue.path(str(snapshot))} if snapshot else {}),
         "as_of": str(summary["as_of"]),
         "policy": summary["policy"],
         "rows_read": summary["rows_read"], "rows_loaded": summary["rows_loaded"],

@@ -34,6 +34,31 @@ def resolve_as_of(context, settings: "PermitsSettings") -> dt.date:
     return settings.as_of_date()
 
 
+def work_root(site_dir) -> Path:
+    """Folder of the runs' scratch folders, beside the site."""
+    return Path(site_dir).resolve().parent / ".permits-work"
+
+
+def prune_stale_work(site_dir, keep: str, older_than_s: float = 6 * 3600) -> list[Path]:
+    """Remove scratch folders of other runs older than ``older_than_s``
+    (left by runs launched from the UI or killed)."""
+    import shutil
+    import time
+
+    root, gone = work_root(site_dir), []
+    if not root.is_dir():
+        return gone
+    for p in root.iterdir():
+        try:
+            old = time.time() - p.stat().st_mtime > older_than_s
+        except OSError:
+            continue
+        if p.name != keep and old:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
 class PermitsSettings(ConfigurableResource):
     """Where a run reads and writes, and which date it evaluates."""
 
@@ -46,12 +71,23 @@ class PermitsSettings(ConfigurableResource):
     rejected_dir: str = Field(default="", description="Unreadable inbox files go here with a reason file")
     sensor_stable_seconds: int = Field(default=30, description="A file must be unchanged this long before a run starts")
 
+    def run_config(self, **override) -> dict:
+        """This resource's run config with ``override`` applied: run config
+        replaces a resource's bound values wholesale, so it carries every field
+        (the one place that copies them: the runner, the schedule and the
+        sensor all call this)."""
+        cfg = {f: getattr(self, f) for f in type(self).model_fields}
+        cfg.update(override)
+        return cfg
+
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else today_shanghai()
 
     def work_dir(self, run_id: str) -> Path:
-        """Scratch folder of one run (GX results, Data Docs, staged site)."""
-        return Path(self.site_dir).resolve().parent / ".permits-work" / run_id
+        """Scratch folder of one run (GX results, Data Docs); removed when the
+        run ends (``pipelines.runner.prune_work_dir``; folders of runs started
+        elsewhere are pruned by the next publish: ``prune_stale_work``)."""
+        return work_root(self.site_dir) / run_id
 
     def policy_path(self) -> Path:
         return Path(self.policy_file) if self.policy_file else PACKAGED_POLICY

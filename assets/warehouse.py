@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import duckdb
+from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -42,6 +43,55 @@ class WarehouseBusy(RuntimeError):
 
 class WarehouseIOError(OSError):
     """A file-system error on the warehouse; the message names the path."""
+
+
+class WarehouseDamaged(RuntimeError):
+    """The live warehouse file cannot be opened or read as a DuckDB database."""
+
+
+def prev_path(live: Path) -> Path:
+    """The previous good warehouse, kept beside the live one by every commit."""
+    live = Path(live)
+    return live.with_name(f"{live.stem}.prev{live.suffix or '.duckdb'}")
+
+
+def damaged_message(live: Path, exc: BaseException) -> str:
+    """What is wrong with a damaged warehouse and how to recover (one line)."""
+    live = Path(live)
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    prev = prev_path(live)
+    if prev.exists():
+        how = (f"restore the previous good copy / 恢复上一次的完好副本: mv '{live}' '{live}.damaged' && "
+               f"cp '{prev}' '{live}'")
+    else:
+        how = (f"move it aside and run again to rebuild from the input folder (findings_history starts afresh) / "
+               f"移走该文件后重新运行: mv '{live}' '{live}.damaged'")
+    return f"数据仓库文件已损坏 / the warehouse file is damaged: {live}: {first}; {how}"
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a DuckDB error says the database file itself is broken."""
+    text = str(exc)
+    return ("Corrupt database file" in text or "not a valid DuckDB database file" in text
+            or "checksum" in text and "does not match" in text)
+
+
+def probe_warehouse(live: Path) -> None:
+    """Open the live warehouse read-only and read its catalogue; raise
+    WarehouseDamaged (with the way to recover) when that fails."""
+    live = Path(live)
+    if not live.exists():
+        return
+    try:
+        con = duckdb.connect(str(live), read_only=True)
+        try:
+            con.sql("SELECT count(*) FROM duckdb_tables()").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower() and "conflicting" in str(exc).lower():
+            return  # another process has it open for writing: not damage
+        raise WarehouseDamaged(damaged_message(live, exc)) from exc
 
 
 _ERRNO_ZH = {
@@ -96,7 +146,8 @@ def lock_holder(live: Path) -> str | None:
     return None
 
 
-def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
+def acquire_lock(live: Path, run_id: str, timeout: float = 0.0, what: str = "warehouse busy / 数据仓库正被写入",
+                 busy: type[Exception] = WarehouseBusy) -> None:
     """Take the single-writer lock for this run (idempotent per run).
 
     Waits up to ``timeout`` seconds for another writer, then raises
@@ -123,7 +174,7 @@ def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
         except BlockingIOError:
             if not told and timeout > 0:  # lands in the run's compute log
                 fh.seek(0)
-                print(f"warehouse busy / 数据仓库正被写入: {live} is being written by "
+                print(f"{what}: {live} is being written by "
                       f"{fh.read().strip() or 'another run'}; waiting up to {timeout:g} s", file=sys.stderr)
                 told = True
             if time.monotonic() >= deadline:
@@ -131,7 +182,7 @@ def acquire_lock(live: Path, run_id: str, timeout: float = 0.0) -> None:
                 holder = fh.read().strip() or "another run"
                 fh.close()
                 waited = f" (waited {timeout:g} s)" if timeout > 0 else ""
-                raise WarehouseBusy(f"warehouse busy / 数据仓库正被写入: {live} is being written by {holder}"
+                raise busy(f"{what}: {live} is being written by {holder}"
                                     f"{waited}; try again later / 请稍后重试") from None
             time.sleep(0.2)
     fh.seek(0)
@@ -210,9 +261,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Warehouse(DuckDBResource):
-    """DuckDBResource for the live warehouse file, with per-run staging."""
+class Warehouse(ConfigurableResource):
+    """The live warehouse file, with per-run staging and the single-writer lock.
 
+    It holds a ``DuckDBResource`` for the run's staging copy (``staged``)
+    instead of subclassing it: there is no ``get_connection()`` that would
+    open the live file directly, bypassing the staging copy and the lock.
+    Every connection goes through ``run_connection(run_id)``."""
+
+    database: str = Field(description="Path of the live DuckDB warehouse file")
+    connection_config: dict = Field(default={}, description="DuckDB configuration for the run's connections")
     lock_timeout_seconds: float = Field(
         default=3600.0,
         description="Wait this long for another run's lock before failing with 'warehouse busy' "
@@ -232,6 +290,7 @@ class Warehouse(DuckDBResource):
         acquire_lock(live, run_id, self.lock_timeout_seconds)
         if not stage.exists():
             remove_stale_staging(live, keep=stage)
+            probe_warehouse(live)  # a damaged live file: say so (and how to recover) before copying it
             if live.exists():
                 tmp = stage.with_name(stage.name + ".copying")
                 try:
@@ -242,14 +301,71 @@ class Warehouse(DuckDBResource):
                     tmp.unlink(missing_ok=True)
                     raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy",
                                    stage, exc) from exc
+        held = self.staged(run_id).get_connection()
         try:
-            con = duckdb.connect(str(stage), config=dict(self.connection_config))
-        except duckdb.IOException as exc:
-            raise WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}") from exc
+            con = held.__enter__()
+        except duckdb.Error as exc:
+            raise self._open_error(live, stage, exc) from exc
+        try:
+            con.sql("SELECT count(*) FROM duckdb_tables()").fetchall()
+        except duckdb.Error as exc:
+            held.__exit__(None, None, None)
+            raise self._open_error(live, stage, exc) from exc
         try:
             yield con
         finally:
+            held.__exit__(None, None, None)
+
+    @staticmethod
+    def _open_error(live: Path, stage: Path, exc: Exception) -> Exception:
+        if is_damage(exc):
+            return WarehouseDamaged(damaged_message(live, exc))
+        if isinstance(exc, duckdb.IOException):
+            return WarehouseIOError(errno.EIO, f"无法打开数据仓库 / cannot open the warehouse: {stage}: {exc}")
+        return exc
+
+    def staged(self, run_id: str) -> DuckDBResource:
+        """The DuckDBResource of this run's staging copy (not the live file)."""
+        return DuckDBResource(database=str(staging_path(self.live_path(), run_id)),
+                              connection_config=dict(self.connection_config))
+
+    def commit_rows_only(self, run_id: str, tables: list[str]) -> Path:
+        """Commit only this run's rows of ``tables`` (those with ``run_id`` =
+        this run) into the live warehouse; every other table stays as it is.
+        For a run of a past day (issue 14 item 7): its findings_history and
+        run summary are kept, the live view is not rewound. Same write-then-swap
+        as ``commit``: a copy of the live file gets the rows, then replaces it."""
+        live = self.live_path()
+        stage = staging_path(live, run_id)
+        if not stage.exists() or not live.exists():
+            return self.commit(run_id)
+        acquire_lock(live, run_id, self.lock_timeout_seconds)
+        merge = stage.with_name(stage.name + ".merge")
+        try:
+            shutil.copyfile(live, merge)
+        except OSError as exc:
+            merge.unlink(missing_ok=True)
+            raise io_error("无法创建数据仓库暂存副本 / cannot copy the warehouse to its staging copy", merge, exc) from exc
+        con = duckdb.connect(str(merge))
+        try:
+            have = existing_tables(con)
+            con.execute(f"ATTACH {sql_str(str(stage))} AS run_stage (READ_ONLY)")
+            for t in tables:
+                if not con.sql("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'run_stage' "
+                               "AND table_name = ?", params=[t]).fetchall()[0][0]:
+                    continue
+                if t not in have:
+                    con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM run_stage."{t}" LIMIT 0')
+                con.execute(f'DELETE FROM "{t}" WHERE run_id = ?', [run_id])
+                con.execute(f'INSERT INTO "{t}" BY NAME SELECT * FROM run_stage."{t}" WHERE run_id = ?', [run_id])
+            con.execute("DETACH run_stage")
+            con.execute("CHECKPOINT")
+        finally:
             con.close()
+        stage.unlink(missing_ok=True)
+        stage.with_name(stage.name + ".wal").unlink(missing_ok=True)
+        os.replace(merge, stage)  # the merged copy is what gets swapped in
+        return self.commit(run_id)
 
     def commit(self, run_id: str) -> Path:
         """Swap this run's staging copy in as the live warehouse (atomic rename)."""
@@ -268,6 +384,14 @@ class Warehouse(DuckDBResource):
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if live.exists():  # the previous good file stays beside the new one (a hard link: no copy)
+                keep, tmp = prev_path(live), prev_path(live).with_name(prev_path(live).name + ".linking")
+                tmp.unlink(missing_ok=True)
+                try:
+                    os.link(live, tmp)
+                    os.replace(tmp, keep)
+                except OSError:  # no hard links here (some file systems): keep nothing rather than copy 1 GB
+                    tmp.unlink(missing_ok=True)
             os.replace(stage, live)
         except OSError as exc:
             raise io_error("无法提交数据仓库 / cannot swap the staged warehouse in", live, exc) from exc

@@ -203,9 +203,7 @@ def snapshot_files(files: list[Path], snap: Path, manifest: dict) -> Path:
 
 def settings_config(settings: PermitsSettings, **override) -> dict:
     """Every PermitsSettings field (run config replaces the resource wholesale)."""
-    cfg = {f: getattr(settings, f) for f in PermitsSettings.model_fields}
-    cfg.update(override)
-    return cfg
+    return settings.run_config(**override)
 
 
 def warehouse_config(warehouse: Warehouse) -> dict:

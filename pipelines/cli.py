@@ -22,6 +22,12 @@ DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 DEFAULT_SITE = Path("data/site")
 DEMO_INPUT = Path("data/demo-input")
 DEMO_SEED = 20261129
+# `permits sql`: the query may read the warehouse and nothing else. External
+# access off (no COPY TO, read_text/read_csv of files, ATTACH, http), no
+# extension installed or loaded on demand, and the configuration locked so a
+# query cannot SET it back (verified on duckdb 2.0.1: PermissionException).
+SQL_CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
+              "autoload_known_extensions": False, "lock_configuration": True}
 
 
 def _dagster_home() -> Path:
@@ -36,22 +42,53 @@ def _dagster_home() -> Path:
 
 def run_pipeline(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                  policy: Optional[Path] = None, quiet: bool = False, backfill_days: int = 1,
-                 wait: float = 0.0) -> dict:
+                 wait: float = 0.0, accept_drop: Optional[list[str]] = None, snapshot: bool = False) -> dict:
     """Execute the Dagster job (once, or once per day of a backfill); returns
     the (last) run summary. Raises on failure."""
     from pipelines.runner import execute_backfill, execute_run
 
     _dagster_home()
     kw = dict(warehouse=warehouse.resolve(), site=site.resolve(), policy=policy.resolve() if policy else None,
-              console=None if quiet else console, lock_timeout=wait)
+              console=None if quiet else console, lock_timeout=wait, accept_drop=list(accept_drop or []),
+              snapshot=snapshot)
     if backfill_days > 1:
         return execute_backfill(input_dir.resolve(), as_of, backfill_days, **kw)[-1]
     return execute_run(input_dir=input_dir.resolve(), as_of=as_of, **kw)
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]错误 / error:[/] {msg}")
+    err.print(f"[bold red]错误 / error:[/] {msg}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _input_entries(folder: Path) -> list[str]:
+    """Names in the input folder that a run would look at (hidden files aside)."""
+    try:
+        return [n for n in os.listdir(folder) if not n.startswith(".")]
+    except OSError as exc:
+        _fail(f"cannot list the input folder / 无法读取输入文件夹: {folder}: {exc.strerror or exc}")
+        return []
+
+
+def _run_guarded(call) -> dict:
+    """Run ``call`` and turn its failure into one clear line and an exit code:
+    2 refused or failed, 130 interrupted (Ctrl-C)."""
+    from pipelines.runner import RunInterrupted
+
+    try:
+        return call()
+    except (KeyboardInterrupt, RunInterrupted) as exc:
+        from pipelines.runner import _interrupted_message
+
+        _fail(str(exc) if isinstance(exc, RunInterrupted) else _interrupted_message(False), code=130)
+    except Exception as exc:  # one clear line, not a traceback
+        _fail(_one_line(exc))
+    return {}
 
 
 @app.command()
@@ -63,24 +100,44 @@ def run(
     policy: Optional[Path] = typer.Option(None, "--policy", help="政策参数文件 (默认 expectations/policy.yaml)"),
     backfill_days: int = typer.Option(1, "--backfill-days", min=1,
                                       help="回填: 依次运行截至 --as-of 的 N 天 / run the N days ending at --as-of"),
-    wait: float = typer.Option(0.0, "--wait", min=0, help="数据仓库被占用时最多等待秒数 / wait for a busy warehouse"),
+    wait: float = typer.Option(0.0, "--wait", min=0,
+                               help="数据仓库或网站被占用时最多等待秒数 / wait for a busy warehouse or site folder"),
+    accept_drop: Optional[list[str]] = typer.Option(
+        None, "--accept-drop",
+        help="接受该表(或文件)的数据减少, 可重复 / accept a real drop in this table's rows or a rejected file "
+             "(table or file name; repeatable)"),
+    snapshot: bool = typer.Option(
+        False, "--snapshot",
+        help="过去日期的运行另存带日期的网站 <site>-<as_of>/ / for a day before the newest one run: also publish its "
+             "own dated site snapshot (the live site stays at the newest day)"),
 ) -> None:
     """Ingest a folder, evaluate the rule book, build marts and publish the site."""
-    import datetime as dt
+    from assets.guard import TABLE_ORDER
+    from assets.publish import SiteDirError, check_site_dir
+    from pipelines.runner import check_as_of
 
     if not input.is_dir():
         _fail(f"input folder not found / 输入文件夹不存在: {input}")
     if as_of:
         try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            _fail(f"--as-of must be YYYY-MM-DD / 日期格式应为 YYYY-MM-DD: {as_of!r}")
+            as_of = check_as_of(as_of)
+        except ValueError as exc:
+            _fail(str(exc))
+    if not _input_entries(input):
+        _fail(f"输入文件夹为空, 未运行 / the input folder is empty, nothing was run: {input.resolve()}")
     if policy and not policy.is_file():
         _fail(f"policy file not found / 政策参数文件不存在: {policy}")
     try:
-        summary = run_pipeline(input, as_of, warehouse, site, policy, backfill_days=backfill_days, wait=wait)
-    except Exception as exc:  # one clear line, not a traceback
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        check_site_dir(site, input, warehouse)
+    except SiteDirError as exc:
+        _fail(str(exc))
+    files = set(_input_entries(input))
+    unknown = [a for a in accept_drop or [] if a not in TABLE_ORDER and a not in files]
+    if unknown:
+        _fail(f"--accept-drop {unknown[0]!r}: not a table or a file of the input folder / 不是数据表或输入文件; "
+              f"tables: {', '.join(TABLE_ORDER)}")
+    summary = _run_guarded(lambda: run_pipeline(input, as_of, warehouse, site, policy, backfill_days=backfill_days,
+                                                wait=wait, accept_drop=accept_drop, snapshot=snapshot))
     _print_summary(summary)
 
 
@@ -96,10 +153,7 @@ def demo(
     with console.status("生成演示数据 / generating demo data…"):
         info = gen(out, scale="demo", seed=DEMO_SEED)
     console.print(f"演示数据 / demo data: {out.resolve()} (as_of {info['reference_date']})")
-    try:
-        summary = run_pipeline(out, info["reference_date"], warehouse, site)
-    except Exception as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    summary = _run_guarded(lambda: run_pipeline(out, info["reference_date"], warehouse, site))
     _print_summary(summary)
 
 
@@ -126,13 +180,20 @@ def sql(
     format: str = typer.Option("table", "--format", help="table | csv | json"),
     limit: int = typer.Option(1000, "--limit", help="表格最多显示行数 (table format only)"),
 ) -> None:
-    """Run an ad-hoc query on the warehouse (read-only)."""
+    """Run an ad-hoc query on the warehouse. Read-only for everything: the
+    query reads the warehouse and nothing else (no file read or written, no
+    extension installed or loaded, no ATTACH, no SET)."""
     import duckdb
+
+    from assets.warehouse import damaged_message, is_damage
 
     if not warehouse.is_file():
         _fail(f"warehouse not found / 数据仓库不存在: {warehouse} (run `permits demo` or `permits run` first)")
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = duckdb.connect(str(warehouse), read_only=True, config=SQL_CONFIG)
+    except duckdb.Error as exc:
+        _fail(damaged_message(warehouse, exc) if is_damage(exc) else _one_line(exc))
+    try:
         rel = con.sql(query)
         if rel is None:
             console.print("OK")
@@ -140,7 +201,13 @@ def sql(
         cols = rel.columns
         rows = rel.fetchall()
     except duckdb.Error as exc:
-        _fail(str(exc).splitlines()[0])
+        con.close()
+        if not (isinstance(exc, duckdb.PermissionException) or "locked" in str(exc) or "read-only" in str(exc)):
+            _fail(damaged_message(warehouse, exc) if is_damage(exc) else _one_line(exc))
+        _fail(f"只读查询: 不能读写文件、安装扩展、附加数据库或修改设置 / read-only query: files, extensions, ATTACH and "
+              f"SET are not allowed ({_one_line(exc)})")
+    finally:
+        con.close()
     if format == "csv":
         import csv
 

@@ -3,16 +3,12 @@ the sensor and the `permits` command."""
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, PreviewWarning, define_asset_job, in_process_executor
-
-# Partitioned asset checks (AssetCheckSpec.partitions_def) are a Dagster
-# preview feature we rely on deliberately; don't print the notice on every run.
-warnings.filterwarnings("ignore", category=PreviewWarning)
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from assets.commit import commit_assets
+from assets.guard import guard_checks
 from assets.ingest import ingest_assets
 from assets.marts import marts_assets
 from assets.publish import publish_assets
@@ -23,10 +19,14 @@ from assets.warehouse import Warehouse
 from pipelines.automation import JOB_NAME  # noqa: E402  (one name for the job everywhere)
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
 def data_dir() -> Path:
-    """Default data folder: $PERMITS_DATA_DIR, else ./data of the process that
-    loads the definitions (the CLI and `dagster dev` both start in the repo)."""
-    return Path(os.environ.get("PERMITS_DATA_DIR", "data")).resolve()
+    """Default data folder: $PERMITS_DATA_DIR, else <repository>/data (never
+    the working directory of whoever loads the definitions)."""
+    env = os.environ.get("PERMITS_DATA_DIR")
+    return Path(env).expanduser().resolve() if env else REPO / "data"
 
 
 def default_resources(base: Path | None = None) -> dict:
@@ -56,7 +56,7 @@ def build_definitions() -> Definitions:
 
     return Definitions(
         assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *commit_assets],
-        asset_checks=[*rules_checks],
+        asset_checks=[*guard_checks, *rules_checks],
         jobs=[permits_job],
         schedules=schedules,
         sensors=sensors,

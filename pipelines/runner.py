@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from dagster import DagsterEventType, DagsterInstance
 
@@ -40,24 +40,69 @@ def ensure_dagster_home(home: Path) -> Path:
     return cfg
 
 
+class RunInterrupted(RuntimeError):
+    """The operator interrupted the run (Ctrl-C); the message says what was committed."""
+
+
+class RunRefused(RuntimeError):
+    """The run was stopped before commit by the input guard (or refused before it started)."""
+
+
+def as_of_range() -> tuple[str, str]:
+    """First and last as_of a run may evaluate (the job's daily partitions)."""
+    from assets.settings import AS_OF_PARTITIONS
+
+    return AS_OF_PARTITIONS.get_first_partition_key(), AS_OF_PARTITIONS.get_last_partition_key()
+
+
+def terminal_instance() -> DagsterInstance:
+    """The DAGSTER_HOME instance for a run started from a terminal, without
+    compute-log capture: the run's output goes to the terminal itself, and no
+    `tail` / watcher helper processes are started (they share the terminal's
+    process group, so a Ctrl-C made each print a traceback)."""
+    import os
+
+    from dagster._core.instance.ref import InstanceRef
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return DagsterInstance.get()
+    return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides={"compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}}))
+
+
+def check_as_of(as_of: str) -> str:
+    """``as_of`` when it is a real date within the partitions; else ValueError
+    naming the valid range."""
+    first, last = as_of_range()
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except (TypeError, ValueError):
+        raise ValueError(f"--as-of {as_of!r} 不是有效日期 / is not a valid date (YYYY-MM-DD); "
+                         f"有效范围 / valid range {first} … {last}") from None
+    if not first <= day.isoformat() <= last:
+        raise ValueError(f"--as-of {as_of} 超出范围 / is out of range; 有效范围 / valid range {first} … {last}")
+    return day.isoformat()
+
+
 def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                   policy: Optional[Path] = None, lock_timeout: float = 0.0, base=None) -> dict:
+                   policy: Optional[Path] = None, lock_timeout: float = 0.0, base=None,
+                   accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
     """Run config for every resource field; ``base`` is the PermitsSettings
     whose other fields (inbox, archive, …) are kept (default: the code location's)."""
-    from assets.settings import PermitsSettings
-
     if base is None:
         from pipelines.definitions import default_resources
 
         base = default_resources()["settings"]
-    # run config replaces the bound values wholesale: start from all of them
-    settings = {f: getattr(base, f) for f in PermitsSettings.model_fields}
-    settings.update({"input_dir": str(input_dir), "site_dir": str(site), "as_of": as_of or ""})
-    if policy:
-        settings["policy_file"] = str(policy)
+    settings = base.run_config(input_dir=str(input_dir), site_dir=str(site), as_of=as_of or "",
+                               **({"policy_file": str(policy)} if policy else {}))
+    from assets.guard import GUARD_OP
+
     return {"resources": {"settings": {"config": settings},
                           "warehouse": {"config": {"database": str(warehouse),
-                                                   "lock_timeout_seconds": float(lock_timeout)}}}}
+                                                   "lock_timeout_seconds": float(lock_timeout)}}},
+            "ops": {GUARD_OP: {"config": {"accept_drop": list(accept_drop)}},
+                    **({"warehouse_commit": {"config": {"snapshot": True}}} if snapshot else {})}}
 
 
 def _innermost_message(err) -> str:
@@ -73,7 +118,11 @@ def _innermost_message(err) -> str:
     if pick is None:
         return "step failed"
     lines = [ln.strip() for ln in (pick.message or "").strip().splitlines() if ln.strip()]
-    return lines[0] if lines else (pick.cls_name or "step failed")
+    first = lines[0] if lines else (pick.cls_name or "step failed")
+    if (pick.cls_name or "").startswith("Dagster") and first.split(": ", 1)[0].endswith(pick.cls_name):
+        # Dagster's own "dagster._core.errors.X: text" -> "text"
+        first = first.split(": ", 1)[1] if ": " in first else first
+    return first
 
 
 class _Progress:
@@ -108,18 +157,63 @@ class _Progress:
             pass
 
 
+def prune_work_dir(site: Path, run_id: str) -> None:
+    """Remove the run's scratch folder (GX results, Data Docs) once the run
+    has ended; the folder of work folders goes when it is empty."""
+    import shutil
+
+    from assets.settings import work_root
+
+    root = work_root(site)
+    shutil.rmtree(root / run_id, ignore_errors=True)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+
+
+def _blocked_checks(result) -> list[str]:
+    """Messages of the blocking checks that failed with severity ERROR."""
+    out = []
+    for ev in result.all_events:
+        if ev.event_type != DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        data = ev.event_specific_data
+        if data is None or data.passed or not getattr(data, "blocking", False):
+            continue
+        if str(getattr(data.severity, "value", data.severity)).upper() != "ERROR":
+            continue
+        msg = data.description or (data.metadata.get("message").value if "message" in data.metadata else "")
+        out.append(msg or f"{data.asset_key.to_user_string()}: {data.check_name}")
+    return out
+
+
+def _interrupted_message(committed: bool) -> str:
+    if committed:
+        return ("运行被中断 (Ctrl-C), 但数据仓库已在中断前提交 / the run was interrupted (Ctrl-C) after the warehouse "
+                "commit: the warehouse holds this run; run again to make sure the site matches it")
+    return ("运行被中断 (Ctrl-C), 未提交任何内容: 数据仓库与网站保持原样 / the run was interrupted (Ctrl-C); "
+            "nothing was committed: the warehouse and the site are as they were")
+
+
 def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                 policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
-                lock_timeout: float = 0.0, tags: Optional[dict] = None, defs=None) -> dict:
+                lock_timeout: float = 0.0, tags: Optional[dict] = None, defs=None,
+                accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
     """Run the whole job for partition ``as_of``; returns the run summary.
 
-    Raises WarehouseBusy when another run holds the warehouse (after waiting
-    ``lock_timeout`` seconds) and RuntimeError naming the failed step and its
-    error otherwise. ``defs`` defaults to ``pipelines.definitions.defs``."""
+    Raises WarehouseBusy / SiteBusy when another run holds the warehouse or the
+    site folder (after waiting ``lock_timeout`` seconds), ValueError for an
+    impossible ``as_of`` or site folder, WarehouseDamaged for a broken
+    warehouse file, RunRefused when the input guard stopped the run (nothing
+    committed), RunInterrupted on Ctrl-C, and RuntimeError naming the failed
+    step and its error otherwise. ``defs`` defaults to
+    ``pipelines.definitions.defs``."""
     import uuid
 
+    from assets.publish import acquire_site_lock, check_site_dir, release_site
     from assets.settings import today_shanghai
-    from assets.warehouse import abandon_run, acquire_lock, lock_holder
+    from assets.warehouse import _committed, abandon_run, acquire_lock, lock_holder, probe_warehouse
 
     from pipelines.automation import JOB_NAME
 
@@ -127,16 +221,21 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         from pipelines.definitions import defs
     job = defs.resolve_job_def(JOB_NAME)
     base = defs.resources.get("settings") if defs.resources else None
-    instance = instance or DagsterInstance.get()
-    as_of = as_of or today_shanghai().isoformat()
-    dt.date.fromisoformat(as_of)
+    instance = instance or (terminal_instance() if console is not None else DagsterInstance.get())
+    as_of = check_as_of(as_of or today_shanghai().isoformat())
     warehouse = Path(warehouse)
+    check_site_dir(Path(site), Path(input_dir), warehouse)
     t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base)
+    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base, accept_drop,
+                                snapshot)
+    from assets.guard import GUARD_OP
+
+    if GUARD_OP not in {n.name for n in job.graph.nodes}:  # a graph without the input guard (tests' stand-ins)
+        run_config["ops"].pop(GUARD_OP, None)
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
     if console is not None:  # the progress lines replace Dagster's own console log
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
 
     if lock_timeout > 0 and console is not None and lock_holder(warehouse):
         console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
@@ -145,6 +244,12 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     from expectations.gx_suites import prefetch_gx
 
     prefetch_gx()  # the rule step needs GX (~8 s import); the wiring starts it so it overlaps ingest
+    try:
+        acquire_site_lock(Path(site), run_id, lock_timeout)
+        probe_warehouse(warehouse)
+    except BaseException:
+        abandon_run(warehouse, run_id)
+        raise
     try:
         if console is not None:
             console.print(f"运行 / run {run_id}  as_of {as_of}")
@@ -159,13 +264,26 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         else:
             result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
                                             tags=run_tags, partition_key=as_of, run_id=run_id)
+    except KeyboardInterrupt:
+        raise RunInterrupted(_interrupted_message((str(warehouse), run_id) in _committed)) from None
     finally:
         abandon_run(warehouse, run_id)  # no-op after a commit; else drop staging + lock
+        release_site(Path(site), run_id)  # no-op after the swap; else drop the staged site + lock
+        prune_work_dir(Path(site), run_id)
     steps = {}
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key:
             steps[ev.step_key] = round(ev.event_specific_data.duration_ms / 1000, 2)
     if not result.success:
+        blocked = _blocked_checks(result)
+        if blocked:
+            raise RunRefused("运行已停止, 未提交也未发布 / run stopped before commit and publish (previous warehouse "
+                             "and site kept): " + " | ".join(blocked)
+                             + " — 如确属正常减少, 用 --accept-drop TABLE 重新运行 / if the drop is real, run again "
+                               "with --accept-drop TABLE")
+        if any(ev.event_type == DagsterEventType.RUN_FAILURE and "interrupt" in (ev.message or "").lower()
+               for ev in result.all_events):
+            raise RunInterrupted(_interrupted_message((str(warehouse), result.run_id) in _committed))
         failures = [ev for ev in result.all_events if ev.event_type == DagsterEventType.STEP_FAILURE]
         if failures:
             msg = _innermost_message(failures[0].event_specific_data.error)
@@ -211,7 +329,8 @@ def backfill_dates(end: str, days: int) -> list[str]:
 
 def execute_backfill(input_dir: Path, end_as_of: Optional[str], days: int, warehouse: Path, site: Path,
                      policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
-                     lock_timeout: float = 0.0, defs=None) -> list[dict]:
+                     lock_timeout: float = 0.0, defs=None, accept_drop: Sequence[str] = (),
+                     snapshot: bool = False) -> list[dict]:
     """Run ``days`` partitions ending at ``end_as_of`` one after the other
     (oldest first), each a separate Dagster run tagged with the backfill.
     Stops at the first failure (earlier partitions stay committed)."""
@@ -224,5 +343,6 @@ def execute_backfill(input_dir: Path, end_as_of: Optional[str], days: int, wareh
         if console is not None:
             console.rule(f"回填 / backfill {i}/{len(dates)}: as_of {d}")
         out.append(execute_run(input_dir, d, warehouse, site, policy, console=console, instance=instance,
-                               lock_timeout=lock_timeout, tags=tag, defs=defs))
+                               lock_timeout=lock_timeout, tags=tag, defs=defs, accept_drop=accept_drop,
+                               snapshot=snapshot))
     return out

@@ -7,9 +7,10 @@
 - ``suppress_small_cells``: small-cell suppression for published counts in
   cross-tabulations and one-way tables with totals. Primary suppression hides
   counts ``1 … min_cell-1`` (shown as ``"<5"``); secondary suppression adds
-  complementary cells until no suppressed value can be worked out from the
-  published cells and totals (checked by linear algebra, so also chains of
-  rows and columns, not only single subtraction).
+  complementary non-zero cells (shown as ``"—"``) until no suppressed value
+  can be worked out from the published cells and totals — checked by linear
+  algebra (chains of rows and columns) and by integer programs that also use
+  what the marks say (a "<5" is 1–4, a "—" at least 5). docs/privacy.md.
 """
 from __future__ import annotations
 
@@ -23,17 +24,31 @@ from core.masking import mask_id, mask_id_expr  # noqa: F401  (the one masking r
 
 # any run of 17 digits + digit/X counts, even glued to other text
 ID18 = re.compile(r"\d{17}[\dXx]")
-_ID18_POLARS = r"(\d{6})\d{8}(\d{3}[\dXx])"
+# ... and so does one written with a space or a dash between any two of its
+# characters ("110105 19900307 123X", "110105-1990-0307-123X"): free text is
+# typed by people. One optional separator between characters.
+ID_SEP = r"[ \t\u00a0\u3000\-\u2010-\u2015\uff0d]"
+ID18_IN_TEXT = re.compile(rf"\d(?:{ID_SEP}?\d){{16}}{ID_SEP}?[\dXx]")
+_ID18_POLARS = rf"(\d(?:{ID_SEP}?\d){{5}}){ID_SEP}?(?:\d{ID_SEP}?){{8}}((?:\d{ID_SEP}?){{3}}[\dXx])"
 
 
 def mask_ids_in_text_expr(col: str) -> pl.Expr:
-    """Mask every 18-character ID number embedded in free text."""
+    """Mask every 18-character ID number embedded in free text, also when
+    written with spaces or dashes inside (the middle eight characters go)."""
     return pl.col(col).cast(pl.String).str.replace_all(_ID18_POLARS, "${1}********${2}").alias(col)
 
 
+def mask_ids_in_text(text: str | None) -> str | None:
+    """Python form of :func:`mask_ids_in_text_expr` (one string)."""
+    if text is None:
+        return None
+    return re.sub(_ID18_POLARS, r"\1********\2", text)
+
+
 def find_unmasked_ids(text: str) -> list[str]:
-    """Every unmasked 18-character ID number in ``text``."""
-    return ID18.findall(text or "")
+    """Every unmasked 18-character ID number in ``text`` (with or without
+    spaces or dashes inside)."""
+    return ID18_IN_TEXT.findall(text or "")
 
 
 # --------------------------------------------------------------------------- small-cell suppression
@@ -75,10 +90,84 @@ def determined_cells(a: np.ndarray, suppressed: np.ndarray) -> list[int]:
     return out
 
 
+SECONDARY_MARK = "—"  # a count withheld so that a small one cannot be worked out (shown beside "<5")
+
+
+def secondary_note(min_cell: int) -> tuple[str, str]:
+    """The sentence under a table that explains both marks (zh, en)."""
+    return (f"“<{min_cell}”:少于{min_cell};“{SECONDARY_MARK}”:为防止推算出小数而隐去的数"
+            f"(不小于{min_cell})。",
+            f"“<{min_cell}”: fewer than {min_cell}; “{SECONDARY_MARK}”: a count of {min_cell} or more, "
+            f"withheld so that a small count cannot be worked out from the totals.")
+
+
+def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_cell: int,
+                    cells: Iterable[int] | None = None, small_from: int = 1) -> dict[int, tuple[float, float]] | None:
+    """What a reader can work out about each suppressed cell: its smallest
+    and largest integer value given every published cell and total, the
+    additive constraints of the table, and what the marks say (a primary cell
+    is 1 … min_cell-1, a secondary one at least min_cell). Integer linear
+    programs (scipy ``milp``), one minimisation and one maximisation per
+    cell. ``cells`` limits the answer to those flat indices. ``small_from``:
+    the smallest value a reader takes "<m" to mean (1, or 0 once zeros may be
+    hidden too). None when that reading has no solution."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    r1, c1 = aug.shape
+    a, _ = _lines(r1 - 1, c1 - 1)
+    flat, supf, prim = aug.ravel(), sup.ravel(), primary.ravel()
+    s = np.flatnonzero(supf)
+    if s.size == 0:
+        return {}
+    known = np.where(supf, 0, flat).astype(float)
+    rows = a[:, s]
+    keep = np.abs(rows).sum(axis=1) > 0
+    rows, rhs = rows[keep], -(a[keep] @ known)
+    big = float(max(flat.max(), 1)) * 4 + 10
+    lo = np.where(prim[s], float(small_from), float(min_cell))
+    hi = np.where(prim[s], float(min_cell - 1), big)
+    cons = [LinearConstraint(rows, rhs, rhs)] if rows.size else []
+    out = {}
+    for pos, k in enumerate(s):
+        if cells is not None and k not in cells:
+            continue
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(s.size)
+            c[pos] = sign
+            res = milp(c, integrality=np.ones(s.size), bounds=Bounds(lo, hi), constraints=cons)
+            if res.status != 0:
+                return None
+            ends.append(sign * res.fun)
+        out[int(k)] = (round(ends[0]), round(ends[1]))
+    return out
+
+
 def suppression_pattern(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Augmented table (cells + row totals + column totals + grand total, shape
     (r+1, c+1); for one column only the column total is meaningful) and the
-    boolean suppression mask of the same shape."""
+    boolean suppression mask of the same shape. ``suppression_marks`` gives
+    which suppressed cells are primary."""
+    aug, sup, _, _ = suppression_marks(counts, min_cell)
+    return aug, sup
+
+
+def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(augmented table, suppressed mask, primary mask, withheld).
+
+    Primary: every published count (cell or total) from 1 to min_cell-1
+    (and, only where needed, a zero on the same line: "<m" is "fewer than m").
+    Secondary: further non-zero cells (never a zero: so the secondary mark
+    always means "min_cell or more") until (1) no line of the table has a
+    single suppressed entry, (2) no suppressed value is fixed by the linear
+    equations of the published cells and totals (rank test), and (3) no
+    suppressed value is fixed by those equations together with what the
+    marks say about the hidden values (integer programs,
+    ``feasible_ranges``): each hidden count has at least two possible values.
+    When even hiding every non-zero count leaves one that can be worked out
+    (a tiny table: two 1s and their total of 2), ``withheld`` is True and the
+    whole table is withheld (every count, zeros and totals too).
+    """
     x = np.asarray(counts, dtype=np.int64)
     if x.ndim != 2:
         raise ValueError("counts must be a 2-D array (rows x columns)")
@@ -99,16 +188,43 @@ def suppression_pattern(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarr
         valid[m] = True
     interior = np.zeros_like(valid)
     interior[[i * (c + 1) + j for i in range(r) for j in range(c)]] = True
-    sup = valid & (flat > 0) & (flat < min_cell)  # primary
+    primary = valid & (flat > 0) & (flat < min_cell)
+    sup = primary.copy()
 
     def pick(members: Iterable[int]) -> int | None:
-        cand = [k for k in members if not sup[k]]
+        cand = [k for k in members if not sup[k] and flat[k] > 0]
         if not cand:
             return None
-        # smallest non-zero interior cell first, then non-zero totals, then zeros
-        return min(cand, key=lambda k: (flat[k] == 0, not interior[k], flat[k], k))
+        # smallest non-zero interior cell first, then non-zero totals
+        return min(cand, key=lambda k: (not interior[k], flat[k], k))
 
-    while True:
+    def widen(k0: int) -> bool:
+        """Suppress one more cell on a line of k0 (or anywhere); False when nothing is left."""
+        choices = [pick(m) for m in lines if k0 in m]
+        choices = [k for k in choices if k is not None]
+        if not choices:
+            choices = [k for k in range(flat.size) if valid[k] and not sup[k] and flat[k] > 0]
+            if not choices:
+                return False
+        sup[min(choices, key=lambda k: (not interior[k], flat[k], k))] = True
+        return True
+
+    def protect(k0: int) -> bool:
+        """Hide one more cell so that k0 can no longer be worked out; False when nothing is left."""
+        if widen(k0):
+            return True
+        # every non-zero count on its lines is hidden and it can still be worked out (e.g. four 1s and
+        # their total of 4, since "<5" is read as 1 … 4): hide the zeros of those lines too, as "<m"
+        # (fewer than m is true of 0), so the reader no longer knows how many of the cells are non-zero
+        zeros = [k for m in lines if k0 in m for k in m if valid[k] and not sup[k] and flat[k] == 0]
+        if not zeros:
+            return False
+        sup[zeros] = True
+        primary[zeros] = True
+        return True
+
+    withheld = False
+    for _ in range(3 * flat.size + 3):
         changed = True
         while changed:  # every line with a suppressed cell has at least two
             changed = False
@@ -119,18 +235,27 @@ def suppression_pattern(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarr
                         sup[k] = True
                         changed = True
         det = determined_cells(a, sup)
-        if not det:
+        if det:
+            if not protect(det[0]):
+                withheld = True
+                break
+            continue
+        # a reader takes "<m" as 1 … m-1, or, where that has no solution (hidden zeros), as 0 … m-1
+        pinned = []
+        for small_from in ((1, 0) if (primary & (flat == 0)).any() else (1,)):
+            ranges = feasible_ranges(aug, sup.reshape(aug.shape), primary.reshape(aug.shape), min_cell,
+                                     small_from=small_from)
+            pinned += [k for k, (lo, hi) in (ranges or {}).items() if lo == hi]
+        if not pinned:
             break
-        k0 = det[0]  # break the chain: add the smallest other cell on one of its lines
-        choices = [pick(m) for m in lines if k0 in m]
-        choices = [k for k in choices if k is not None]
-        if not choices:
-            rest = [k for k in range(flat.size) if valid[k] and not sup[k]]
-            if not rest:
-                break  # everything suppressed
-            choices = rest
-        sup[min(choices, key=lambda k: (flat[k] == 0, not interior[k], flat[k], k))] = True
-    return aug, sup.reshape(aug.shape)
+        if not protect(pinned[0]):
+            withheld = True
+            break
+    else:  # no stable pattern within the bound: publish nothing of the table
+        withheld = True
+    if withheld:
+        sup = valid.copy()
+    return aug, sup.reshape(aug.shape), (primary & sup).reshape(aug.shape), withheld
 
 
 def suppress_small_cells(df: pl.DataFrame, value_cols: Sequence[str], min_cell: int = 5,
@@ -153,9 +278,10 @@ def suppress_small_cells(df: pl.DataFrame, value_cols: Sequence[str], min_cell: 
     counts = df.select(pl.col(value_cols).fill_null(0).cast(pl.Int64)).to_numpy()
     if counts.size and (counts < 0).any():
         raise ValueError("suppress_small_cells: negative counts")
-    aug, sup = suppression_pattern(counts.reshape(len(df), len(value_cols)), min_cell)
-    hidden = f"<{min_cell}"
-    txt = np.where(sup, hidden, aug.astype(str))
+    aug, sup, primary, withheld = suppression_marks(counts.reshape(len(df), len(value_cols)), min_cell)
+    txt = np.where(primary, f"<{min_cell}", np.where(sup, SECONDARY_MARK, aug.astype(str))).astype(object)
+    if withheld:  # nothing of the table can be shown: every count None (the page says "withheld")
+        txt[:] = None
     r, c = counts.shape[0], len(value_cols)
     out_cols: dict[str, list] = {}
     for lc in label_cols:

@@ -218,7 +218,21 @@ def test_demo_site_in_the_browser(ctx, demo_run):
     assert len(charts) >= 10 and all(c["svg"] and c["points"] > 0 for c in charts), charts
     page, log = open_page(ctx, site / "index.html")
     assert_clean(log, "demo index")
-    assert page.locator("#gx-link").count() == 1, "GX Data Docs not linked from the index"
+    assert page.locator("#gx-link").count() == 1, "validation results not linked from the index"
+    # the validation results (GX) are our own page: no remote resource, every rule listed
+    page.click("#gx-link")
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    assert page.url.endswith("validation.html")
+    assert page.locator("#validation-table tbody tr").count() == len(list((site / "rules.html").read_text(
+        encoding="utf-8").split('<article class="rule"')[1:]))
+    assert_clean(log, "demo validation page")
+    # no page of the published site asks for anything but its own files
+    for html_file in sorted(p for p in site.rglob("*.html") if "/employers/" not in p.as_posix()[len(str(site)):]
+                            or p.parent.name == uscc):
+        pg, lg = open_page(ctx, html_file)
+        assert_clean(lg, str(html_file.relative_to(site)))
+        pg.close()
+    assert not (site / "gx").exists()
     _screens(ctx, site, uscc, "demo")
 
 

@@ -27,7 +27,7 @@ from dagster import (AssetCheckResult, AssetExecutionContext, Definitions, Mater
 from assets.commit import warehouse_commit  # noqa: E402
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of  # noqa: E402
 from assets.warehouse import Warehouse, ensure_findings_tables, rows_metadata  # noqa: E402
-from reports.site.builder import SiteResult, publish_site  # noqa: E402
+from reports.site.builder import SiteResult, stage_site  # noqa: E402
 
 FAULT_POINTS = ("between_assets", "mid_warehouse", "mid_site", "before_commit")
 
@@ -122,7 +122,7 @@ def employer_summary(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 
 
 def _toy_pages(con, out: Path, *, run_id: str, as_of) -> object:
-    """The toy's site content, written by the real publish (reports.site.builder.publish_site)."""
+    """The toy's site content, written by the real publish (reports.site.builder.stage_site)."""
     emp = con.sql("SELECT uscc, people, findings FROM employer_summary ORDER BY uscc").fetchall()
     pages = {"index.html": f"<html><body>as_of {as_of} run {run_id}</body></html>"}
     for uscc, n, f in emp:
@@ -140,8 +140,9 @@ def _toy_pages(con, out: Path, *, run_id: str, as_of) -> object:
 def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
     as_of = resolve_as_of(context, settings)
     with warehouse.run_connection(context.run.run_id) as con:
-        res = publish_site(con, Path(settings.site_dir), run_id=context.run.run_id, background_cleanup=False,
-                           build=_toy_pages, as_of=as_of)
+        # staged like the real site asset; the real warehouse_commit swaps it in after the warehouse
+        res = stage_site(con, Path(settings.site_dir).resolve(), run_id=context.run.run_id, background_cleanup=False,
+                         build=_toy_pages, as_of=as_of)
     fault_point("before_commit")
     return MaterializeResult(metadata={"pages": res.pages})
 

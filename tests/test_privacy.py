@@ -116,12 +116,13 @@ def test_suppress_small_cells_output():
     assert out.columns == ["district", "M", "F", "total"]
     assert out["district"].to_list()[-1] == "合计"
     row = dict(zip(out.columns, out.row(0)))
-    assert row["M"] == "<5" and row["F"] == "<5"  # 3 hidden, and 12 hidden with it (row total 15 published)
-    # the column M also needs a second hidden cell: the smallest other one (10)
-    assert out["M"].to_list()[:3] == ["<5", "<5", "40"]
+    # 3 hidden ("<5"), and 12 withheld with it (row total 15 published): a different mark, not "<5"
+    assert row["M"] == "<5" and row["F"] == "—"
+    # the column M also needs a second hidden cell: the smallest other one (10), withheld
+    assert out["M"].to_list()[:3] == ["<5", "—", "40"]
     assert out["total"].to_list()[-1] == "103"
     # no published number equals a hidden small one
-    published = {v for col in ["M", "F", "total"] for v in out[col].to_list() if v != "<5"}
+    published = {v for col in ["M", "F", "total"] for v in out[col].to_list() if v not in ("<5", "—")}
     assert "3" not in published
 
 
@@ -130,7 +131,7 @@ def test_one_way_table_needs_two_suppressed_cells():
     out = suppress_small_cells(df, ["n"], min_cell=5)
     vals = out["n"].to_list()
     assert vals[-1] == "84"  # the grand total stays
-    assert vals[0] == "<5" and vals.count("<5") == 2 and vals[3] == "<5"  # 9 is the smallest other cell
+    assert vals[0] == "<5" and vals.count("<5") == 1 and vals[3] == "—"  # 9 is the smallest other cell
 
 
 def test_suppress_small_cells_rejects_bad_input():

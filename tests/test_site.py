@@ -132,15 +132,15 @@ def test_bureau_small_counts_shown_as_less_than_five(site, ro):
     small = [(k, n) for k, n in raw.items() if 0 < n < 5]
     assert small, "fixture must contain small cells"
     for dim, x in dims.items():
-        for v in x["y"]:
-            assert v == "<5" or v == 0 or (isinstance(v, int) and v >= 5), (dim, v)
+        for v in x["y"]:  # "<5" a small count, "—" one withheld (5 or more) so that a small one stays hidden
+            assert v in ("<5", "—") or v == 0 or (isinstance(v, int) and v >= 5), (dim, v)
     assert "<5" in dims["district"]["y"]
     for xt in d["xtabs"]:
         vals = [v for c in xt["columns"][1:] for v in xt["rows"][c["k"]]]
         assert "<5" in vals
-        assert all(v == "<5" or int(v) == 0 or int(v) >= 5 for v in vals)
+        assert all(v in ("<5", "—") or int(v) == 0 or int(v) >= 5 for v in vals)
     # processing counts suppressed as well
-    assert all(v == "<5" or v == 0 or v >= 5 for v in d["processing"]["n"])
+    assert all(v in ("<5", "—") or v == 0 or v >= 5 for v in d["processing"]["n"])
 
 
 def test_big_employer_page_within_budget_and_says_the_rest_is_in_the_workbook(site, ro):
@@ -260,7 +260,7 @@ def test_suppress_table_hides_small_cells_and_keeps_zeros():
     out = D.suppress_table(df, "code", ["n"], 5)
     vals = dict(zip(out["code"].to_list(), out["n"].to_list()))
     assert vals["a"] == "0" and vals["b"] == "<5" and vals["d"] == "40"
-    assert vals["c"] == "<5"  # secondary: the total would give b away otherwise
+    assert vals["c"] == "—"  # secondary (its own mark): the total would give b away otherwise
     assert "合计" not in vals
 
 
@@ -294,11 +294,13 @@ def test_todo_workbooks_beside_every_employer_page_in_two_processes(warehouse, t
 
 @pytest.mark.slow
 def test_site_asset_publishes_from_the_run_staging_copy(warehouse, tmp_path):
-    """The Dagster asset `site`: reads the run's staged warehouse, writes settings.site_dir, reports metadata."""
+    """The Dagster asset `site`: reads the run's staged warehouse, stages the site beside settings.site_dir
+    (published by warehouse_commit through commit_site, after the warehouse), reports metadata."""
     import shutil
 
     from dagster import DagsterInstance, materialize
 
+    from assets.publish import commit_site
     from assets.publish import site as site_asset
     from assets.settings import PermitsSettings
     from assets.warehouse import Warehouse, abandon_run
@@ -315,6 +317,9 @@ def test_site_asset_publishes_from_the_run_staging_copy(warehouse, tmp_path):
         assert meta["employer_pages"].value == 25
         assert meta["largest_employer_page_bytes"].value <= 200 * 1024
         assert meta["employer_pages_per_second"].value > 0
+        assert not (tmp_path / "site").exists()  # staged only: nothing published before the commit
+        assert (tmp_path / f".site.new-{result.run_id}" / "index.html").exists()
+        assert commit_site(tmp_path / "site", result.run_id)
         index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
         assert result.run_id in index and AS_OF.isoformat() in index
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []

@@ -70,13 +70,10 @@ def _make_specs() -> list[AssetCheckSpec]:
 
 
 def _find_results(settings: PermitsSettings, run_id: str) -> Path | None:
-    """This run's results; else the newest saved by any run (checks re-run alone)."""
+    """This run's results only: a check never reports another run's results
+    (run the checks with ``findings`` in the same run)."""
     own = results_path(settings.work_dir(run_id))
-    if own.exists():
-        return own
-    root = settings.work_dir(run_id).parent
-    found = sorted(root.glob("*/rules/results.json"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    return own if own.exists() else None
 
 
 @multi_asset_check(specs=_specs(), name="rulebook_checks", can_subset=True,

@@ -53,6 +53,7 @@ class SiteResult:
     gx_docs: bool = False
     rows_without_employer: int = 0
     reduced_caps: dict = field(default_factory=dict)
+    failed_pages: dict = field(default_factory=dict)  # page -> why it could not be built
     seconds: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
@@ -61,7 +62,8 @@ class SiteResult:
                 "largest_employer_page_uscc": self.largest_employer_uscc,
                 "bureau_page_bytes": self.bureau_page_bytes, "todo_workbooks": self.workbooks,
                 "gx_data_docs": self.gx_docs, "rows_without_employer_page": self.rows_without_employer,
-                "employers_with_shortened_lists": len(self.reduced_caps), **{f"seconds_{k}": v for k, v in self.seconds.items()}}
+                "employers_with_shortened_lists": len(self.reduced_caps), "failed_pages": len(self.failed_pages),
+                **{f"seconds_{k}": v for k, v in self.seconds.items()}}
 
 
 def plotly_js_path() -> Path:
@@ -111,7 +113,7 @@ def fit_employer_pages(con, ed: E.EmployerData, as_of: dt.date, cap: int, env: E
     shell = sum(len(x.encode("utf-8")) for x in _employer_template(env, as_of, run_id))
     reduced: dict = {}
     while cap > 5:
-        size = (pl.col("blob").str.len_bytes() + pl.col("blob").str.count_matches("</", literal=True)
+        size = (pl.col("blob").str.len_bytes() + 5 * pl.col("blob").str.count_matches("[<>&]")
                 + 12 * pl.col("name").fill_null("").str.len_bytes() + 18 + shell)  # name escaped, twice
         over = ed.frame.filter(size > EMPLOYER_PAGE_BUDGET)["uscc"].to_list()
         if not over:
@@ -123,12 +125,26 @@ def fit_employer_pages(con, ed: E.EmployerData, as_of: dt.date, cap: int, env: E
     return ed, reduced
 
 
+def failed_page(env: Environment, as_of: dt.date, run_id: str, root: str, what_zh: str, what_en: str) -> str:
+    """A page that stands in for one that could not be built: it says so and
+    carries none of the values that broke it."""
+    ctx = _common(as_of, run_id, root, "failed", False)
+    ctx.update(what_zh=what_zh, what_en=what_en)
+    return env.get_template("failed.html").render(**ctx)
+
+
 def write_employer_pages(out: Path, ed: E.EmployerData, env: Environment, as_of: dt.date, run_id: str,
-                         fail_after: Optional[int] = None) -> tuple[int, int, str, int]:
-    """Write employers/<uscc>/index.html for every employer; returns (pages, bytes, largest uscc, largest bytes)."""
+                         fail_after: Optional[int] = None,
+                         failures: Optional[dict] = None) -> tuple[int, int, str, int]:
+    """Write employers/<uscc>/index.html for every employer; returns (pages,
+    bytes, largest uscc, largest bytes). A page that cannot be built (or is
+    over EMPLOYER_PAGE_BUDGET) is replaced by a short "could not be built"
+    page and recorded in ``failures`` ({page: reason}); the others publish.
+    File-system errors (disk full, permission) stop the build."""
     a, b, c, d, e, _, _ = _employer_template(env, as_of, run_id)
     emp_dir = out / "employers"
     emp_dir.mkdir(parents=True, exist_ok=True)
+    failures = {} if failures is None else failures
     n = total = biggest = 0
     biggest_uscc = ""
     frame = ed.frame
@@ -137,9 +153,15 @@ def write_employer_pages(out: Path, ed: E.EmployerData, env: Environment, as_of:
             raise SiteBuildError(f"simulated failure after {n} employer pages")
         folder = emp_dir / uscc
         folder.mkdir(exist_ok=True)
-        ename = html.escape(name or uscc)
-        size = _write(folder / "index.html",
-                      "".join((a, ename, b, ename, c, uscc, d, blob.replace("</", "<\\/"), e)))
+        try:
+            ename = html.escape(name or uscc)
+            text = "".join((a, ename, b, ename, c, uscc, d, D.script_safe(blob), e))
+            if len(text.encode("utf-8")) > EMPLOYER_PAGE_BUDGET:
+                raise SiteBuildError(f"{len(text.encode('utf-8'))} bytes, over the {EMPLOYER_PAGE_BUDGET} byte budget")
+        except (ValueError, TypeError, KeyError, SiteBuildError) as exc:
+            failures[f"employers/{uscc}/index.html"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            text = failed_page(env, as_of, run_id, "../../", f"单位 {uscc} 的页面", f"the page of employer {uscc}")
+        size = _write(folder / "index.html", text)
         total += size
         n += 1
         if size > biggest:
@@ -157,17 +179,34 @@ def _shared_meta(ed: E.EmployerData, rules: list[dict], as_of: dt.date, run_id: 
     return "window.PERMITS_META = " + D.dumps(meta) + ";\n"
 
 
-def _copy_gx(datadocs: Optional[Path], out: Path) -> Optional[str]:
-    if not datadocs or not Path(datadocs).is_dir():
-        return None
-    if (out / "gx").exists():  # a reused folder (publish_site): last run's docs go
-        shutil.rmtree(out / "gx")
-    shutil.copytree(datadocs, out / "gx")
-    for cand in ("index.html", "local_site/index.html"):
-        if (out / "gx" / cand).exists():
-            return "gx/" + cand
-    found = sorted((out / "gx").rglob("index.html"))
-    return str(found[0].relative_to(out)) if found else None
+def _page(out: Path, rel: str, build: Callable[[], str], res: "SiteResult", env: Environment, as_of: dt.date,
+          run_id: str, what: tuple[str, str], log: Callable[[str], None]) -> int:
+    """Write one page; when building it fails (any error but the file
+    system's), write the "could not be built" page instead, record it in
+    ``res.failed_pages`` and go on: no single page can fail the whole site."""
+    root = "../" * rel.count("/")
+    try:
+        text = build()
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, the rest of the site still publishes
+        res.failed_pages[rel] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        log(f"WARNING page {rel} could not be built / 页面未能生成: {res.failed_pages[rel]}")
+        text = failed_page(env, as_of, run_id, root, *what)
+    return _write(out / rel, text)
+
+
+def validation_rows(results: Optional[dict]) -> list[dict]:
+    """One row per rule of the run's validation results (``assets.rules``'
+    results.json): counts and pass/fail only — no samples, no personal data."""
+    rows = []
+    for rid, r in sorted(((results or {}).get("rules") or {}).items()):
+        rows.append({"rule_id": rid, "title_zh": str(r.get("title_zh") or ""), "title_en": str(r.get("title_en") or ""),
+                     "severity": str(r.get("severity") or ""), "guard": str(r.get("guard") or ""),
+                     "evaluated": r.get("gx_evaluated", r.get("evaluated")), "unexpected": r.get("gx_unexpected"),
+                     "count": int(r.get("count") or 0), "success": r.get("gx_success"),
+                     "exception": str(r["gx_exception"])[:200] if r.get("gx_exception") else ""})
+    return rows
 
 
 def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000) -> Callable[[], int]:
@@ -210,7 +249,7 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
 
 
 def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run_id: str, min_cell: int = 5,
-               policy_version: str = "", datadocs: Optional[Path] = None, workbooks: bool = True,
+               policy_version: str = "", validation: Optional[dict] = None, workbooks: bool = True,
                table_row_cap: int = 300, fail_after: Optional[int] = None, summary: Optional[dict] = None,
                workers: int = 2, parallel_from: int = 2000, policy_defaults: Optional[dict] = None,
                log: Callable[[str], None] = lambda s: None) -> SiteResult:
@@ -251,7 +290,13 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
             log(f"WARNING {mart}: {n_lost} rows have a uscc that is not in employer_summary: no page shows them "
                 f"/ {n_lost} 行的单位不在 employer_summary 中,未发布到单位页面")
         t = time.perf_counter()
-        n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after)
+        n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after,
+                                                        failures=res.failed_pages)
+        for page, why in list(res.failed_pages.items())[:20]:
+            log(f"WARNING page {page} could not be built / 页面未能生成: {why}")
+        if n and len(res.failed_pages) >= n:
+            raise SiteBuildError(f"no employer page could be built (first: {next(iter(res.failed_pages.values()))}) "
+                                 f"/ 所有单位页面均未能生成")
         secs["employer_pages"] = round(time.perf_counter() - t, 2)
     except BaseException:
         try:
@@ -276,57 +321,87 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
         for uscc in listed:
             (emp_dir / uscc / "todo.xlsx").unlink(missing_ok=True)
     log(f"employer pages: {n} in {secs['employer_pages']} s")
-    if big > EMPLOYER_PAGE_BUDGET:
-        raise SiteBuildError(f"employer page {big_uscc} is {big} bytes, over the {EMPLOYER_PAGE_BUDGET} byte budget "
-                             f"(lower table_row_cap) / 单位页面超过大小上限")
 
     # employer directory
-    directory = ed.frame.select("uscc", "name", "district")
-    cols = D.column_meta(["uscc", "name", "district"])
-    cols[1] = {"k": "name", "zh": "单位名称", "en": "Employer", "t": "text"}
-    ctx = _common(as_of, run_id, "../", "directory", False)
-    ctx.update(n=directory.height, data=D.dumps({"columns": cols, "rows": D._col_dict(directory)}))
-    _write(out / "employers" / "index.html", env.get_template("directory.html").render(**ctx))
+    def directory_page() -> str:
+        directory = ed.frame.select("uscc", "name", "district")
+        cols = D.column_meta(["uscc", "name", "district"])
+        cols[1] = {"k": "name", "zh": "单位名称", "en": "Employer", "t": "text"}
+        ctx = _common(as_of, run_id, "../", "directory", False)
+        ctx.update(n=directory.height, data=D.dumps({"columns": cols, "rows": D._col_dict(directory)}))
+        return env.get_template("directory.html").render(**ctx)
+
+    _page(out, "employers/index.html", directory_page, res, env, as_of, run_id, ("单位目录", "the employer directory"),
+          log)
 
     # bureau
     t = time.perf_counter()
-    bd = D.bureau_data(con, min_cell)
+
+    def bureau_page() -> str:
+        bd = D.bureau_data(con, min_cell)
+        ctx = _common(as_of, run_id, "../", "bureau", True)
+        ctx.update(dims=bd["dims"], min_cell=min_cell, note_zh=bd["note_zh"], note_en=bd["note_en"],
+                   has_flow=bd["flow"] is not None,
+                   has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
+                   has_findings=bd["findings"] is not None, has_ranking=bd["ranking"] is not None,
+                   has_xtabs=bool(bd["xtabs"]), data=D.dumps(bd))
+        text = env.get_template("bureau.html").render(**ctx)
+        if len(text.encode("utf-8")) > BUREAU_PAGE_BUDGET:
+            raise SiteBuildError(f"bureau page is {len(text.encode('utf-8'))} bytes, over {BUREAU_PAGE_BUDGET} "
+                                 f"/ 统计页面过大")
+        return text
+
     (out / "bureau").mkdir(exist_ok=True)
-    ctx = _common(as_of, run_id, "../", "bureau", True)
-    ctx.update(dims=bd["dims"], min_cell=min_cell, has_flow=bd["flow"] is not None,
-               has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
-               has_findings=bd["findings"] is not None, has_ranking=bd["ranking"] is not None,
-               has_xtabs=bool(bd["xtabs"]), data=D.dumps(bd))
-    res.bureau_page_bytes = _write(out / "bureau" / "index.html", env.get_template("bureau.html").render(**ctx))
+    res.bureau_page_bytes = _page(out, "bureau/index.html", bureau_page, res, env, as_of, run_id,
+                                  ("全市统计页面", "the city statistics page"), log)
     secs["bureau"] = round(time.perf_counter() - t, 2)
-    if res.bureau_page_bytes > BUREAU_PAGE_BUDGET:
-        raise SiteBuildError(f"bureau page is {res.bureau_page_bytes} bytes, over {BUREAU_PAGE_BUDGET} / 统计页面过大")
 
     # rules
-    ctx = _common(as_of, run_id, "", "rules", False)
-    ctx.update(rules=rules, sev_zh={k: v[0] for k, v in L.ENUMS["severity"].items()},
-               ent_zh={k: v[0] for k, v in L.ENUMS["entity_type_rule"].items()})
-    _write(out / "rules.html", env.get_template("rules.html").render(**ctx))
+    def rules_page() -> str:
+        ctx = _common(as_of, run_id, "", "rules", False)
+        ctx.update(rules=rules, sev_zh={k: v[0] for k, v in L.ENUMS["severity"].items()},
+                   ent_zh={k: v[0] for k, v in L.ENUMS["entity_type_rule"].items()})
+        return env.get_template("rules.html").render(**ctx)
+
+    _page(out, "rules.html", rules_page, res, env, as_of, run_id, ("规则说明", "the rules page"), log)
 
     # GX data docs and the index
-    gx_link = _copy_gx(datadocs, out)
-    res.gx_docs = gx_link is not None
-    ov = O.run_overview(con, run_id, summary)
-    ctx = _common(as_of, run_id, "", "index", False)
-    ctx.update(
-        built_at=dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M (UTC+8)"),
-        policy_version=ov.get("policy") or policy_version, n_files=ov.get("input_files", 0),
-        totals=ov.get("totals", {}), findings=ov.get("findings") or {}, n_employers=n, gx_link=gx_link,
-        has_steps=ov.get("run_steps") is not None,
-        total_labels=[("rows_read", "读取行数", "Rows read"), ("rows_loaded", "加载行数", "Rows loaded"),
-                      ("rows_quarantined", "隔离行数", "Rows quarantined"),
-                      ("rows_collapsed", "合并的重复行", "Exact duplicates collapsed")],
-        severity_labels=[("error", "错误", "Errors"), ("warning", "警告", "Warnings"), ("info", "提示", "Info")],
-        data=D.dumps({k: ov.get(k) for k in ("ingest", "quarantine", "run_steps")}),
-    )
-    _write(out / "index.html", env.get_template("index.html").render(**ctx))
+    # validation results: our own page (GX's Data Docs load ~20 remote resources; this one loads nothing)
+    def validation_page() -> str:
+        rows = validation_rows(validation)
+        ctx = _common(as_of, run_id, "", "validation", False)
+        ctx.update(rows=rows, passed=sum(1 for r in rows if r["success"]),
+                   failed=sum(1 for r in rows if r["success"] is False),
+                   gx_version=((validation or {}).get("gx") or {}).get("gx_version", ""),
+                   sev_zh={k: v[0] for k, v in L.ENUMS["severity"].items()})
+        return env.get_template("validation.html").render(**ctx)
 
-    res.pages = n + 4
+    _page(out, "validation.html", validation_page, res, env, as_of, run_id, ("数据质量校验结果", "the validation results"),
+          log)
+    res.gx_docs = bool(validation and validation.get("rules"))
+    gx_link = "validation.html" if res.gx_docs else None
+    if (out / "gx").exists():  # a reused folder: GX's own Data Docs are no longer published
+        shutil.rmtree(out / "gx")
+
+    def index_page() -> str:
+        ov = O.run_overview(con, run_id, summary)
+        ctx = _common(as_of, run_id, "", "index", False)
+        ctx.update(
+            built_at=dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M (UTC+8)"),
+            policy_version=ov.get("policy") or policy_version, n_files=ov.get("input_files", 0),
+            totals=ov.get("totals", {}), findings=ov.get("findings") or {}, n_employers=n, gx_link=gx_link,
+            has_steps=ov.get("run_steps") is not None, failed_pages=sorted(res.failed_pages),
+            total_labels=[("rows_read", "读取行数", "Rows read"), ("rows_loaded", "加载行数", "Rows loaded"),
+                          ("rows_quarantined", "隔离行数", "Rows quarantined"),
+                          ("rows_collapsed", "合并的重复行", "Exact duplicates collapsed")],
+            severity_labels=[("error", "错误", "Errors"), ("warning", "警告", "Warnings"), ("info", "提示", "Info")],
+            data=D.dumps({k: ov.get(k) for k in ("ingest", "quarantine", "run_steps")}),
+        )
+        return env.get_template("index.html").render(**ctx)
+
+    _page(out, "index.html", index_page, res, env, as_of, run_id, ("运行概况", "the run overview"), log)
+
+    res.pages = n + 5
     # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
     shared = [f for d in out.iterdir() if d.name != "employers"
               for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()]
@@ -357,21 +432,27 @@ def _siblings(site_dir: Path, kind: str) -> list[Path]:
     return sorted(site_dir.parent.glob(f".{site_dir.name}.{kind}-*"))
 
 
-def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
-                 build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
-    """Build into a temporary sibling folder, then swap it in.
+def staged_path(site_dir: Path, run_id: str) -> Path:
+    """The folder a run builds its site in before it is swapped in."""
+    site_dir = Path(site_dir)
+    return site_dir.with_name(f".{site_dir.name}.new-{run_id}")
 
-    Order: build ``.<site>.new-<run_id>``; rename the live site to
-    ``.<site>.old-<run_id>``; rename the new folder to the site. The replaced
-    site is kept beside it and is the next publish's build folder: its files
-    are overwritten in place (no 150,000 files deleted and created per run at
-    city scale, which slowed file creation on the disk for minutes —
-    docs/performance.md). A failure while building deletes the temporary folder
-    and leaves the published site as it was. Leftovers of a killed run are
-    removed first (all but the newest replaced site). ``build(con, folder,
-    run_id=…, **kw)`` writes the site (default ``build_site``; the orchestration
-    tests pass a small one and keep this swap).
-    """
+
+def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
+               build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
+    """Build the site of run ``run_id`` into ``.<site>.new-<run_id>`` beside
+    ``site_dir``; the published site is not touched (``swap_site`` publishes
+    it, ``discard_staged_site`` drops it).
+
+    The replaced site of the last publish is reused as the build folder: its
+    files are overwritten in place (no 150,000 files deleted and created per
+    run at city scale, which slowed file creation on the disk for minutes —
+    docs/performance.md). A failure while building deletes the folder and
+    leaves the published site as it was. Leftovers of a killed run are removed
+    first (all but the newest replaced site). ``build(con, folder, run_id=…,
+    **kw)`` writes the site (default ``build_site``; the orchestration tests
+    pass a small one and keep this staging and swap). Call it while holding
+    the site lock (``assets.publish``)."""
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     if not site_dir.exists():
@@ -380,9 +461,10 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
             os.replace(max(olds, key=lambda p: p.stat().st_mtime), site_dir)
     olds = sorted(_siblings(site_dir, "old"), key=lambda p: p.stat().st_mtime)
     reuse = olds[-1] if olds else None
+    tmp = staged_path(site_dir, run_id)
     for stale in _siblings(site_dir, "new") + olds[:-1]:
-        remove_tree(stale, background_cleanup)
-    tmp = site_dir.with_name(f".{site_dir.name}.new-{run_id}")
+        if stale != tmp:
+            remove_tree(stale, background_cleanup)
     if tmp.exists():
         shutil.rmtree(tmp)
     if reuse is not None:
@@ -392,9 +474,36 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     except BaseException:
         remove_tree(tmp, background_cleanup)
         raise
+    res.site_dir = str(site_dir)
+    return res
+
+
+def swap_site(site_dir: Path, run_id: str) -> bool:
+    """Publish the staged site of ``run_id``: rename the live site to
+    ``.<site>.old-<run_id>``, then the staged folder to the site (two renames;
+    a kill between them is repaired by the next ``stage_site``). Returns False
+    when the run staged nothing."""
+    site_dir = Path(site_dir)
+    tmp = staged_path(site_dir, run_id)
+    if not tmp.is_dir():
+        return False
     old = site_dir.with_name(f".{site_dir.name}.old-{run_id}")
     if site_dir.exists():
         os.replace(site_dir, old)
     os.replace(tmp, site_dir)
-    res.site_dir = str(site_dir)
+    return True
+
+
+def discard_staged_site(site_dir: Path, run_id: str, background: bool = True) -> None:
+    """Drop the staged site of a run that did not commit."""
+    remove_tree(staged_path(Path(site_dir), run_id), background)
+
+
+def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
+                 build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
+    """Build into a temporary sibling folder, then swap it in (``stage_site``
+    then ``swap_site``; the Dagster job does the two in separate assets so the
+    site is swapped only after the warehouse commit)."""
+    res = stage_site(con, site_dir, run_id=run_id, background_cleanup=background_cleanup, build=build, **kw)
+    swap_site(site_dir, run_id)
     return res

@@ -24,8 +24,6 @@ ID_COLUMNS_SUFFIX = "id_number"
 HIDDEN_COLUMNS = {"run_id", "as_of", "detail", "employer_name_en", "policy"}
 # columns whose values are codes, never personal data: skip the free-text ID scan
 CODE_COLUMNS = {"uscc", "withholder_uscc", "permit_no", "application_id", "rule_id", "rule_ids"}
-# an 18-character resident ID inside free text (area, birth date, sequence, check)
-ID_IN_TEXT_KEEP = r"(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3}[\dXx])"
 
 
 class SiteDataError(ValueError):
@@ -104,16 +102,18 @@ def publishable(df: pl.DataFrame, keep: Optional[set] = None) -> pl.DataFrame:
         elif isinstance(t, pl.List) and t.inner in (pl.Date,):
             exprs.append(pl.col(c).list.eval(pl.element().dt.strftime("%Y-%m")).alias(c))
         elif isinstance(t, pl.List) and t.inner == pl.String and c not in CODE_COLUMNS:
-            exprs.append(pl.col(c).list.eval(pl.element().str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}")).alias(c))
+            exprs.append(pl.col(c).list.eval(pl.element().str.replace_all(privacy._ID18_POLARS, "${1}********${2}"))
+                         .alias(c))
         elif isinstance(t, (pl.Struct, pl.Object)) or (isinstance(t, pl.List) and not t.inner.is_primitive()):
             enc = pl.col(c).struct.json_encode() if isinstance(t, pl.Struct) else pl.col(c).cast(pl.String, strict=False)
-            exprs.append(enc.str.replace_all(ID_IN_TEXT_KEEP, "${1}********${3}").alias(c))
+            exprs.append(enc.str.replace_all(privacy._ID18_POLARS, "${1}********${2}").alias(c))
         elif t == pl.String and c not in CODE_COLUMNS:
             exprs.append(mask_ids_in_text(c))
         elif t == pl.Time or isinstance(t, pl.Duration):
             exprs.append(pl.col(c).cast(pl.String).alias(c))
     if exprs:
         df = df.with_columns(exprs)
+    df = df.with_columns([clip_text(pl.col(c)).alias(c) for c, t in df.schema.items() if t == pl.String])
     # list-of-ID columns: mask each element
     for c, t in df.schema.items():
         if c.endswith(ID_COLUMNS_SUFFIX) and isinstance(t, pl.List):
@@ -182,10 +182,24 @@ def _suppressed_values(df: pl.DataFrame, label_col: str, col: str, min_cell: int
     return _counts_out([lookup.get(k) for k in df[label_col].cast(pl.String).to_list()], f"<{min_cell}")
 
 
+def _shown(v) -> bool:
+    """A published count (not a suppression mark, not withheld)."""
+    return isinstance(v, int)
+
+
+def _published_order(values: list, labels: list) -> list[int]:
+    """Row order by published value, largest first; hidden values last in
+    label order: never by a value that is not published."""
+    return sorted(range(len(values)), key=lambda i: (not _shown(values[i]),
+                                                     -(values[i] if _shown(values[i]) else 0), str(labels[i])))
+
+
 def bureau_data(con, min_cell: int, ranking_rows: int = 100) -> dict:
     names = table_names(con)
     tag = f"<{min_cell}"
-    out: dict = {"min_cell": min_cell, "suppressed": tag, "kpis": [], "dims": [], "flow": None,
+    note_zh, note_en = privacy.secondary_note(min_cell)
+    out: dict = {"min_cell": min_cell, "suppressed": tag, "withheld_mark": privacy.SECONDARY_MARK,
+                 "note_zh": note_zh, "note_en": note_en, "kpis": [], "dims": [], "flow": None,
                  "processing": None, "returns": None, "findings": None, "ranking": None, "xtabs": []}
 
     if "bureau_kpis" in names:  # long format: kpi, label_zh, label_en, value, sort_order
@@ -232,7 +246,21 @@ def bureau_data(con, min_cell: int, ranking_rows: int = 100) -> dict:
         df = read_table(con, "bureau_processing_by_district")
         _require(df, "bureau_processing_by_district", ("district", "applications"))
         med = _first_present(df.columns, ("median_wd", "median_working_days"))
-        df = df.sort(med if med else "applications", descending=True, nulls_last=True)
+        p90 = _first_present(df.columns, ("p90_wd", "p90_working_days"))
+        share = _first_present(df.columns, ("share_within_sla", "within_sla_share"))
+        n_pub = _suppressed_values(df, "district", "applications", min_cell)
+        over = _suppressed_values(df, "district", "over_sla", min_cell) if "over_sla" in df.columns else None
+        # a median, a percentile or a share describes its n people: none for n < min_cell or a hidden n;
+        # a share with its n gives its count: none where that count (over the promise) is hidden
+        stat_ok = [_shown(v) and v >= min_cell for v in n_pub]
+        share_ok = [ok and (over is None or _shown(o)) for ok, o in zip(stat_ok, over or [None] * len(n_pub))]
+
+        def gated(col, ok):
+            return [v if k else None for v, k in zip(_floats(df[col]), ok)] if col else None
+
+        medians = gated(med, stat_ok)
+        order = _published_order([None if m is None else int(m * 1000) for m in medians] if medians else n_pub,
+                                 df["district"].to_list())
         zh = [L.ENUMS["district"].get(c, (c, c))[0] for c in df["district"].to_list()]
         en = [L.ENUMS["district"].get(c, (c, c))[1] for c in df["district"].to_list()]
         if "label_zh" in df.columns:
@@ -240,26 +268,32 @@ def bureau_data(con, min_cell: int, ranking_rows: int = 100) -> dict:
         if "label_en" in df.columns:
             en = [e or d for e, d in zip(df["label_en"].to_list(), en)]
         sla = int(df["sla_working_days"].max()) if "sla_working_days" in df.columns and df.height else 15
-        p90 = _first_present(df.columns, ("p90_wd", "p90_working_days"))
-        share = _first_present(df.columns, ("share_within_sla", "within_sla_share"))
+
+        def ordered(xs):
+            return [xs[i] for i in order] if xs is not None else None
+
         out["processing"] = {
-            "x_zh": zh, "x_en": en, "sla": sla,
-            "median": _floats(df[med]) if med else None, "p90": _floats(df[p90]) if p90 else None,
-            "share": _floats(df[share]) if share else None,
-            "n": _suppressed_values(df, "district", "applications", min_cell),
-            "over": _suppressed_values(df, "district", "over_sla", min_cell) if "over_sla" in df.columns else None,
+            "x_zh": ordered(zh), "x_en": ordered(en), "sla": sla,
+            "median": ordered(medians), "p90": ordered(gated(p90, stat_ok)),
+            "share": ordered(gated(share, share_ok)), "n": ordered(n_pub), "over": ordered(over),
         }
 
     if "bureau_return_reasons" in names:
         df = publishable(read_table(con, "bureau_return_reasons"))
         _require(df, "bureau_return_reasons", ("return_reason", "applications"))
-        df = df.filter(pl.col("return_reason").is_not_null()).sort("applications", descending=True).head(30)
-        out["returns"] = {"x": df["return_reason"].to_list(),
-                          "series": [{"k": c, "zh": zh, "en": en,
-                                      "y": _suppressed_values(df, "return_reason", c, min_cell)}
-                                     for c, zh, en in (("applications", "全部", "All time"),
-                                                       ("applications_12m", "近12个月", "Last 12 months"))
-                                     if c in df.columns]}
+        df = df.filter(pl.col("return_reason").is_not_null())
+        df = df.group_by("return_reason", maintain_order=True).agg(pl.col(c).sum() for c in df.columns
+                                                                    if c in ("applications", "applications_12m"))
+        cols = [(c, zh, en) for c, zh, en in (("applications", "全部", "All time"),
+                                              ("applications_12m", "近12个月", "Last 12 months")) if c in df.columns]
+        # suppressed over the whole list (its totals), then ordered by what is published and cut to 30
+        sup = suppress_table(df, "return_reason", [c for c, _, _ in cols], min_cell)
+        ys = {c: _counts_out(sup[c].to_list(), tag) for c, _, _ in cols}
+        reasons = sup["return_reason"].to_list()
+        order = _published_order(ys["applications"], reasons)[:30]
+        out["returns"] = {"x": [reasons[i] for i in order],
+                          "series": [{"k": c, "zh": zh, "en": en, "y": [ys[c][i] for i in order]}
+                                     for c, zh, en in cols]}
 
     # findings by rule: counts of rule breaches, not a tabulation of people: not suppressed
     if "bureau_findings_by_rule" in names:
@@ -341,13 +375,14 @@ def _floats(s: pl.Series) -> list:
 
 
 def _counts_out(values: list, tag: str) -> list:
-    """Counts as ints, suppressed cells as the tag string."""
+    """Counts as ints, suppressed cells as their mark ("<5" or the secondary
+    mark), a withheld table's cells as None."""
     out = []
     for v in values:  # one value per chart bar: a few dozen per chart
         if v is None:
             out.append(None)
         elif isinstance(v, str):
-            out.append(v if v.startswith("<") else int(float(v)))
+            out.append(v if v.startswith("<") or v == privacy.SECONDARY_MARK else int(float(v)))
         else:
             out.append(int(v))
     return out
@@ -357,7 +392,31 @@ def _col_dict(df: pl.DataFrame) -> dict:
     return {c: df[c].to_list() for c in df.columns}
 
 
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
+                   ("\u2029", "\\u2029"))
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text made safe inside an HTML <script> element (and a .js file):
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\\uXXXX`` escapes. In
+    JSON they can only occur inside strings, where the escape means the same
+    character, so ``JSON.parse`` gives back the same value; no ``</script>``,
+    ``<!--`` or ``]]>`` can end or bend the element."""
+    for ch, esc in _SCRIPT_ESCAPES:
+        json_text = json_text.replace(ch, esc)
+    return json_text
+
+
 def dumps(obj) -> str:
-    """JSON for embedding in a <script> element."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).replace("</", "<\\/")
+    """JSON for embedding in a <script> element (``script_safe``)."""
+    return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+MAX_TEXT_CHARS = 500  # a longer text value is shortened for display; the warehouse keeps it whole
+MAX_NAME_CHARS = 120  # employer names (page titles, headings, directory)
+
+
+def clip_text(expr: pl.Expr, n: int = MAX_TEXT_CHARS) -> pl.Expr:
+    """``expr`` shortened to ``n`` characters (the last one "…") when longer."""
+    return pl.when(expr.str.len_chars() > n).then(expr.str.slice(0, n - 1) + pl.lit("…")).otherwise(expr)
 

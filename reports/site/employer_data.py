@@ -10,7 +10,7 @@ import polars as pl
 
 from core.dates import add_months
 from reports.site import labels as L
-from reports.site.data import (SiteDataError, _first_present, column_meta, payload_columns, publishable, read_table,
+from reports.site.data import (MAX_NAME_CHARS, SiteDataError, _first_present, clip_text, column_meta, payload_columns, publishable, read_table,
                                table_names)
 
 
@@ -48,7 +48,8 @@ def employer_base(con, names: set[str]) -> pl.DataFrame:
                             f"(cannot name a folder) / 统一社会信用代码无法作为目录名")
     out = df.select(
         pl.col("uscc").cast(pl.String),
-        (pl.col(name_col).cast(pl.String) if name_col else pl.col("uscc").cast(pl.String)).alias("name"),
+        clip_text(pl.col(name_col).cast(pl.String) if name_col else pl.col("uscc").cast(pl.String),
+                  MAX_NAME_CHARS).alias("name"),
         (pl.col(district_col).cast(pl.String) if district_col else pl.lit(None, pl.String)).alias("district"),
         (pl.struct([pl.col(c).cast(pl.Float64) for c in kpi_cols]).struct.json_encode()
          if kpi_cols else pl.lit("{}")).alias("kpi"),

@@ -19,7 +19,9 @@
   function t(zh, en) { return LANG === 'en' ? (en != null && en !== '' ? en : zh) : (zh != null && zh !== '' ? zh : en); }
   function meta() { return window.PERMITS_META || { enums: {}, rules: {} }; }
 
-  function isSuppressed(v) { return typeof v === 'string' && v.charAt(0) === '<'; }
+  /* "<5": a small count; "—": a count withheld so that a small one cannot be worked out */
+  var WITHHELD = '\u2014';
+  function isSuppressed(v) { return typeof v === 'string' && (v.charAt(0) === '<' || v === WITHHELD); }
 
   /* numbers: 万 in Chinese (12.3万), thousands separators in English */
   /* exact: thousands separators only (tables, row counts that must add up) */
@@ -119,8 +121,8 @@
   function cmp(a, b) {
     var an = a === null || a === undefined || a === '', bn = b === null || b === undefined || b === '';
     if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-    if (isSuppressed(a)) a = 0;
-    if (isSuppressed(b)) b = 0;
+    var as = isSuppressed(a), bs = isSuppressed(b);  // hidden counts sort after every shown one, never by value
+    if (as || bs) return as === bs ? 0 : as ? 1 : -1;
     if (typeof a === 'number' && typeof b === 'number') return a - b;
     if (Array.isArray(a)) a = a.join(' ');
     if (Array.isArray(b)) b = b.join(' ');
@@ -233,11 +235,32 @@
     }
     return ax;
   }
-  function numeric(ys) { return ys.map(function (v) { return isSuppressed(v) || v === null ? 0 : Number(v); }); }
+  /* a hidden count is never drawn (no bar, no point), only named in the hover text and the note */
+  function numeric(ys) { return ys.map(function (v) { return isSuppressed(v) || v === null || v === undefined ? null : Number(v); }); }
   function labels(ys) { return ys.map(function (v) { return v === null || v === undefined ? '' : fmtNum(v); }); }
-  function barText(ys) { return ys.map(function (v) { return v === null || v === undefined || v === 0 ? '' : fmtNum(v); }); }
+  function barText(ys) { return ys.map(function (v) { return v === null || v === undefined || v === 0 || isSuppressed(v) ? '' : fmtNum(v); }); }
+  function hiddenNote(host, d) {
+    if (!host || !d || !d.note_zh) return;
+    host.appendChild(el('p', { cls: 'note suppression-note', text: t(d.note_zh, d.note_en) }));
+  }
+
+  /* Plotly reads a subset of HTML in labels and text (<a href>, <b>, …): a
+   * value from the data (a name, a return reason) must stay text, so its
+   * &, < and > go in as entities, which plotly shows as the characters. */
+  function plotText(v) {
+    return typeof v === 'string' ? v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : v;
+  }
+  function plainTraces(traces) {
+    traces.forEach(function (tr) {
+      ['x', 'y', 'text', 'customdata', 'labels'].forEach(function (k) {
+        if (Array.isArray(tr[k])) tr[k] = tr[k].map(plotText);
+      });
+    });
+    return traces;
+  }
 
   function plot(id, traces, layout, extra) {
+    traces = plainTraces(traces);
     var div = document.getElementById(id);
     if (!div) return;
     if (typeof window.Plotly === 'undefined') {
@@ -362,6 +385,10 @@
         { k: 'within_sla_share', zh: '承诺时限内占比', en: 'Share within the promise', t: 'pct' }];
       Object.keys(ptable.c).forEach(function (k) { if (!ptable.c[k]) { delete ptable.c[k]; } });
       renderTable(document.getElementById('table-processing'), pcols, ptable, { root: rootPath });
+      hiddenNote(document.getElementById('table-processing'), d);
+      document.getElementById('table-processing').appendChild(el('p', { cls: 'note', text: t(
+        '申请少于' + d.min_cell + '件或件数隐去的区,不公布中位数、90分位和占比。',
+        'No median, 90th percentile or share is published for a district with fewer than ' + d.min_cell + ' applications or a hidden count.') }));
     }
     if (d.returns) {
       var rcols = [COLORS.main, COLORS.second];
@@ -372,6 +399,7 @@
           textposition: 'outside', cliponaxis: false, customdata: labels(s.y), marker: { color: rcols[i % 2] },
           hovertemplate: '%{y}<br>' + t(s.zh, s.en) + ': %{customdata}<extra></extra>' };
       });
+      hiddenNote(document.getElementById('chart-returns') && document.getElementById('chart-returns').parentNode, d);
       plot('chart-returns', rtr, { barmode: 'group', height: Math.max(320, 44 * d.returns.x.length + 110),
         xaxis: countAxis(rall, t('退回申请数', 'Returned applications')),
         yaxis: { type: 'category', autorange: 'reversed', automargin: true }, margin: { l: 16, r: 48, t: 16, b: 56 } });
@@ -390,9 +418,11 @@
     (d.xtabs || []).forEach(function (x) {
       var sec = el('section', { cls: 'xtab panel', id: x.name });
       sec.appendChild(el('h3', { text: t(x.zh, x.en) }));
-      sec.appendChild(el('p', { cls: 'note', text: t('按持证人所在单位的区与类别交叉统计的有效证件数;小于' + d.min_cell + '的数以及可据合计推算出的数显示为“<' + d.min_cell + '”。',
-        'Active permits by district and category; counts below ' + d.min_cell + ', and cells that would reveal them through the totals, are shown as "<' + d.min_cell + '".') }));
-      renderTable(sec, x.columns, { c: x.rows }, { root: rootPath });
+      sec.appendChild(el('p', { cls: 'note', text: t('按持证人所在单位的区交叉统计的有效证件数。', 'Active permits by the district of the employer.') }));
+      var withheld = x.columns.slice(1).every(function (col) { return (x.rows[col.k] || []).every(function (v) { return v === null; }); });
+      if (withheld) sec.appendChild(el('p', { cls: 'more', text: t('该表数量过小,整表不予公布。', 'The counts of this table are too small to publish.') }));
+      else renderTable(sec, x.columns, { c: x.rows }, { root: rootPath });
+      hiddenNote(sec, d);
       xh.appendChild(sec);
     });
   }
