@@ -27,7 +27,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.cache import Entry, IngestCache, cache_key
-from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
+from assets.ingest.contract import (EMAIL_PATTERN, TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
                                     norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
@@ -36,7 +36,7 @@ from assets.ingest.readers import FileProblem, RawSheet, read_any
 log = logging.getLogger(__name__)
 
 RECORD_RULES = ["DQ-REQUIRED", "DQ-BAD-ID", "DQ-BAD-USCC", "DQ-BAD-DATE", "DQ-BAD-ENUM", "DQ-BAD-NUMBER",
-                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN"]
+                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN", "DQ-BAD-REF"]
 OWNED_RULES = RECORD_RULES + ["DQ-ID-MISMATCH"]
 RULES_FILE = Path(__file__).resolve().parent.parent.parent / "expectations" / "rules" / "ingest.yaml"
 EXTRA_COLUMN_PREFIX = "#"
@@ -52,6 +52,8 @@ REASONS = {
     "DQ-DATE-ORDER": ("日期顺序错误「{column}」=「{value}」", "dates out of order '{column}' = '{value}'"),
     "DQ-DUP-KEY": ("主键「{column}」=「{value}」重复且内容冲突", "key '{column}' = '{value}' duplicated with conflicting values"),
     "DQ-ORPHAN": ("「{column}」=「{value}」引用的人员或单位未载入", "'{column}' = '{value}' refers to nothing loaded"),
+    "DQ-BAD-REF": ("「{column}」=「{value}」不是有效的引用(规则编号或电子邮箱)",
+                   "'{column}' = '{value}' is not a valid reference (rule id or e-mail address)"),
 }
 
 
@@ -305,6 +307,9 @@ def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
         v = pl.col("v__uscc")
         ok = idcheck.uscc_valid(v)
         add("DQ-BAD-USCC", v.is_not_null() & ~ok, "uscc", pl.col("uscc"))
+    if table.name == "employer_contacts":  # v2: an e-mail address when given (issue 18)
+        v = pl.col("v__email")
+        add("DQ-BAD-REF", v.is_not_null() & ~v.str.contains(EMAIL_PATTERN), "email", pl.col("email"))
     if table.name == "applications":
         t = pl.col("t__type")
         add("DQ-REQUIRED", t.is_not_null() & (t != "new") & pl.col("v__permit_no").is_null(), "permit_no",
