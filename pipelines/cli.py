@@ -209,5 +209,9 @@ def _print_summary(summary: dict) -> None:
     console.print(t)
 
 
+from pipelines.notify_cli import notify as _notify  # noqa: E402  (issue 18)
+
+app.command("notify")(_notify)
+
 if __name__ == "__main__":
     app()

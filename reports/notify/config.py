@@ -15,6 +15,7 @@ smtp:                                          # optional: without it e-mail del
   username: notify@example.cn
   password: ${SMTP_PASSWORD}
   from: "工作居住证提醒 <notify@example.cn>"
+  cafile: /etc/ssl/private-relay.pem   # optional: trust this CA too
 channels:                  # chat channels named by employer_contacts.channels
   wecom-hr-acme: {type: wecom, url: "${WECOM_HR_URL}"}
   dingtalk-hr-acme: {type: dingtalk, url: "${DINGTALK_URL}", secret: "${DINGTALK_SECRET}"}
@@ -53,6 +54,7 @@ class Smtp:
     sender: str
     username: str = ""
     password: str = ""
+    cafile: str = ""  # a CA bundle to trust besides the system's (a private relay's certificate)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def parse_config(data: dict, path: str = "<config>", env: dict | None = None) ->
             raise ConfigError(f"{path}: smtp.security none is only allowed for a loopback host / 明文 SMTP 仅限本机")
         port = int(s.get("port") or (465 if sec == "tls" else 587 if sec == "starttls" else 25))
         cfg.smtp = Smtp(host=host, port=port, security=sec, sender=str(s["from"]),
-                        username=str(s.get("username") or ""), password=str(s.get("password") or ""))
+                        username=str(s.get("username") or ""), password=str(s.get("password") or ""),
+                        cafile=str(s.get("cafile") or ""))
     for name, c in (data.get("channels") or {}).items():
         c = c or {}
         typ = str(c.get("type") or "").lower()
