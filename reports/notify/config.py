@@ -34,6 +34,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -80,6 +81,8 @@ class NotifyConfig:
 
     def secrets(self) -> list[str]:
         out = [c.url for c in self.channels.values()] + [c.secret for c in self.channels.values()]
+        for c in self.channels.values():  # the token in a webhook URL's query (key=…, access_token=…)
+            out += [v for vals in parse_qs(urlsplit(c.url).query).values() for v in vals]
         if self.smtp:
             out.append(self.smtp.password)
         return [s for s in out if s and len(s) >= 4]
