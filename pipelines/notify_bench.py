@@ -1,0 +1,115 @@
+"""Benchmark of ``permits notify --dry-run`` at city scale (issue 18: 50,000
+employers within 2 minutes on 2 cores).
+
+    python -m pipelines.notify_bench --warehouse /work/city/warehouse.duckdb \
+        --site /work/city/site --repeat 3 [--workers 2] [--keep-out DIR]
+
+Copies the warehouse into a temporary folder (the original is only read), adds
+one ``employer_contacts`` row or two per employer with the synthetic
+generator's contact model when the copy has none, writes a configuration that
+defines every chat channel those contacts name (loopback URLs: a dry run sends
+nothing), then runs the dry run ``--repeat`` times into fresh folders and
+prints each run's phases (items + plan, writing .eml/.json with the
+employer's todo.xlsx attached) and the median.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def prepare(warehouse: Path, work: Path, seed: int = 18) -> tuple[Path, int]:
+    import duckdb
+
+    from pipelines.synthetic.contacts import contacts_frame
+
+    copy = work / "warehouse.duckdb"
+    t = time.perf_counter()
+    shutil.copyfile(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        have = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "employer_contacts" not in have:
+            usccs = [r[0] for r in con.sql("SELECT uscc FROM employers ORDER BY uscc").fetchall()]
+            df = contacts_frame(usccs, seed).drop("_style")  # noqa: F841 (read by DuckDB below)
+            con.execute("CREATE TABLE employer_contacts AS SELECT * FROM df")
+        n = con.sql("SELECT count(*) FROM employer_contacts").fetchall()[0][0]
+        channels = [r[0] for r in con.sql(
+            "SELECT DISTINCT trim(unnest(regexp_split_to_array(channels, '[,、;]'))) FROM employer_contacts "
+            "WHERE channels IS NOT NULL").fetchall()]
+    finally:
+        con.close()
+    import yaml
+
+    cfg = {"base_url": "https://permits.example.gov.cn",
+           "smtp": {"host": "127.0.0.1", "port": 2525, "security": "none", "from": "工作居住证提醒 <notify@permits.example.cn>"},
+           "channels": {c: ({"type": "wecom", "url": f"http://127.0.0.1:9/wecom?key=k-{c}"} if c.startswith("wecom")
+                            else {"type": "dingtalk", "url": f"http://127.0.0.1:9/ding?access_token=t-{c}",
+                                  "secret": f"s-{c}"}) for c in channels},
+           "bureau": {"email": ["bureau@permits.example.gov.cn"]}}
+    (work / "notify.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    print(f"prepared: warehouse copy + {n:,} contacts, {len(channels):,} chat channels in "
+          f"{time.perf_counter() - t:.1f} s")
+    return copy, n
+
+
+def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, out: Path, workers: int) -> dict:
+    import duckdb
+
+    from reports.notify import service
+    from reports.notify.config import load_config
+
+    cfg = load_config(work / "notify.yaml")
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        day = as_of or con.sql("SELECT max(as_of) FROM findings").fetchall()[0][0]
+        t0 = time.perf_counter()
+        plan, stats = service.make_plan(con, day, cfg, None, dry_run=True)
+        t1 = time.perf_counter()
+    finally:
+        con.close()
+    files = service.write_dry_run(plan, cfg, site, out, workers=workers)
+    t2 = time.perf_counter()
+    return {"as_of": str(day), "digests": len(plan), "items": sum(len(d["items"]) for d in plan),
+            "employers": len({d["uscc"] for d in plan}), "eml": files["eml_files"], "json": files["json_files"],
+            "plan_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0,
+            "contacts_without_channel": stats["contacts_without_channel"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--warehouse", type=Path, default=Path("/work/city/warehouse.duckdb"))
+    ap.add_argument("--site", type=Path, default=Path("/work/city/site"))
+    ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep-out", type=Path, default=None, help="keep the last run's messages here")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="notify-bench-") as tmp:
+        work = Path(tmp)
+        copy, n_contacts = prepare(a.warehouse, work)
+        runs = []
+        for i in range(a.repeat):
+            out = work / f"out-{i}"
+            r = run_once(copy, work, a.site if a.site.exists() else None, a.as_of, out, a.workers)
+            runs.append(r)
+            print(f"run {i + 1}: as_of {r['as_of']}  {r['digests']:,} digests to {r['employers']:,} employers, "
+                  f"{r['items']:,} items, {r['eml']:,} .eml + {r['json']:,} .json  |  items+plan {r['plan_s']:.1f} s, "
+                  f"write {r['write_s']:.1f} s, total {r['total_s']:.1f} s", flush=True)
+            if a.keep_out and i == a.repeat - 1:
+                shutil.copytree(out, a.keep_out, dirs_exist_ok=True)
+            shutil.rmtree(out, ignore_errors=True)
+        med = statistics.median(r["total_s"] for r in runs)
+        each = ", ".join(f"{r['total_s']:.1f}" for r in runs)
+        print(f"median total {med:.1f} s over {len(runs)} runs ({each}); "
+              f"{n_contacts:,} contacts, workers {a.workers}; budget 120 s: {'OK' if med <= 120 else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
