@@ -247,3 +247,41 @@ def write_config(path: Path, smtp_port: int, robot_port: int, security: str = "n
 
 
 ENV = {"TEST_WECOM_KEY": WECOM_KEY, "TEST_DINGTALK_SECRET": SECRET}
+
+
+# ------------------------------------------------------------------ PostgreSQL on loopback (own cluster)
+def start_postgres(folder: Path):
+    """initdb + pg_ctl in ``folder`` (as user postgres when run as root), listening on 127.0.0.1 only.
+    Installs Debian's postgresql when no server binaries are found. Returns (url, stop)."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    bindir = Path(bins[-1]).parent
+    data = folder / "pgdata"
+    folder.mkdir(parents=True, exist_ok=True)
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        os.chmod(folder, 0o700)
+        as_user = ["runuser", "-u", "postgres", "--"]
+        for p in Path(folder).parents:  # the server must reach its folder
+            if str(p).startswith(("/tmp/", "/var/tmp/")) and p != Path("/tmp"):
+                os.chmod(p, os.stat(p).st_mode | 0o011)
+    port = free_port()
+    subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                              "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-w",
+                              "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"], check=True, capture_output=True)
+
+    def stop():
+        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
