@@ -49,6 +49,29 @@ def test_the_asset_sends_records_and_shows_its_status(tmp_path, monkeypatch):
         robots.stop()
 
 
+def test_an_unreachable_ledger_is_reported_and_does_not_fail_the_run(tmp_path, monkeypatch):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    from tests.notify_support import free_port
+
+    live = build_warehouse(tmp_path / "warehouse.duckdb", D1)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(f"<html>{BEGIN}{END}</html>", encoding="utf-8")
+    cfg = write_config(tmp_path / "notify.yaml", free_port(), free_port())
+    res = materialize(
+        [notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),
+        resources={"settings": PermitsSettings(input_dir=str(tmp_path), site_dir=str(site)),
+                   "warehouse": Warehouse(database=str(live)),
+                   "notify": NotifySettings(config_file=str(cfg),
+                                            db=f"postgresql://u:pw-s3cret@127.0.0.1:{free_port()}/x")})
+    assert res.success
+    meta = res.asset_materializations_for_node("notifications")[0].metadata
+    assert meta["status"].value == "error" and "OperationalError" in str(meta["summary"].value)
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert 'data-status="error"' in page and "pw-s3cret" not in page and "pw-s3cret" not in str(meta["summary"].value)
+
+
 def test_without_configuration_nothing_is_sent_and_the_run_summary_says_so(demo_run, tmp_path):
     con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
     try:

@@ -47,6 +47,8 @@ def write_status(con, run_id: str, as_of, status: str, summary: dict) -> None:
 
 
 def run_status(summary: dict) -> str:
+    if summary.get("error") and not summary.get("skipped"):
+        return "error"
     if summary.get("skipped"):
         return "skipped"
     return "failed-channels" if summary.get("failed_channels") else "sent"
@@ -78,6 +80,8 @@ def notifications(context: AssetExecutionContext, settings: PermitsSettings, war
                 summary = run_notify(con, as_of, cfg, engine, site_dir,
                                      Path(notify.dry_run_dir) if notify.dry_run_dir else None,
                                      log=context.log.info, run_key=context.run.run_id)
+            except Exception as exc:  # noqa: BLE001 - reminders never block the warehouse commit
+                summary = {"error": cfg.scrub(f"{type(exc).__name__}: {exc}")[:300]}
             finally:
                 engine.dispose()
     status = run_status(summary)

@@ -92,7 +92,7 @@ class NotifyConfig:
         text = str(text)
         for s in sorted(self.secrets(), key=len, reverse=True):
             text = text.replace(s, "***")
-        return re.sub(r"https?://\S+", "<url>", text)
+        return re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", "<url>", text)
 
 
 def _expand(value, where: str, env: dict):

@@ -126,13 +126,18 @@ def _dead(holder: str) -> bool:
 
 
 def take_lease(engine: sa.Engine, me: str) -> str | None:
-    """Take the lease; returns the previous holder when it was taken over from a dead or expired run."""
+    """Take the lease (compare-and-set on the holder that was read, so two runs starting together cannot
+    both win); returns the previous holder when it was taken over from a dead or expired run."""
     with engine.begin() as c:
         row = c.execute(sa.select(lease.c.holder, lease.c.until).where(lease.c.id == 1).with_for_update()).first()
         prev, until = (row[0], _aware(row[1])) if row else (None, None)
         if prev and prev != me and not (until is None or until < now() or _dead(prev)):
             raise NotifyBusy(f"another notify run holds the ledger ({prev.split(':', 2)[-1]}) / 另一个提醒任务正在运行")
-        c.execute(lease.update().where(lease.c.id == 1).values(holder=me, until=now() + dt.timedelta(seconds=LEASE_SECONDS)))
+        same = lease.c.holder.is_(None) if prev is None else lease.c.holder == prev
+        r = c.execute(lease.update().where(lease.c.id == 1, same)
+                      .values(holder=me, until=now() + dt.timedelta(seconds=LEASE_SECONDS)))
+        if r.rowcount != 1:
+            raise NotifyBusy("another notify run took the ledger just now / 另一个提醒任务正在运行")
     return prev if prev and prev != me else None
 
 
