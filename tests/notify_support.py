@@ -274,11 +274,18 @@ def start_postgres(folder: Path):
         for p in Path(folder).parents:  # the server must reach its folder
             if str(p).startswith(("/tmp/", "/var/tmp/")) and p != Path("/tmp"):
                 os.chmod(p, os.stat(p).st_mode | 0o011)
-    port = free_port()
     subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                               "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-w",
-                              "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"], check=True, capture_output=True)
+    for attempt in range(3):  # a port taken between free_port() and the server's bind: try another
+        port = free_port()
+        r = subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-w",
+                                      "-t", "120", "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            break
+    else:
+        log = (folder / "pg.log").read_text(errors="replace")[-2000:] if (folder / "pg.log").exists() else ""
+        raise RuntimeError(f"PostgreSQL did not start: {r.stdout} {r.stderr} {log}")
 
     def stop():
         subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
