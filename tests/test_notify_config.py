@@ -153,3 +153,25 @@ def test_a_chat_channel_named_by_two_employers_is_refused():
     told = pl.DataFrame(schema={"recipient": pl.String, "item_key": pl.String})
     plan, stats = plan_digests(_items({A: ["k1"], B: ["k2"]}), contacts, D1, cfg, told, {})
     assert plan == [] and stats["channels_refused_shared"] == ["g"] and stats["contacts_without_channel"] == 2
+
+
+def test_permits_notify_command_dry_run_and_clear_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    wh = build_warehouse(tmp_path / "wh.duckdb", D1)
+    runner = CliRunner()
+    r = runner.invoke(app, ["notify", "--dry-run", "--out", str(tmp_path / "out"), "--warehouse", str(wh),
+                            "--config", str(tmp_path / "absent.yaml"), "--site", str(tmp_path / "no-site"),
+                            "--as-of", D1.isoformat()])
+    assert r.exit_code == 0, r.output
+    # without a configuration a dry run still writes the e-mails (no chat channel is known)
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 2 and not list((tmp_path / "out").glob("*wecom*"))
+    r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(tmp_path / "absent.yaml"),
+                            "--db", str(tmp_path / "s.sqlite")])
+    assert r.exit_code == 2 and "absent.yaml" in r.output
+    (tmp_path / "broken.yaml").write_text("channels: {x: {type: wecom, url: '${NOPE_NOT_SET}'}}", encoding="utf-8")
+    r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(tmp_path / "broken.yaml"),
+                            "--db", str(tmp_path / "s.sqlite")])
+    assert r.exit_code == 2 and "NOPE_NOT_SET" in r.output
