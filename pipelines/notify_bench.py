@@ -58,7 +58,8 @@ def prepare(warehouse: Path, work: Path, seed: int = 18) -> tuple[Path, int]:
     return copy, n
 
 
-def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, out: Path, workers: int) -> dict:
+def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, out: Path, workers: int,
+             ledger: bool = False) -> dict:
     import duckdb
 
     from reports.notify import service
@@ -75,7 +76,20 @@ def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, o
         con.close()
     files = service.write_dry_run(plan, cfg, site, out, workers=workers)
     t2 = time.perf_counter()
-    return {"as_of": str(day), "digests": len(plan), "items": sum(len(d["items"]) for d in plan),
+    ledger_s = None
+    if ledger:  # what a real run does before sending: the whole plan in one transaction (fresh SQLite ledger)
+        from core.serverdb import make_engine
+        from reports.notify import ledger as L
+
+        engine = make_engine(str(work / f"ledger-{out.name}.sqlite"))
+        L.create(engine)
+        t3 = time.perf_counter()
+        run_id = L.start_run(engine, "bench", day)
+        with engine.begin() as c:
+            L.insert_plan(c, run_id, plan)
+        ledger_s = time.perf_counter() - t3
+        engine.dispose()
+    return {"ledger_s": ledger_s, "as_of": str(day), "digests": len(plan), "items": sum(len(d["items"]) for d in plan),
             "employers": len({d["uscc"] for d in plan}), "eml": files["eml_files"], "json": files["json_files"],
             "plan_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0,
             "contacts_without_channel": stats["contacts_without_channel"]}
@@ -88,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--ledger", action="store_true", help="also time writing the plan into a fresh SQLite ledger")
     ap.add_argument("--keep-out", type=Path, default=None, help="keep the last run's messages here")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="notify-bench-") as tmp:
@@ -96,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for i in range(a.repeat):
             out = work / f"out-{i}"
-            r = run_once(copy, work, a.site if a.site.exists() else None, a.as_of, out, a.workers)
+            r = run_once(copy, work, a.site if a.site.exists() else None, a.as_of, out, a.workers, a.ledger)
             runs.append(r)
             print(f"run {i + 1}: as_of {r['as_of']}  {r['digests']:,} digests to {r['employers']:,} employers, "
                   f"{r['items']:,} items, {r['eml']:,} .eml + {r['json']:,} .json  |  items+plan {r['plan_s']:.1f} s, "
-                  f"write {r['write_s']:.1f} s, total {r['total_s']:.1f} s", flush=True)
+                  f"write {r['write_s']:.1f} s, total {r['total_s']:.1f} s"
+                  + (f"  |  plan into a SQLite ledger {r['ledger_s']:.1f} s" if r["ledger_s"] is not None else ""),
+                  flush=True)
             if a.keep_out and i == a.repeat - 1:
                 shutil.copytree(out, a.keep_out, dirs_exist_ok=True)
             shutil.rmtree(out, ignore_errors=True)

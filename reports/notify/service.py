@@ -47,10 +47,9 @@ def _state(engine: sa.Engine | None) -> tuple[pl.DataFrame, dict[str, dt.date], 
     if engine is None or not sa.inspect(engine).has_table("notify_items"):
         return empty, {}, {}
     with engine.connect() as c:
-        told = L.told_items(c)
+        told = pl.read_database(sa.select(L.items.c.recipient, L.items.c.item_key), c, schema_overrides=empty.schema)
         last = L.last_digest_dates(c)
-    told_df = pl.DataFrame(told, schema=empty.schema, orient="row") if told else empty
-    return told_df, last, L.status_counts(engine)
+    return (told if told.height else empty), last, L.status_counts(engine)
 
 
 def _failing_channels(engine: sa.Engine | None) -> list[str]:
