@@ -175,3 +175,26 @@ def test_permits_notify_command_dry_run_and_clear_errors(tmp_path):
     r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(tmp_path / "broken.yaml"),
                             "--db", str(tmp_path / "s.sqlite")])
     assert r.exit_code == 2 and "NOPE_NOT_SET" in r.output
+
+
+def test_chat_markdown_never_exceeds_its_limit_and_counts_what_it_leaves_out():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reports.notify.render import markdown
+
+    line = st.text(alphabet=st.sampled_from(list("续签证件办理期限到期ABC0123 -:,。")), min_size=1, max_size=120)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(["due", "lapsed", "finding", "returned"]), line, line), max_size=120),
+           st.integers(min_value=600, max_value=5000))
+    def check(rows, limit):
+        items = [{"item_key": f"k{i}", "kind": k, "line_zh": zh, "line_en": en} for i, (k, zh, en) in enumerate(rows)]
+        d = {"recipient": "u|c", "uscc": "U", "employer_name": "甲", "contact_name": "c", "as_of": D1, "items": items}
+        _, text = markdown(d, "https://x.example/employers/U/", limit)
+        assert len(text.encode("utf-8")) <= limit
+        shown = text.count("\n- ")
+        if shown < len(items):
+            assert f"另有 {len(items) - shown} 项" in text
+
+    check()
