@@ -72,6 +72,31 @@ def test_an_unreachable_ledger_is_reported_and_does_not_fail_the_run(tmp_path, m
     assert 'data-status="error"' in page and "pw-s3cret" not in page and "pw-s3cret" not in str(meta["summary"].value)
 
 
+def test_backfill_runs_of_past_days_send_nothing(tmp_path, monkeypatch):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    smtp, robots = SmtpSink(tmp_path), RobotSink()
+    try:
+        live = build_warehouse(tmp_path / "warehouse.duckdb", D1)
+        site = tmp_path / "site"
+        site.mkdir()
+        cfg = write_config(tmp_path / "notify.yaml", smtp.port, robots.port)
+        resources = {"settings": PermitsSettings(input_dir=str(tmp_path), site_dir=str(site)),
+                     "warehouse": Warehouse(database=str(live)),
+                     "notify": NotifySettings(config_file=str(cfg), db=str(tmp_path / "server.sqlite"))}
+        past = materialize([notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),
+                           resources=resources, tags={"permits/backfill": "2026-11-01..2026-11-20"})
+        meta = past.asset_materializations_for_node("notifications")[0].metadata
+        assert meta["status"].value == "skipped" and smtp.messages == []
+        newest = materialize([notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),
+                             resources=resources, tags={"permits/backfill": f"2026-10-20..{D1.isoformat()}"})
+        assert newest.asset_materializations_for_node("notifications")[0].metadata["status"].value == "sent"
+        assert len(smtp.messages) == 3
+    finally:
+        smtp.stop()
+        robots.stop()
+
+
 def test_without_configuration_nothing_is_sent_and_the_run_summary_says_so(demo_run, tmp_path):
     con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
     try:

@@ -4,7 +4,8 @@ summary (``reports.notify``). Exports ``notify_assets`` and ``NotifySettings``.
 
 Without a configuration file (``NotifySettings.config_file``, default
 ``$PERMITS_NOTIFY_CONFIG`` or ``<data>/notify.yaml``) nothing is sent and the
-asset says so. A failing channel never fails the run: it is retried with
+asset says so; so do the runs of a backfill, but for the newest day of a
+``permits run --backfill-days`` (tag ``permits/backfill`` = ``first..last``). A failing channel never fails the run: it is retried with
 back-off, left in the outbox for the next run, and reported in the asset's
 metadata, the warehouse table ``notifications`` (→ ``run_summary.notifications``)
 and on the site's index page. No URL or secret reaches any of them.
@@ -67,12 +68,17 @@ def notifications(context: AssetExecutionContext, settings: PermitsSettings, war
     t0 = time.perf_counter()
     as_of = resolve_as_of(context, settings)
     site_dir = Path(settings.site_dir)
+    tags = context.run.tags or {}
+    backfill = tags.get("permits/backfill") or tags.get("dagster/backfill")
     try:
         cfg = load_config(notify.config_file)
     except ConfigError as exc:  # a broken configuration is reported, never fails the run
         cfg, summary = None, {"skipped": True, "error": str(exc)}
     else:
         summary = {"skipped": True, "reason": "no notification configuration / 未配置提醒渠道"}
+    if cfg is not None and backfill and not tags.get("permits/backfill", "").endswith(f"..{as_of.isoformat()}"):
+        # re-evaluating past days sends nothing: only the newest day of a `permits run --backfill-days` does
+        cfg, summary = None, {"skipped": True, "reason": "backfill of a past day / 回填历史日期,不发送提醒"}
     if cfg is not None:
         with warehouse.run_connection(context.run.run_id) as con:
             engine = make_engine(notify.db or None, default_path=site_dir.parent / "server.sqlite")
