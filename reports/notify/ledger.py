@@ -6,8 +6,9 @@ SQLAlchemy Core tables on their own ``MetaData`` (SQLite by default, PostgreSQL 
   an item is told to a recipient once.
 - ``notify_deliveries``: the outbox, one row per digest and channel; status
   ``pending`` → ``sending`` (committed before the network call) → ``sent`` | ``failed``
-  (retried by later runs); a ``sending`` row left by a dead run becomes ``uncertain``
-  and is never sent again (no duplicates; reported for a person to check).
+  (retried by later runs); a ``sending`` row found by the next run (its run was killed
+  or crashed mid-send) becomes ``uncertain`` and is never sent again (no duplicates;
+  reported for a person to check).
 - ``notify_runs``: one row per notify run (counts and channel states, never URLs or secrets).
 - ``notify_lease``: one row; the run holding it is the only one planning or sending.
 

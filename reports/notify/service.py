@@ -208,12 +208,11 @@ def notify(con, as_of: dt.date, cfg: NotifyConfig, engine: sa.Engine | None = No
     assert engine is not None, "a real run needs the server database"
     L.create(engine)
     me = L.holder_id(run_key)
-    prev = L.take_lease(engine, me)
-    try:
-        if prev:
-            n = L.mark_orphans_uncertain(engine)
-            if n:
-                log(f"{n} deliveries were being sent when an earlier run ended: marked uncertain, not resent")
+    L.take_lease(engine, me)
+    try:  # holding the lease, any `sending` row is left by a run that ended (killed or crashed) mid-send
+        n = L.mark_orphans_uncertain(engine)
+        if n:
+            log(f"{n} deliveries were being sent when an earlier run ended: marked uncertain, not resent")
         run_id = L.start_run(engine, run_key, as_of)
         plan, stats = make_plan(con, as_of, cfg, engine)
         with engine.begin() as c:  # the whole plan or nothing
