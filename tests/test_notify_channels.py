@@ -20,7 +20,7 @@ from reports.notify.config import load_config
 from reports.notify.render import WECOM_LIMIT, markdown
 from reports.notify.service import notify
 from reports.notify.status import BEGIN, END, patch_index
-from tests.notify_support import (A, D1, ENV, SECRET, WECOM_KEY, RobotSink, SmtpSink, build_warehouse,
+from tests.notify_support import (A, D1, ENV, WECOM_KEY, RobotSink, SmtpSink, build_warehouse,
                                   write_config)
 
 

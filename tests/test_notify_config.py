@@ -4,7 +4,6 @@ that never reach the ledger, the warehouse, the logs, the site or a dry-run
 file. Also: frequency, dry runs record nothing, planning is a pure function."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re

@@ -5,7 +5,6 @@ no configuration it sends nothing and says so."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import duckdb
 from dagster import DagsterInstance, materialize

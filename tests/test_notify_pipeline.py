@@ -17,12 +17,11 @@ import pytest
 from dagster import DagsterInstance, Definitions
 
 from assets.notify import NotifySettings
-from tests.notify_support import RobotSink, SmtpSink, free_port
+from tests.notify_support import RobotSink, SmtpSink
 
 
 def _defs(base, config, db):
     from pipelines import definitions as D
-    from pipelines.automation import JOB_NAME  # noqa: F401
 
     res = D.default_resources(base)
     res["notify"] = NotifySettings(config_file=str(config), db=str(db))

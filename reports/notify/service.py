@@ -131,6 +131,29 @@ def write_dry_run(plan: list[dict], cfg: NotifyConfig, site_dir: Path | None, ou
     return {"eml_files": sum(p[0] for p in parts), "json_files": sum(p[1] for p in parts), "folder": str(out)}
 
 
+def _deliver(engine: sa.Engine, cfg: NotifyConfig, dv: dict, d: dict, site_dir: Path | None, me: str, sender,
+             sleep: Callable[[float], None]) -> str | None:
+    """Send one delivery with up to ``cfg.retries`` attempts (``sending`` committed before each, ``failed``
+    after each failure, back-off ``backoff_seconds × 2^k`` between them); None when it went, else the error."""
+    link = link_for(cfg.base_url, d.get("uscc"))
+    error = None
+    for attempt in range(cfg.retries):
+        L.set_status(engine, dv["id"], "sending", me, attempt=True)
+        try:
+            if isinstance(sender, SmtpSender):
+                sender.send(build_email(d, cfg.smtp.sender, dv["address"], link, _attachment(site_dir, d.get("uscc")),
+                                        message_id=f"<digest-{d['id']}-{dv['id']}@permits.notify>"))
+            else:
+                sender.send(cfg.channels[dv["channel"]], _chat(cfg, dv["channel"], d, link))
+            return None
+        except SendError as exc:
+            error = cfg.scrub(str(exc))
+            L.set_status(engine, dv["id"], "failed", me, error=error)
+            if attempt + 1 < cfg.retries:
+                sleep(cfg.backoff_seconds * (2 ** attempt))
+    return error
+
+
 def send_outbox(engine: sa.Engine, cfg: NotifyConfig, site_dir: Path | None, me: str,
                 log: Callable[[str], None], sleep: Callable[[float], None] = time.sleep) -> dict:
     """Send every pending / failed delivery (oldest first); retries with back-off; a channel failing
@@ -141,7 +164,7 @@ def send_outbox(engine: sa.Engine, cfg: NotifyConfig, site_dir: Path | None, me:
     cache: dict[int, dict] = {}
     last_renew = time.monotonic()
     try:
-        for k, dv in enumerate(L.open_deliveries(engine)):
+        for dv in L.open_deliveries(engine):
             is_mail = dv["channel"].startswith("email")
             key = "email" if is_mail else dv["channel"]
             st = channels.setdefault(key, {"sent": 0, "failed": 0, "deferred": 0, "streak": 0, "error": None})
@@ -154,24 +177,7 @@ def send_outbox(engine: sa.Engine, cfg: NotifyConfig, site_dir: Path | None, me:
                 last_renew = time.monotonic()
             d = cache.get(dv["digest_id"]) or L.load_digest(engine, dv["digest_id"])
             cache = {dv["digest_id"]: d}
-            link = link_for(cfg.base_url, d.get("uscc"))
-            error = None
-            for attempt in range(cfg.retries):
-                L.set_status(engine, dv["id"], "sending", me, attempt=True)
-                try:
-                    if is_mail:
-                        msg = build_email(d, cfg.smtp.sender, dv["address"], link, _attachment(site_dir, d.get("uscc")),
-                                          message_id=f"<digest-{d['id']}-{dv['id']}@permits.notify>")
-                        smtp.send(msg)
-                    else:
-                        chat.send(cfg.channels[dv["channel"]], _chat(cfg, dv["channel"], d, link))
-                    error = None
-                    break
-                except SendError as exc:
-                    error = cfg.scrub(str(exc))
-                    L.set_status(engine, dv["id"], "failed", me, error=error)
-                    if attempt + 1 < cfg.retries:
-                        sleep(cfg.backoff_seconds * (2 ** attempt))
+            error = _deliver(engine, cfg, dv, d, site_dir, me, smtp if is_mail else chat, sleep)
             if error is None:
                 L.set_status(engine, dv["id"], "sent", me)
                 st["sent"] += 1
