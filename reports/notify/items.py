@@ -55,19 +55,15 @@ def _columns(con, table: str) -> set[str]:
 def _findings_view(con, have: set[str]) -> bool:
     """``_notify_findings``: findings with ``waived``, ``waiver_expires_on`` and ``key_safe`` (an entity key that
     is the person's ID number is hashed, so no ID number reaches the ledger). Built against the columns present:
-    without ``findings.waived`` nothing is waived; without ``detail.waiver`` or the ``waivers`` table no
-    waiver expires."""
+    without ``findings.waived`` (a warehouse before issue 15) nothing is waived, so no waiver can expire either
+    (a ``waivers`` table alone does not waive anything: the rule layer applies waivers)."""
     if "findings" not in have:
         return False
     cols = _columns(con, "findings")
     waived = "coalesce(f.waived, false)" if "waived" in cols else "false"
-    if "waived" in cols:
-        expires = "TRY_CAST(json_extract_string(f.detail, '$.waiver.expires_on') AS DATE)"
-    elif "waivers" in have:
-        expires = ("(SELECT max(w.expires_on) FROM waivers w WHERE w.rule_id = f.rule_id "
-                   "AND w.entity_key = f.entity_key)")
-    else:
-        expires = "NULL::DATE"
+    # the waiver's end date as the rule layer recorded it (rules.md § Waivers: detail.waiver.expires_on)
+    expires = ("TRY_CAST(json_extract_string(f.detail, '$.waiver.expires_on') AS DATE)" if "waived" in cols
+               else "NULL::DATE")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _notify_findings AS
         SELECT f.*, {waived} AS waived, {expires} AS waiver_expires_on,
                CASE WHEN f.entity_key = f.id_number THEN md5(f.entity_key) ELSE f.entity_key END AS key_safe
