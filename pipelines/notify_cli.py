@@ -87,8 +87,8 @@ def notify(
     t = Table(title=f"提醒 / notify {day} ({'dry run' if dry_run else 'send'}; ledger {redacted(db) if engine else '-'})")
     t.add_column("项目 / item")
     t.add_column("值 / value", justify="right")
-    for k in ("contacts", "digests_planned", "items_planned", "contacts_without_channel", "contacts_held_weekly",
-              "contacts_already_today", "eml_files", "json_files", "seconds"):
+    for k in ("contacts", "digests_planned", "items_planned", "contacts_without_channel", "recipients_held_weekly",
+              "recipients_already_today", "eml_files", "json_files", "seconds"):
         if k in summary:
             t.add_row(k, str(summary[k]))
     for name, st in sorted((summary.get("channels") or {}).items()):

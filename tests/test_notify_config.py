@@ -103,7 +103,7 @@ def test_dry_run_writes_every_message_and_records_nothing(tmp_path):
     names = sorted(p.name for p in (tmp_path / "dry").iterdir())
     # A: e-mail + WeCom, B: e-mail + DingTalk, bureau: e-mail → 3 .eml, 5 .json
     assert sum(n.endswith(".eml") for n in names) == 3 and sum(n.endswith(".json") for n in names) == 5
-    assert s["eml_files"] == 3 and s["json_files"] == 5 and again["digests_planned"] == s["digests_planned"] == 3
+    assert s["eml_files"] == 3 and s["json_files"] == 5 and again["digests_planned"] == s["digests_planned"] == 5
     ding = json.loads(next((tmp_path / "dry").glob("*dingtalk-b.json")).read_text(encoding="utf-8"))
     assert ding["request_body"]["msgtype"] == "markdown" and "PB1" in ding["request_body"]["markdown"]["text"]
     assert "url" not in json.dumps(ding).lower().replace("curl", "")
@@ -137,11 +137,11 @@ def test_frequency_daily_weekly_and_no_going_back():
     last = {f"{A}|a": D1, f"{B}|b": D1}
     plan, stats = plan_digests(more, contacts, D2, cfg, told, last)
     assert [(d["recipient"], [i["item_key"] for i in d["items"]]) for d in plan] == [(f"{A}|a", ["k4"])]
-    assert stats["contacts_held_weekly"] == 1
+    assert stats["recipients_held_weekly"] == 1
     plan, _ = plan_digests(more, contacts, D3, cfg, told, {f"{A}|a": D2, f"{B}|b": D1})
     assert [(d["recipient"], [i["item_key"] for i in d["items"]]) for d in plan] == [(f"{A}|a", ["k4"]), (f"{B}|b", ["k5"])]
     plan, stats = plan_digests(more, contacts, D1, cfg, told, {f"{A}|a": D2})  # a backfill of an earlier day
-    assert f"{A}|a" not in {d["recipient"] for d in plan} and stats["contacts_already_today"] == 1
+    assert f"{A}|a" not in {d["recipient"] for d in plan} and stats["recipients_already_today"] == 1
     plan, _ = plan_digests(items, contacts, D1, cfg, pl.DataFrame({"recipient": [f"{A}|a"] * 2, "item_key": ["k1", "k2"]}), {})
     assert f"{A}|a" not in {d["recipient"] for d in plan}, "nothing new: no message"
 
@@ -197,3 +197,14 @@ def test_chat_markdown_never_exceeds_its_limit_and_counts_what_it_leaves_out():
             assert f"另有 {len(items) - shown} 项" in text
 
     check()
+
+
+def test_a_group_named_by_two_contacts_of_one_employer_gets_one_digest():
+    cfg = parse_config({"smtp": {"host": "127.0.0.1", "security": "none", "from": "n@x.cn"},
+                        "channels": {"g": {"type": "wecom", "url": "http://127.0.0.1/w"}}}, env={})
+    contacts = _contacts([(A, "a", "a@x.cn", "g", "weekly", "甲"), (A, "b", None, "g、g", "daily", "甲")])
+    told = pl.DataFrame(schema={"recipient": pl.String, "item_key": pl.String})
+    plan, stats = plan_digests(_items({A: ["k1"]}), contacts, D1, cfg, told, {})
+    assert sorted((d["recipient"], d["frequency"], d["deliveries"]) for d in plan) == [
+        (f"{A}|#g", "daily", [("g", "g")]), (f"{A}|a", "weekly", [("email", "a@x.cn")])]
+    assert stats["contacts_without_channel"] == 0

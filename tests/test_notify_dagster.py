@@ -35,7 +35,7 @@ def test_the_asset_sends_records_and_shows_its_status(tmp_path, monkeypatch):
         assert res.success, "a failing channel does not fail the run"
         meta = res.asset_materializations_for_node("notifications")[0].metadata
         assert meta["status"].value == "failed-channels" and meta["failed_channels"].value == "dingtalk-b"
-        assert meta["digests"].value == 3
+        assert meta["digests"].value == 5  # A, B by e-mail and by their chat groups; the bureau
         assert len(smtp.messages) == 3 and len(robots.ok("/wecom")) == 1
         page = (site / "index.html").read_text(encoding="utf-8")
         assert 'data-status="failed-channels"' in page and "dingtalk-b" in page

@@ -8,11 +8,13 @@ what a real run would, without writing).
   per 7 days (items wait for the next one); never for an ``as_of`` on or
   before the recipient's last digest (a re-run or a backfill of a past day
   sends nothing).
-- channels: the contact's e-mail (when given; real sends need ``smtp`` in the
-  configuration) and each named chat channel that the configuration defines.
+- recipients: each contact's e-mail address (when given; real sends need
+  ``smtp`` in the configuration), and each chat group (``uscc|#channel``) that
+  the configuration defines and the employer's contacts name — one digest per
+  group however many contacts name it, daily when any of them is daily.
   A chat channel named by contacts of more than one employer is refused (a
-  group would see another employer's people). A contact left with no usable
-  channel gets no digest: its items stay untold and it is counted.
+  group would see another employer's people). A contact with no usable
+  channel is counted; its items stay untold.
 """
 from __future__ import annotations
 
@@ -47,27 +49,32 @@ def plan_digests(items: pl.DataFrame, contacts: pl.DataFrame, as_of: dt.date, cf
                  told: pl.DataFrame, last: dict[str, dt.date], dry_run: bool = False) -> tuple[list[dict], dict]:
     """(digests, stats). ``told``: (recipient, item_key) already in the ledger."""
     owners = channel_owners(contacts)
-    stats = {"contacts": contacts.height, "contacts_held_weekly": 0, "contacts_already_today": 0,
+    stats = {"contacts": contacts.height, "recipients_held_weekly": 0, "recipients_already_today": 0,
              "contacts_without_channel": 0, "channels_refused_shared": sorted(c for c, u in owners.items() if len(u) > 1),
              "channels_unconfigured": sum(1 for c in owners if c not in cfg.channels)}
-    rows = []
+    rows, chat_rows = [], {}
     for uscc, name, email, chans, freq, ename in contacts.iter_rows():
-        recipient = f"{uscc}|{name}"
-        lst = last.get(recipient)
-        if not _due(freq or "daily", lst, as_of):
-            stats["contacts_held_weekly" if lst is not None and as_of > lst else "contacts_already_today"] += 1
-            continue
-        deliveries = []
-        if email and (cfg.smtp is not None or dry_run):
-            deliveries.append(("email", email))
-        for ch in split_channels(chans):
-            if ch in cfg.channels and len(owners.get(ch, ())) == 1:
-                deliveries.append((ch, ch))
-        if not deliveries:
+        freq = freq or "daily"
+        usable = [ch for ch in split_channels(chans) if ch in cfg.channels and len(owners.get(ch, ())) == 1]
+        mail = bool(email) and (cfg.smtp is not None or dry_run)
+        if not mail and not usable:
             stats["contacts_without_channel"] += 1
-            continue
-        rows.append({"recipient": recipient, "uscc": uscc, "contact_name": name, "employer_name": ename,
-                     "frequency": freq or "daily", "deliveries": deliveries})
+        if mail:
+            rows.append({"recipient": f"{uscc}|{name}", "uscc": uscc, "contact_name": name, "employer_name": ename,
+                         "frequency": freq, "deliveries": [("email", email)]})
+        for ch in usable:  # a chat group is a recipient of its own: one digest per group, whoever named it
+            r = chat_rows.setdefault((uscc, ch), {"recipient": f"{uscc}|#{ch}", "uscc": uscc, "contact_name": None,
+                                                  "employer_name": ename, "frequency": freq, "deliveries": [(ch, ch)]})
+            if freq == "daily":
+                r["frequency"] = "daily"
+    due = []
+    for r in rows + list(chat_rows.values()):
+        lst = last.get(r["recipient"])
+        if _due(r["frequency"], lst, as_of):
+            due.append(r)
+        else:
+            stats["recipients_held_weekly" if lst is not None and as_of > lst else "recipients_already_today"] += 1
+    rows = due
     if not rows:
         return [], stats
     who = pl.DataFrame({"recipient": [r["recipient"] for r in rows], "uscc": [r["uscc"] for r in rows]})
