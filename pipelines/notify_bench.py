@@ -95,6 +95,49 @@ def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, o
             "contacts_without_channel": stats["contacts_without_channel"]}
 
 
+def compare_email_builders(copy: Path, work: Path, site: Path | None, n: int = 300) -> None:
+    """ms per message: the stdlib's modern ``EmailMessage`` API against the ``email.mime`` classes used."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    import duckdb
+
+    from reports.notify import service
+    from reports.notify.config import load_config
+    from reports.notify.render import html_body, subject, text_body
+
+    cfg = load_config(work / "notify.yaml")
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        day = con.sql("SELECT max(as_of) FROM findings").fetchall()[0][0]
+        plan, _ = service.make_plan(con, day, cfg, None, dry_run=True)
+    finally:
+        con.close()
+    d = max((x for x in plan if x.get("uscc")), key=lambda x: len(x["items"]))
+    att = service._attachment(site, d["uscc"]) or b"x" * 8000
+
+    def modern():
+        m = EmailMessage(policy=SMTP)
+        m["From"], m["To"], m["Subject"] = cfg.smtp.sender, "hr@x.example.cn", subject(d)
+        m.set_content(text_body(d, "", True))
+        m.add_alternative(html_body(d, "", True), subtype="html")
+        m.add_attachment(att, maintype="application", subtype="octet-stream", filename="todo.xlsx")
+        return m.as_bytes()
+
+    def used():
+        return service.build_email(d, cfg.smtp.sender, "hr@x.example.cn", "", att).as_bytes()
+
+    out = {}
+    for name, f in (("EmailMessage", modern), ("email.mime (used)", used)):
+        t = time.perf_counter()
+        for _ in range(n):
+            f()
+        out[name] = (time.perf_counter() - t) / n * 1000
+    print(f"e-mail builder, {len(d['items'])}-item digest with todo.xlsx: "
+          + ", ".join(f"{k} {v:.2f} ms" for k, v in out.items())
+          + f"; ratio {out['EmailMessage'] / out['email.mime (used)']:.1f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warehouse", type=Path, default=Path("/work/city/warehouse.duckdb"))
@@ -108,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="notify-bench-") as tmp:
         work = Path(tmp)
         copy, n_contacts = prepare(a.warehouse, work)
+        compare_email_builders(copy, work, a.site if a.site.exists() else None)
         runs = []
         for i in range(a.repeat):
             out = work / f"out-{i}"

@@ -135,8 +135,8 @@ def build_email(d: dict, sender: str, to: str, link: str = "", attachment: bytes
                 message_id: str | None = None, date: dt.datetime | None = None,
                 text: str | None = None) -> MIMEMultipart:
     """multipart/mixed: (text/plain + text/html alternative) + todo.xlsx; UTF-8 bodies, the subject and
-    display names RFC 2047-encoded. The stdlib's ``email.mime`` classes (compat32 policy): 3x faster than
-    ``EmailMessage`` at 50,000 digests; tests parse the result with the modern parser."""
+    display names RFC 2047-encoded. The stdlib's ``email.mime`` classes (compat32 policy), faster than
+    ``EmailMessage`` (``pipelines/notify_bench.py`` prints both); tests parse the result with the modern parser."""
     attached = attachment is not None
     msg = MIMEMultipart("mixed")
     msg["From"] = _address(sender)
