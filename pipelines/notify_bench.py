@@ -58,6 +58,14 @@ def prepare(warehouse: Path, work: Path, seed: int = 18) -> tuple[Path, int]:
     return copy, n
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its finished children (the forked writers)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, out: Path, workers: int,
              ledger: bool = False) -> dict:
     import duckdb
@@ -67,6 +75,7 @@ def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, o
 
     cfg = load_config(work / "notify.yaml")
     con = duckdb.connect(str(copy), read_only=True)
+    cpu0 = _cpu()
     try:
         day = as_of or con.sql("SELECT max(as_of) FROM findings").fetchall()[0][0]
         t0 = time.perf_counter()
@@ -76,6 +85,7 @@ def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, o
         con.close()
     files = service.write_dry_run(plan, cfg, site, out, workers=workers)
     t2 = time.perf_counter()
+    cpu = _cpu() - cpu0
     ledger_s = None
     if ledger:  # what a real run does before sending: the whole plan in one transaction (fresh SQLite ledger)
         from core.serverdb import make_engine
@@ -89,7 +99,7 @@ def run_once(copy: Path, work: Path, site: Path | None, as_of: dt.date | None, o
             L.insert_plan(c, run_id, plan)
         ledger_s = time.perf_counter() - t3
         engine.dispose()
-    return {"ledger_s": ledger_s, "as_of": str(day), "digests": len(plan), "items": sum(len(d["items"]) for d in plan),
+    return {"ledger_s": ledger_s, "cpu_s": cpu, "as_of": str(day), "digests": len(plan), "items": sum(len(d["items"]) for d in plan),
             "employers": len({d["uscc"] for d in plan}), "eml": files["eml_files"], "json": files["json_files"],
             "plan_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0,
             "contacts_without_channel": stats["contacts_without_channel"]}
@@ -159,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(r)
             print(f"run {i + 1}: as_of {r['as_of']}  {r['digests']:,} digests to {r['employers']:,} employers, "
                   f"{r['items']:,} items, {r['eml']:,} .eml + {r['json']:,} .json  |  items+plan {r['plan_s']:.1f} s, "
-                  f"write {r['write_s']:.1f} s, total {r['total_s']:.1f} s"
+                  f"write {r['write_s']:.1f} s, total {r['total_s']:.1f} s (CPU {r['cpu_s']:.1f} s)"
                   + (f"  |  plan into a SQLite ledger {r['ledger_s']:.1f} s" if r["ledger_s"] is not None else ""),
                   flush=True)
             if a.keep_out and i == a.repeat - 1:
