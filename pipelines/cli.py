@@ -209,6 +209,10 @@ def _print_summary(summary: dict) -> None:
     console.print(t)
 
 
+from pipelines.serve.cli import register as _register_serve  # noqa: E402  serve, users, audit (issue 17)
+
+_register_serve(app)
+
 from pipelines.notify_cli import notify as _notify  # noqa: E402  (issue 18)
 
 app.command("notify")(_notify)
