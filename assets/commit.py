@@ -40,6 +40,7 @@ RUN_SUMMARY_COLUMNS: list[tuple[str, str, str]] = [
     ("findings_info", "BIGINT", "Findings of severity info / 提示数"),
     ("inputs", "JSON", "Per input file: table and row counts / 各输入文件的行数"),
     ("tags", "JSON", "Dagster run tags (schedule, sensor, backfill) / 运行标签"),
+    ("notifications", "JSON", "Reminder run: status, counts per channel, failed channels (no URLs) / 提醒发送情况"),
 ]
 RUN_STEPS_COLUMNS: list[tuple[str, str, str]] = [
     ("run_id", "VARCHAR", "Dagster run id / 运行编号"),
@@ -84,6 +85,11 @@ def collect_run_summary(context, con: duckdb.DuckDBPyConnection, settings: Permi
         for s, n in con.sql(f"SELECT severity, count(*) FROM findings WHERE run_id = {sql_str(run_id)} "
                             "GROUP BY ALL").fetchall():
             sev[str(s)] = int(n)
+    notifications = None
+    if "notifications" in have:  # written by the notifications asset (issue 18)
+        rows = con.execute("SELECT status, summary FROM notifications WHERE run_id = ?", [run_id]).fetchall()
+        if rows:
+            notifications = {"status": rows[0][0], **json.loads(rows[0][1] or "{}")}
     steps = []
     started = None
     try:
@@ -119,6 +125,7 @@ def collect_run_summary(context, con: duckdb.DuckDBPyConnection, settings: Permi
         "inputs": inputs,
         "tags": {k: v for k, v in (context.run.tags or {}).items()} if getattr(context, "run", None) else {},
         "steps": steps,
+        "notifications": notifications,
     }
 
 
@@ -133,6 +140,10 @@ def format_run_summary(summary: dict) -> str:
         f"检查结果 / findings: error {summary['findings_error']:,}  warning {summary['findings_warning']:,}  "
         f"info {summary['findings_info']:,}",
     ]
+    n = summary.get("notifications")
+    if n:
+        lines.append(f"提醒 / reminders: {n.get('status')}  digests {n.get('digests_planned', 0)}  "
+                     f"failed channels: {', '.join(n.get('failed_channels') or []) or '-'}")
     for i in summary["inputs"][:40]:
         lines.append(f"  {i['file']} → {i['table']}: read {i['rows_read']:,}, loaded {i['rows_loaded']:,}, "
                      f"quarantined {i['rows_quarantined']:,}")
@@ -150,6 +161,7 @@ def write_run_summary(con: duckdb.DuckDBPyConnection, summary: dict) -> None:
     """Upsert this run's rows of ``run_summary`` and ``run_steps`` (idempotent)."""
     con.execute("CREATE TABLE IF NOT EXISTS run_summary ("
                 + ", ".join(f"{c} {t}" for c, t, _ in RUN_SUMMARY_COLUMNS) + ")")
+    con.execute("ALTER TABLE run_summary ADD COLUMN IF NOT EXISTS notifications JSON")  # warehouses before issue 18
     con.execute("CREATE TABLE IF NOT EXISTS run_steps ("
                 + ", ".join(f"{c} {t}" for c, t, _ in RUN_STEPS_COLUMNS) + ")")
     comment_table(con, "run_summary", "One row per committed run: inputs, row counts, findings by severity, "
@@ -163,7 +175,10 @@ def write_run_summary(con: duckdb.DuckDBPyConnection, summary: dict) -> None:
     vals = [summary[c] for c, _, _ in RUN_SUMMARY_COLUMNS]
     vals[[c for c, _, _ in RUN_SUMMARY_COLUMNS].index("inputs")] = json.dumps(summary["inputs"], ensure_ascii=False)
     vals[[c for c, _, _ in RUN_SUMMARY_COLUMNS].index("tags")] = json.dumps(summary["tags"], ensure_ascii=False)
-    con.execute(f"INSERT INTO run_summary VALUES ({', '.join('?' * len(vals))})", vals)
+    vals[[c for c, _, _ in RUN_SUMMARY_COLUMNS].index("notifications")] = json.dumps(
+        summary.get("notifications"), ensure_ascii=False, default=str)
+    con.execute(f"INSERT INTO run_summary ({', '.join(c for c, _, _ in RUN_SUMMARY_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(vals))})", vals)
     if summary["steps"]:
         con.executemany("INSERT INTO run_steps VALUES (?, ?, ?, ?, ?, ?)",
                         [[rid, s["step_key"], s["status"], s["started_at"], s["finished_at"], s["seconds"]]
@@ -199,7 +214,7 @@ def snapshot_dir(site_dir: Path, as_of: dt.date) -> Path:
     return site_dir.with_name(f"{site_dir.name}-{as_of.isoformat()}")
 
 
-@asset(group_name="publish", kinds={"duckdb"}, deps=["site"], partitions_def=AS_OF_PARTITIONS,
+@asset(group_name="publish", kinds={"duckdb"}, deps=["site", "notifications"], partitions_def=AS_OF_PARTITIONS,
        description="Write the run summary, then atomically swap this run's staged warehouse in / "
                    "写入运行摘要并提交本次运行的数据仓库")
 def warehouse_commit(context: AssetExecutionContext, config: CommitConfig, warehouse: Warehouse,

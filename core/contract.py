@@ -51,6 +51,7 @@ ENUMS: dict[str, dict[str, str]] = {
         "other": "其他",
     },
     "gender": {"M": "男", "F": "女"},
+    "frequency": {"daily": "每日", "weekly": "每周"},
     "degree": {"none": "无", "bachelor": "学士", "master": "硕士", "doctor": "博士"},
     "study_mode": {
         "full_time": "全日制",
@@ -295,6 +296,15 @@ TABLE_LIST: list[Table] = [
         C("return_reason", ("退回原因",), "text", description="Return reason"),
         C("photo_sha256", ("照片指纹",), "text", description="Photo SHA-256 of the application"),
     ), references=(("id_number", "persons"), ("uscc", "employers"))),
+    # v2, for reminders (issue 18); the e-mail format is checked by DQ-BAD-REF (EMAIL_PATTERN)
+    Table("employer_contacts", "单位联系人", "Who at an employer receives its reminders, and where", (
+        C("uscc", ("统一社会信用代码",), "text", True, True, description="Employer USCC"),
+        C("contact_name", ("联系人", "经办人"), "text", True, True, description="Contact name"),
+        C("email", ("邮箱", "电子邮箱"), "text", description="E-mail address (empty = chat channels only)"),
+        C("channels", ("接收渠道",), "text",
+          description="Chat channel names of the notification configuration, separated by , 、 or ; (empty = e-mail only)"),
+        C("frequency", ("提醒频率",), "enum:frequency", default="daily", description="Digest frequency"),
+    ), references=(("uscc", "employers"),)),
 ]
 del C
 
@@ -303,6 +313,8 @@ TABLES: dict[str, Table] = {t.name: t for t in TABLE_LIST}
 TABLE_ORDER: list[str] = [t.name for t in TABLE_LIST]
 # Columns holding a USCC (normalised like an identifier: NFKC, no spaces, upper case).
 USCC_COLUMNS = {"uscc", "withholder_uscc"}
+# employer_contacts.email must look like an e-mail address (DQ-BAD-REF, spec/rules.md § Ingest)
+EMAIL_PATTERN = r"^[^@\s,;、]+@[^@\s,;、]+\.[^@\s,;、]+$"
 
 
 def norm_name(s: str) -> str:

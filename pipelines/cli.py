@@ -280,5 +280,9 @@ from pipelines.serve.cli import register as _register_serve  # noqa: E402  serve
 
 _register_serve(app)
 
+from pipelines.notify_cli import notify as _notify  # noqa: E402  (issue 18)
+
+app.command("notify")(_notify)
+
 if __name__ == "__main__":
     app()

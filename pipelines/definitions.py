@@ -11,6 +11,7 @@ from assets.commit import commit_assets
 from assets.guard import guard_checks
 from assets.ingest import ingest_assets
 from assets.marts import marts_assets
+from assets.notify import NotifySettings, notify_assets
 from assets.publish import publish_assets
 from assets.rules import rules_assets, rules_checks
 from assets.settings import PermitsSettings
@@ -40,6 +41,8 @@ def default_resources(base: Path | None = None) -> dict:
             rejected_dir=str(base / "rejected"),
         ),
         "warehouse": Warehouse(database=str(base / "warehouse.duckdb")),
+        "notify": NotifySettings(config_file=os.environ.get("PERMITS_NOTIFY_CONFIG", str(base / "notify.yaml")),
+                                 db=os.environ.get("PERMITS_SERVER_DB", str(base / "server.sqlite"))),
     }
 
 
@@ -55,7 +58,7 @@ def build_definitions() -> Definitions:
     from pipelines.automation import schedules, sensors
 
     return Definitions(
-        assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *commit_assets],
+        assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *notify_assets, *commit_assets],
         asset_checks=[*guard_checks, *rules_checks],
         jobs=[permits_job],
         schedules=schedules,

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 RECORD_RULES = ["DQ-REQUIRED", "DQ-BAD-ID", "DQ-BAD-USCC", "DQ-BAD-DATE", "DQ-BAD-ENUM", "DQ-BAD-NUMBER",
-                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN"]
+                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN", "DQ-BAD-REF"]
 
 
 OWNED_RULES = RECORD_RULES + ["DQ-ID-MISMATCH"]
@@ -40,6 +40,8 @@ REASONS = {
     "DQ-DATE-ORDER": ("日期顺序错误「{column}」=「{value}」", "dates out of order '{column}' = '{value}'"),
     "DQ-DUP-KEY": ("主键「{column}」=「{value}」重复且内容冲突", "key '{column}' = '{value}' duplicated with conflicting values"),
     "DQ-ORPHAN": ("「{column}」=「{value}」引用的人员或单位未载入", "'{column}' = '{value}' refers to nothing loaded"),
+    "DQ-BAD-REF": ("「{column}」=「{value}」不是有效的引用(规则编号或电子邮箱)",
+                   "'{column}' = '{value}' is not a valid reference (rule id or e-mail address)"),
 }
 
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.bind import Source, strict_column
-from core.contract import USCC_COLUMNS, Column, Table
+from core.contract import EMAIL_PATTERN, USCC_COLUMNS, Column, Table
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
 from assets.ingest.textcodec import BAD_RE
@@ -135,6 +135,9 @@ def row_failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame
         v = pl.col("v__uscc")
         ok = idcheck.uscc_valid(v)
         add("DQ-BAD-USCC", v.is_not_null() & ~ok, "uscc", pl.col("uscc"))
+    if table.name == "employer_contacts":  # v2: an e-mail address when given (issue 18)
+        v = pl.col("v__email")
+        add("DQ-BAD-REF", v.is_not_null() & ~v.str.contains(EMAIL_PATTERN), "email", pl.col("email"))
     if table.name == "applications":
         t = pl.col("t__type")
         add("DQ-REQUIRED", t.is_not_null() & (t != "new") & pl.col("v__permit_no").is_null(), "permit_no",

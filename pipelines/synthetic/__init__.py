@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from .answer_key import covered_months_indexed, evaluate
+from .contacts import write_contacts
 from .core import REFERENCE_DATE, SCALES, _Builder
 from .writer import FileSpec, Writer
 
@@ -295,6 +296,11 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
                         messy_ids=0.01), side_contrib, contrib_broken, dups=4)
         w.emit(FileSpec("dependents", "随往人员.csv", "csv", "utf-8-sig", zh_headers=True, labels=1.0, bools=1, messy_ids=0.05),
                t["dependents"], dep_broken, dups=5)
+
+    # ---- employer contacts (v2, issue 18): own module, its defects join the key
+    contact_key, contact_files = write_contacts(out, t["employers"]["uscc"].to_list(), seed, w.new_uscc)
+    w.key += contact_key
+    w.files.update(contact_files)
 
     # ---- the answer key
     rule_findings = evaluate(t, as_of, covered=covered)
