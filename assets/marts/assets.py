@@ -10,6 +10,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from assets.marts import build
+from assets.marts.checklists import CHECKLIST_MARTS
 from assets.marts.comments import MART_DOCS
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse, rows_metadata
@@ -55,6 +56,8 @@ MARTS: dict[str, tuple[list[str], Builder]] = {
     "bureau_kpis": (["employers", "permits", "applications", "findings", "permit_status", "candidates",
                      "bureau_processing_by_district"], lambda con, a, p: build.build_bureau_kpis(con, a)),
 }
+
+MARTS.update(CHECKLIST_MARTS)  # material checklists (docs/checklists.md), after findings and the other marts
 
 
 @multi_asset(

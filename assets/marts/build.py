@@ -737,6 +737,8 @@ def build_all(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path,
     counts, and fills ``timings`` (seconds per mart) when given."""
     import time
 
+    from assets.marts.checklists import CHECKLIST_MARTS
+
     policy = prepare(con, as_of, policy_path)
     steps = [
         ("permit_status", lambda: build_permit_status(con, as_of)),
@@ -748,6 +750,7 @@ def build_all(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path,
         ("todo_candidates_90d", lambda: build_todo_candidates_90d(con, as_of)),
         ("employer_summary", lambda: build_employer_summary(con, as_of)),
         *[(name, (lambda fn=fn: fn(con, as_of))) for name, fn in BUREAU_BUILDERS.items()],
+        *[(name, (lambda fn=fn: fn(con, as_of, policy))) for name, (_, fn) in CHECKLIST_MARTS.items()],
     ]
     out = {}
     for name, fn in steps:
