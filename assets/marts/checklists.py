@@ -16,6 +16,7 @@ Needs the connection prepared by ``assets.marts.build.prepare`` (macros
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -50,6 +51,14 @@ CHECKLIST_DOCS: dict[str, tuple[str, dict[str, str]]] = {
          "rule_id": "Rule deciding the state: the breaking rule when missing, else the item's first rule; empty for "
                     "check / 判定规则编号",
          "source": "Seed line(s) the item comes from / 出处(种子文本行号)"}),
+    "checklist_findings": (
+        "Findings each printable checklist lists: the application's own, and those of its permit, employer, "
+        "applicant and dependents for the rules its checklist names / 材料清单列出的检查结果",
+        {"as_of": AS_OF, "application_id": APP, "uscc": USCC, "rule_id": "Rule id / 规则编号",
+         "severity": "error | warning | info / 严重程度", "entity_type": "Entity the finding is about / 对象类型",
+         "message_zh": "Finding in a full sentence, Chinese / 检查结果(中文)",
+         "message_en": "Finding, English / 检查结果(英文)",
+         "waived": "An exception the bureau approved (not counted as missing) / 已批准例外"}),
     "checklist_summary": (
         "One row per open application: checklist counts by state and the printable page / 在办申请材料清单汇总",
         {"as_of": AS_OF, "uscc": USCC, "application_id": APP, "type": TYPE, "type_zh": "Business type / 业务类型",
@@ -75,11 +84,11 @@ CHECKLIST_DOCS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _statements() -> list[str]:
-    """The statements of checklists.sql, comment lines removed."""
-    parts = SQL_FILE.read_text(encoding="utf-8").split("\n-- @@\n")
-    cleaned = ["\n".join(ln for ln in p.splitlines() if not ln.lstrip().startswith("--")).strip() for p in parts]
-    return [c for c in cleaned if c]
+def _statements() -> dict[str, str]:
+    """name -> statement of checklists.sql (each starts with a line '-- @@ <name>'), comment lines removed."""
+    parts = re.split(r"^-- @@ (\w+)$", SQL_FILE.read_text(encoding="utf-8"), flags=re.M)
+    return {name: "\n".join(ln for ln in body.splitlines() if not ln.lstrip().startswith("--")).strip()
+            for name, body in zip(parts[1::2], parts[2::2])}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -99,7 +108,7 @@ def _document(con: duckdb.DuckDBPyConnection, table: str) -> None:
     comment_table(con, table, comment, {c: cols[c] for c in actual})
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> list[str]:
+def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> None:
     """The checklist tables and the shape-neutral views; returns the SQL statements."""
     params = {**PARAM_FALLBACKS, **(policy.get("defaults") or {})}
     items, item_rules = item_frames(load_checklists(), params, labels())
@@ -119,7 +128,6 @@ def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> li
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_findings AS
         SELECT rule_id, severity, entity_type, entity_key, message_zh, message_en, {waived} AS waived
         FROM findings""")
-    return _statements()
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: dt.date) -> None:
@@ -129,11 +137,13 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: dt.date) -> None:
 
 
 def build_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
-    """checklists (and the connection-local _ck_apps/_ck_links the next two read)."""
-    apps, deps, links, checklists, _, _ = _prepare(con, as_of, policy)
-    for sql in (apps, deps, links, checklists):
-        _run(con, sql, as_of)
+    """checklists and checklist_findings (and the connection-local _ck_apps/_ck_links the summary reads)."""
+    _prepare(con, as_of, policy)
+    sql = _statements()
+    for name in ("apps", "deps", "links", "checklists", "checklist_findings"):
+        _run(con, sql[name], as_of)
     _document(con, "checklists")
+    _document(con, "checklist_findings")
     return con.sql("SELECT count(*) FROM checklists").fetchall()[0][0]
 
 
@@ -145,26 +155,35 @@ def _temp_ready(con: duckdb.DuckDBPyConnection) -> bool:
 def build_checklist_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
     if not _temp_ready(con):  # run on its own (a subset run): rebuild the inputs
         build_checklists(con, as_of, policy)
-    _run(con, _statements()[4], as_of)
+    _run(con, _statements()["checklist_summary"], as_of)
     _document(con, "checklist_summary")
     return con.sql("SELECT count(*) FROM checklist_summary").fetchall()[0][0]
 
 
 def build_bureau_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
-    _run(con, _statements()[5], as_of)
+    _run(con, _statements()["bureau_checklists"], as_of)
     _document(con, "bureau_checklists")
     return con.sql("SELECT count(*) FROM bureau_checklists").fetchall()[0][0]
 
 
 def build_all_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> dict[str, int]:
     return {"checklists": build_checklists(con, as_of, policy),
+            "checklist_findings": build_checklist_findings(con, as_of, policy),
             "checklist_summary": build_checklist_summary(con, as_of, policy),
             "bureau_checklists": build_bureau_checklists(con, as_of, policy)}
+
+
+def build_checklist_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
+    """Written together with checklists (same temp inputs); rebuilt here only on a subset run."""
+    if not _temp_ready(con):
+        build_checklists(con, as_of, policy)
+    return con.sql("SELECT count(*) FROM checklist_findings").fetchall()[0][0]
 
 
 # mart -> (deps, builder(con, as_of, policy) -> rows), merged into assets.marts.assets.MARTS
 CHECKLIST_MARTS = {
     "checklists": (["applications", "employers", "persons", "dependents", "findings"], build_checklists),
+    "checklist_findings": (["checklists", "findings"], build_checklist_findings),
     "checklist_summary": (["checklists", "applications", "persons", "findings"], build_checklist_summary),
     "bureau_checklists": (["checklist_summary"], build_bureau_checklists),
 }

@@ -1,5 +1,6 @@
--- The checklists marts (docs/checklists.md). Statements are separated by lines
--- holding only the separator marker (two dashes, a space, two at-signs). Bound parameters: $as_of (DATE), $open (VARCHAR[] open statuses).
+-- The checklists marts (docs/checklists.md). Each statement starts with a line
+-- naming it (two dashes, a space, two at-signs, a space, the name); bound
+-- parameters: $as_of (DATE), $open (VARCHAR[] open statuses).
 -- Inputs prepared by assets/marts/checklists.py: _ck_items, _ck_item_rules
 -- (expectations/checklists.yaml as tables), _ck_persons, _ck_dependents,
 -- _ck_findings (thin views giving version-1 and version-2 warehouses one shape).
@@ -7,6 +8,7 @@
 -- rules has an unwaived finding linked to the application, `ok` otherwise,
 -- `check` when no rule decides it. No rule is re-evaluated here.
 
+-- @@ apps
 -- open applications with the facts the `when` conditions read
 CREATE OR REPLACE TEMP TABLE _ck_apps AS
 SELECT a.application_id, a.type, a.uscc, a.id_number, a.permit_no, a.status, a.submitted_on,
@@ -17,7 +19,7 @@ FROM applications a
 LEFT JOIN employers e ON e.uscc = a.uscc
 LEFT JOIN _ck_persons p ON p.id_number = a.id_number
 WHERE list_contains($open, a.status)
--- @@
+-- @@ deps
 -- the applicants' accompanying family members
 CREATE OR REPLACE TEMP TABLE _ck_deps AS
 SELECT d.holder_id_number AS id_number,
@@ -27,7 +29,7 @@ SELECT d.holder_id_number AS id_number,
 FROM _ck_dependents d
 WHERE d.holder_id_number IN (SELECT id_number FROM _ck_apps)
 GROUP BY d.holder_id_number
--- @@
+-- @@ links
 -- every finding linked to an open application: its own (entity application),
 -- and those of its permit, employer, applicant and the applicant's dependents
 -- for the rules the checklists name
@@ -52,7 +54,7 @@ SELECT a.application_id, f.rule_id, f.severity, f.entity_type, f.message_zh, f.m
 FROM _ck_apps a
 JOIN (SELECT DISTINCT holder_id_number, id_number FROM _ck_dependents) d ON d.holder_id_number = a.id_number
 JOIN f ON f.entity_type = 'dependent' AND f.entity_key = d.id_number
--- @@
+-- @@ checklists
 CREATE OR REPLACE TABLE checklists AS
 WITH open_rules AS (
     SELECT DISTINCT application_id, rule_id FROM _ck_links WHERE NOT waived),
@@ -88,7 +90,14 @@ SELECT CAST($as_of AS DATE) AS as_of, c.application_id, c.uscc, c.type, c.item_n
        coalesce(st.missing_rule, st.first_rule) AS rule_id, c.source
 FROM cand c LEFT JOIN st USING (application_id, item_no)
 ORDER BY c.uscc, c.application_id, c.item_no
--- @@
+-- @@ checklist_findings
+-- the findings each printable checklist lists in full sentences
+CREATE OR REPLACE TABLE checklist_findings AS
+SELECT DISTINCT CAST($as_of AS DATE) AS as_of, l.application_id, a.uscc, l.rule_id, l.severity, l.entity_type,
+       l.message_zh, l.message_en, l.waived
+FROM _ck_links l JOIN _ck_apps a USING (application_id)
+ORDER BY a.uscc, l.application_id, CASE l.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, l.rule_id
+-- @@ checklist_summary
 CREATE OR REPLACE TABLE checklist_summary AS
 WITH agg AS (
     SELECT application_id, count(*) AS items,
@@ -117,7 +126,7 @@ LEFT JOIN agg g USING (application_id)
 LEFT JOIN fin USING (application_id)
 LEFT JOIN persons p ON p.id_number = a.id_number
 ORDER BY a.uscc, coalesce(a.submitted_on, CAST($as_of AS DATE)), a.application_id
--- @@
+-- @@ bureau_checklists
 CREATE OR REPLACE TABLE bureau_checklists AS
 SELECT CAST($as_of AS DATE) AS as_of, district, lab('district', district) AS district_zh,
        type, lab('application_type', type) AS type_zh,
