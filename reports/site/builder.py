@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from reports.files import overwrite
 from reports.site import data as D
 from reports.site import labels as L
+from reports.site.checklist import bureau_checklists_data, write_checklist_pages
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -184,7 +185,8 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
-    tables = ["employer_summary", *dict.fromkeys(s.table for s in SHEETS)]
+    present = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = [t for t in ("employer_summary", *dict.fromkeys(s.table for s in SHEETS)) if t in present]
     export = Path(tempfile.mkdtemp(prefix=".wb-export-", dir=out.parent))
     try:
         for t in tables:
@@ -252,6 +254,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
         t = time.perf_counter()
         n, nbytes, big_uscc, big = write_employer_pages(out, ed, env, as_of, run_id, fail_after=fail_after)
         secs["employer_pages"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        ck = write_checklist_pages(con, out, env, as_of, run_id)  # employers/<uscc>/checklists/ (docs/checklists.md)
+        secs["checklist_pages"] = round(time.perf_counter() - t, 2)
+        log(f"checklist pages: {ck.pages} in {secs['checklist_pages']} s ({ck.removed} closed ones removed)")
     except BaseException:
         try:
             finish_workbooks()  # wait for the workers and clean up; the first error is the one reported
@@ -290,12 +296,13 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     # bureau
     t = time.perf_counter()
     bd = D.bureau_data(con, min_cell)
+    bd["checklists"] = bureau_checklists_data(con, min_cell)  # docs/checklists.md
     (out / "bureau").mkdir(exist_ok=True)
     ctx = _common(as_of, run_id, "../", "bureau", True)
     ctx.update(dims=bd["dims"], min_cell=min_cell, has_flow=bd["flow"] is not None,
                has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
                has_findings=bd["findings"] is not None, has_ranking=bd["ranking"] is not None,
-               has_xtabs=bool(bd["xtabs"]), data=D.dumps(bd))
+               has_xtabs=bool(bd["xtabs"]), has_checklists=bd["checklists"] is not None, data=D.dumps(bd))
     res.bureau_page_bytes = _write(out / "bureau" / "index.html", env.get_template("bureau.html").render(**ctx))
     secs["bureau"] = round(time.perf_counter() - t, 2)
     if res.bureau_page_bytes > BUREAU_PAGE_BUDGET:
@@ -325,7 +332,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     )
     _write(out / "index.html", env.get_template("index.html").render(**ctx))
 
-    res.pages = n + 4
+    res.pages = n + 4 + ck.pages
     # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
     shared = [f for d in out.iterdir() if d.name != "employers"
               for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()]

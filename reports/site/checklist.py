@@ -204,3 +204,68 @@ def _remove_stale(emp_dir: Path, keep: dict[str, set[str]]) -> int:
             if not wanted:
                 folder.rmdir()
     return removed
+
+
+# ----------------------------------------------------------------------------- bureau
+def bureau_checklists_data(con: duckdb.DuckDBPyConnection, min_cell: int) -> dict | None:
+    """Open applications by district and business type with the share whose
+    checklist is complete from the data, for the bureau page; None without the mart.
+
+    Small cells: open, complete and incomplete counts are three district x type
+    tables with totals. Each gets the site's suppression pattern
+    (``reports.privacy.suppression_pattern``: primary + secondary, checked by
+    linear algebra), and all three publish the UNION of the three patterns, so a
+    count hidden in one table cannot be worked out from another (open = complete
+    + incomplete). A share is shown only where its open and complete counts are
+    both published."""
+    import numpy as np
+
+    from reports.site import labels as L
+
+    if not con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'bureau_checklists'").fetchall()[0][0]:
+        return None
+    df = con.sql("SELECT district, type, open_applications, complete FROM bureau_checklists").pl()
+    d_order = list(L.ENUMS["district"])
+    t_order = list(L.ENUMS["application_type"])
+    districts = sorted({d for d in df["district"].to_list() if d is not None},
+                       key=lambda d: (d_order.index(d) if d in d_order else len(d_order), d))
+    types = sorted(set(df["type"].to_list()), key=lambda t: (t_order.index(t) if t in t_order else len(t_order), t))
+    r, c = len(districts), len(types)
+    if not r or not c:
+        return None
+    opened, complete = np.zeros((r, c), dtype=np.int64), np.zeros((r, c), dtype=np.int64)
+    for d, t, n, k in df.iter_rows():  # one row per district x type: at most 17 x 11
+        if d is None:
+            continue
+        opened[districts.index(d), types.index(t)] += n
+        complete[districts.index(d), types.index(t)] += k
+    augs, union = [], np.zeros((r + 1, c + 1), dtype=bool)
+    for m in (opened, complete, opened - complete):
+        aug, sup = privacy.suppression_pattern(m, min_cell)
+        augs.append(aug)
+        union |= sup
+    a_open, a_complete = augs[0], augs[1]
+    tag = f"<{min_cell}"
+    d_lab = [L.ENUMS["district"].get(d, (d, d)) for d in districts] + [("全市", "City")]
+    t_lab = [L.ENUMS["application_type"].get(t, (t, t)) for t in types] + [("全部业务", "All types")]
+    rows: dict[str, list] = {k: [] for k in ("district_zh", "district_en", "type_zh", "type_en", "open_applications",
+                                             "complete", "share_complete")}
+    for i in range(r + 1):
+        for j in range(c + 1):
+            n = int(a_open[i, j])
+            if n == 0 and i < r and j < c:
+                continue  # no open application of this type in this district
+            hidden = bool(union[i, j])
+            rows["district_zh"].append(d_lab[i][0])
+            rows["district_en"].append(d_lab[i][1])
+            rows["type_zh"].append(t_lab[j][0])
+            rows["type_en"].append(t_lab[j][1])
+            rows["open_applications"].append(tag if hidden else n)
+            rows["complete"].append(tag if hidden else int(a_complete[i, j]))
+            rows["share_complete"].append(None if hidden or n == 0 else round(float(a_complete[i, j]) / n, 4))
+    columns = [{"k": "district_zh", "ek": "district_en", "zh": "区", "en": "District", "t": "text"},
+               {"k": "type_zh", "ek": "type_en", "zh": "业务类型", "en": "Business type", "t": "text"},
+               {"k": "open_applications", "zh": "在办申请", "en": "Open applications", "t": "num"},
+               {"k": "complete", "zh": "其中材料齐全", "en": "Complete from the data", "t": "num"},
+               {"k": "share_complete", "zh": "齐全比例", "en": "Share complete", "t": "pct"}]
+    return {"columns": columns, "rows": rows, "min_cell": min_cell}
