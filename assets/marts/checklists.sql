@@ -63,6 +63,7 @@ cand AS (
     FROM _ck_apps a
     JOIN _ck_items i ON i.type = a.type
     LEFT JOIN _ck_deps d ON d.id_number = a.id_number
+    LEFT JOIN open_rules w ON w.application_id = a.application_id AND w.rule_id = i.when_finding
     WHERE (i.when_housing_type IS NULL OR list_contains(i.when_housing_type, a.housing_type))
       AND (i.when_highest_degree IS NULL OR list_contains(i.when_highest_degree, a.highest_degree))
       AND (i.when_title_level IS NULL OR list_contains(i.when_title_level, a.title_level))
@@ -73,8 +74,7 @@ cand AS (
            OR (i.when_relation = 'child' AND coalesce(d.children, 0) > 0))
       AND (i.when_children_at_least IS NULL OR coalesce(d.children, 0) >= i.when_children_at_least)
       AND (i.when_child_age_at_least IS NULL OR d.oldest_child_age >= i.when_child_age_at_least)
-      AND (i.when_finding IS NULL OR EXISTS (
-              SELECT 1 FROM open_rules o WHERE o.application_id = a.application_id AND o.rule_id = i.when_finding))),
+      AND (i.when_finding IS NULL OR w.rule_id IS NOT NULL)),
 st AS (
     SELECT c.application_id, c.item_no,
            arg_min(r.rule_id, r.ord) FILTER (WHERE o.rule_id IS NOT NULL) AS missing_rule,

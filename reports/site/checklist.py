@@ -30,6 +30,7 @@ STATE = {"ok": ("齐全", "ok"), "missing": ("缺少", "missing"), "check": ("�
 SECTIONS = (("papers", "携带材料", "Papers to bring"),
             ("conditions", "条件与网上填报", "Conditions and online data"))
 RULES_HREF = "../../../rules.html#"  # from employers/<uscc>/checklists/ to the site root
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 @dataclass
@@ -168,6 +169,8 @@ def write_checklist_pages(con: duckdb.DuckDBPyConnection, out: Path, env: Enviro
     emp_dir = Path(out) / "employers"
     if not has_checklists(con):
         return res
+    (Path(out) / "assets").mkdir(parents=True, exist_ok=True)
+    overwrite(Path(out) / "assets" / "checklist.css", (STATIC / "checklist.css").read_bytes())
     a, b, c = _template(env, as_of, run_id)
     frame = page_frame(con)
     keep: dict[str, set[str]] = {}
