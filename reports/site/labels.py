@@ -205,8 +205,8 @@ EMPLOYER_TABLES: list[dict] = [
          note_en="What to bring to the window for each open application, with each item's state from the data; "
                  "\"Print checklist\" opens a page to print on A4.",
          sort=("submitted_on", "application_id"),
-         show=("application_id", "name", "id_number_masked", "type", "status", "items", "items_ok", "items_missing",
-               "items_check", "complete", "missing_rule_ids", "checklist_href")),
+         show=("application_id", "checklist_href", "name", "id_number_masked", "type", "status", "items", "items_ok",
+               "items_missing", "items_check", "complete", "missing_rule_ids")),
     dict(key="candidates_90d", mart="todo_candidates_90d", zh="90天内可申请人员", en="Candidates eligible within 90 days",
          note_zh="尚未持证的在职员工,90天内将满足全部时间条件。",
          note_en="Current employees without a permit who will meet every time-based condition within 90 days.",
