@@ -11,7 +11,9 @@
 
 SQL in ``checklists.sql``; values (as_of, open statuses) bound as parameters.
 Needs the connection prepared by ``assets.marts.build.prepare`` (macros
-``lab``, ``mask_id``, ``age_at``, ``birth_of``).
+``lab`` and ``mask_id``; for ages the rule book's ``age_years`` /
+``id_birth_date`` when the connection has them, else the marts' ``age_at`` /
+``birth_of`` — whichever one copy the connection holds).
 """
 from __future__ import annotations
 
@@ -21,8 +23,12 @@ from pathlib import Path
 
 import duckdb
 
-from assets.marts.labels import labels
 from assets.warehouse import comment_table
+
+try:  # the contract's enum labels: core/ once the "one meaning" layout is merged, assets/marts/ before
+    from core.labels import labels
+except ImportError:  # pragma: no cover - depends on the branch
+    from assets.marts.labels import labels
 from expectations.checklists import item_frames, load_checklists
 
 SQL_FILE = Path(__file__).resolve().parent / "checklists.sql"
@@ -108,9 +114,19 @@ def _document(con: duckdb.DuckDBPyConnection, table: str) -> None:
     comment_table(con, table, comment, {c: cols[c] for c in actual})
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> None:
-    """The checklist tables and the shape-neutral views; returns the SQL statements."""
-    params = {**PARAM_FALLBACKS, **(policy.get("defaults") or {})}
+def _macro(con: duckdb.DuckDBPyConnection, *names: str) -> str:
+    """The first of ``names`` that is a macro on this connection."""
+    have = {r[0] for r in con.sql("SELECT function_name FROM duckdb_functions() WHERE function_type = 'macro'"
+                                  ).fetchall()}
+    for n in names:
+        if n in have:
+            return n
+    raise RuntimeError(f"checklists: none of the macros {', '.join(names)} is defined; run prepare first")
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> None:
+    """The checklist tables and the shape-neutral views (_ck_persons, _ck_dependents, _ck_findings)."""
+    params = _params(policy)
     items, item_rules = item_frames(load_checklists(), params, labels())
     for name, frame in (("_ck_items", items), ("_ck_item_rules", item_rules)):
         con.register(f"{name}_df", frame.to_arrow())
@@ -119,12 +135,14 @@ def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> No
     pcols, dcols, fcols = _columns(con, "persons"), _columns(con, "dependents"), _columns(con, "findings")
     # version-2 columns (id_type, dependents.birth_date, findings.waived) when the warehouse has them
     id_type = "id_type" if "id_type" in pcols else "NULL::VARCHAR"
-    birth = "coalesce(birth_of(id_number), birth_date)" if "birth_date" in dcols else "birth_of(id_number)"
+    birth_of, age = _macro(con, "id_birth_date", "birth_of"), _macro(con, "age_years", "age_at")
+    birth = f"coalesce({birth_of}(id_number), birth_date)" if "birth_date" in dcols else f"{birth_of}(id_number)"
     waived = "coalesce(waived, false)" if "waived" in fcols else "false"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_persons AS
         SELECT id_number, housing_type, highest_degree, title_level, {id_type} AS id_type FROM persons""")
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_dependents AS
-        SELECT holder_id_number, id_number, relation, {birth} AS birth_date FROM dependents""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _ck_dependents AS
+        SELECT holder_id_number, id_number, relation, {age}({birth}, CAST($as_of AS DATE)) AS age FROM dependents""",
+                {"as_of": as_of})
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_findings AS
         SELECT rule_id, severity, entity_type, entity_key, message_zh, message_en, {waived} AS waived
         FROM findings""")
@@ -136,7 +154,19 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: dt.date) -> None:
     con.execute(sql, {n: values[n] for n in names})
 
 
-def build_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
+def _params(policy) -> dict:
+    """Policy parameters: a dict with ``defaults`` (main's marts), an object with
+    ``.defaults``, or nothing (a builder called as ``fn(con, as_of)``): then the fallbacks."""
+    if policy is None:
+        defaults = {}
+    elif isinstance(policy, dict):
+        defaults = policy.get("defaults") or {}
+    else:
+        defaults = getattr(policy, "defaults", None) or {}
+    return {**PARAM_FALLBACKS, **defaults}
+
+
+def build_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> int:
     """checklists and checklist_findings (and the connection-local _ck_apps/_ck_links the summary reads)."""
     _prepare(con, as_of, policy)
     sql = _statements()
@@ -152,7 +182,7 @@ def _temp_ready(con: duckdb.DuckDBPyConnection) -> bool:
                 .fetchall()[0][0])
 
 
-def build_checklist_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
+def build_checklist_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> int:
     if not _temp_ready(con):  # run on its own (a subset run): rebuild the inputs
         build_checklists(con, as_of, policy)
     _run(con, _statements()["checklist_summary"], as_of)
@@ -160,20 +190,20 @@ def build_checklist_summary(con: duckdb.DuckDBPyConnection, as_of: dt.date, poli
     return con.sql("SELECT count(*) FROM checklist_summary").fetchall()[0][0]
 
 
-def build_bureau_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
+def build_bureau_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> int:
     _run(con, _statements()["bureau_checklists"], as_of)
     _document(con, "bureau_checklists")
     return con.sql("SELECT count(*) FROM bureau_checklists").fetchall()[0][0]
 
 
-def build_all_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> dict[str, int]:
+def build_all_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> dict[str, int]:
     return {"checklists": build_checklists(con, as_of, policy),
             "checklist_findings": build_checklist_findings(con, as_of, policy),
             "checklist_summary": build_checklist_summary(con, as_of, policy),
             "bureau_checklists": build_bureau_checklists(con, as_of, policy)}
 
 
-def build_checklist_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: dict) -> int:
+def build_checklist_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> int:
     """Written together with checklists (same temp inputs); rebuilt here only on a subset run."""
     if not _temp_ready(con):
         build_checklists(con, as_of, policy)

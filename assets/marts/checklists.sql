@@ -3,7 +3,8 @@
 -- parameters: $as_of (DATE), $open (VARCHAR[] open statuses).
 -- Inputs prepared by assets/marts/checklists.py: _ck_items, _ck_item_rules
 -- (expectations/checklists.yaml as tables), _ck_persons, _ck_dependents,
--- _ck_findings (thin views giving version-1 and version-2 warehouses one shape).
+-- _ck_findings (thin views giving version-1 and version-2 warehouses one shape; the
+-- dependents' age at as_of is computed there with the connection's age macro).
 -- Item states come from findings only: an item is `missing` while one of its
 -- rules has an unwaived finding linked to the application, `ok` otherwise,
 -- `check` when no rule decides it. No rule is re-evaluated here.
@@ -25,7 +26,7 @@ CREATE OR REPLACE TEMP TABLE _ck_deps AS
 SELECT d.holder_id_number AS id_number,
        count(*) FILTER (WHERE d.relation = 'spouse') AS spouses,
        count(*) FILTER (WHERE d.relation = 'child') AS children,
-       max(age_at(d.birth_date, $as_of)) FILTER (WHERE d.relation = 'child') AS oldest_child_age
+       max(d.age) FILTER (WHERE d.relation = 'child') AS oldest_child_age
 FROM _ck_dependents d
 WHERE d.holder_id_number IN (SELECT id_number FROM _ck_apps)
 GROUP BY d.holder_id_number
