@@ -212,3 +212,43 @@ def test_demo_every_application_finding_is_a_missing_item(demo_run):
                      "'employer_submitted', 'under_review', 'returned')").fetchall()[0][0]
     assert con.sql("SELECT count(*) FROM checklist_summary").fetchall()[0][0] == n_open
     con.close()
+
+
+def test_bureau_small_cells_cannot_be_worked_out(tmp_path):
+    """Open, complete and incomplete counts each stay hidden below min_cell, and the
+    hidden pattern leaves no hidden cell determined by the published ones and totals."""
+    import numpy as np
+
+    from reports.privacy import _lines, determined_cells
+    from reports.site.checklist import bureau_checklists_data
+
+    con = duckdb.connect()
+    rows = [("haidian", "new", 7, 3), ("haidian", "renewal", 20, 12), ("haidian", "reissue", 9, 9),
+            ("chaoyang", "new", 12, 6), ("chaoyang", "renewal", 30, 26), ("chaoyang", "reissue", 2, 1),
+            ("dongcheng", "new", 15, 15), ("dongcheng", "renewal", 11, 5), ("dongcheng", "reissue", 6, 0)]
+    con.execute("CREATE TABLE bureau_checklists (district VARCHAR, type VARCHAR, open_applications BIGINT, "
+                "complete BIGINT)")
+    con.executemany("INSERT INTO bureau_checklists VALUES (?, ?, ?, ?)", rows)
+    out = bureau_checklists_data(con, 5)["rows"]
+    raw = {(d, t): (n, k) for d, t, n, k in rows}
+    zh = {"haidian": "海淀区", "chaoyang": "朝阳区", "dongcheng": "东城区"}
+    tz = {"new": "新办", "renewal": "续签", "reissue": "证件补办"}
+    published = {(d, t): (o, k) for d, t, o, k in zip(out["district_zh"], out["type_zh"], out["open_applications"],
+                                                      out["complete"])}
+    for (d, t), (n, k) in raw.items():
+        o_pub, k_pub = published[(zh[d], tz[t])]
+        if o_pub == "<5":
+            assert k_pub == "<5"
+            continue
+        assert (o_pub, k_pub) == (n, k)
+        for v in (n, k, n - k):  # nothing small is published, directly or as a difference
+            assert v == 0 or v >= 5, (d, t, n, k)
+    assert published[("朝阳区", "续签")][0] == "<5"  # 30 open, 26 complete: only the 4 incomplete are small
+    assert published[("东城区", "新办")] == (15, 15)
+    # the hidden pattern over the augmented 3 x 3 table (cells + totals) determines nothing
+    order_d = sorted({d for d, _ in published if d != "全市"}, key=lambda d: out["district_zh"].index(d))
+    order_t = sorted({t for _, t in published if t != "全部业务"}, key=lambda t: out["type_zh"].index(t))
+    grid_d, grid_t = order_d + ["全市"], order_t + ["全部业务"]
+    hidden = np.array([[published[(d, t)][0] == "<5" for t in grid_t] for d in grid_d])
+    a, _ = _lines(len(order_d), len(order_t))
+    assert hidden.any() and determined_cells(a, hidden.ravel()) == []

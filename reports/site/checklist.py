@@ -256,9 +256,9 @@ def bureau_checklists_data(con: duckdb.DuckDBPyConnection, min_cell: int) -> dic
     for i in range(r + 1):
         for j in range(c + 1):
             n = int(a_open[i, j])
-            if n == 0 and i < r and j < c:
-                continue  # no open application of this type in this district
             hidden = bool(union[i, j])
+            if n == 0 and i < r and j < c and not hidden:
+                continue  # no open application of this type in this district (a hidden zero stays hidden)
             rows["district_zh"].append(d_lab[i][0])
             rows["district_en"].append(d_lab[i][1])
             rows["type_zh"].append(t_lab[j][0])
