@@ -135,7 +135,7 @@ def test_states_follow_the_findings_and_nothing_else():
 def test_waived_findings_do_not_make_an_item_missing():
     con = duckdb.connect()
     holder, _ = _world(con, [])
-    con.execute("ALTER TABLE findings ADD COLUMN waived BOOLEAN")
+    con.execute("ALTER TABLE findings ADD COLUMN IF NOT EXISTS waived BOOLEAN")
     insert(con, "findings", [finding("ELIG-EMPLOYER-AGE-1Y", "warning", "application", "A-NEW", E1, holder, AS_OF,
                                      "申请 A-NEW:单位成立未满一年。")])
     con.execute("UPDATE findings SET waived = true")
