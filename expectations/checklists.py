@@ -38,7 +38,7 @@ CONDITION_TEXT = {
     "relation": ("随往人员中有{v}", "a {v} is listed as accompanying"),
     "children_at_least": ("随往子女不少于{v}人", "at least {v} children are listed"),
     "child_age_at_least": ("有{v}周岁(含)以上的随往子女", "a listed child is {v} or older"),
-    "finding": ("存在检查结果 {v}", "finding {v} is open"),
+    "finding": ("存在检查结果 {v}", "open finding {v}"),
 }
 
 # the enum (data contract) whose labels show a condition's codes
@@ -78,6 +78,9 @@ class Item:
                 v = child_age if child_age is not None else v
             codes = v if isinstance(v, (list, tuple)) else [v]
             enum = labels.get(CONDITION_ENUMS.get(k, ""), {})
+            if k == "finding":  # the rule's title beside its id
+                rule = load_rules().get(v, {})
+                enum = {v: (f"{v}({rule.get('title_zh', '')})", f"{v} ({rule.get('title_en', '')})")}
             z, e = CONDITION_TEXT[k]
             zh.append(z.format(v="/".join(enum.get(c, (str(c), str(c)))[0] for c in codes)))
             en.append(e.format(v="/".join(enum.get(c, (str(c), str(c)))[1] for c in codes)))
