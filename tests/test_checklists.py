@@ -254,3 +254,15 @@ def test_bureau_small_cells_cannot_be_worked_out(tmp_path):
     hidden = np.array([[published[(d, t)][0] == "<5" for t in grid_t] for d in grid_d])
     a, _ = _lines(len(order_d), len(order_t))
     assert hidden.any() and determined_cells(a, hidden.ravel()) == []
+
+
+def test_child_age_condition_follows_the_rule_books_policy():
+    """The 16-years item reads [child_proof_age] from the rule book's _policy table when it has it."""
+    con = duckdb.connect()
+    _world(con, [], child_birth=dt.date(2011, 1, 1))  # 15 at as_of
+    assert not any("学籍证明" in k for k in _states(con, "A-NEW"))
+    con.execute("ALTER TABLE _policy ADD COLUMN IF NOT EXISTS child_proof_age INTEGER")
+    con.execute("UPDATE _policy SET child_proof_age = 15")
+    build_all_checklists(con, AS_OF)
+    assert _item(_states(con, "A-NEW"), "学籍证明") == ("ok", "DEP-CHILD16-NO-PROOF")
+    assert "15周岁" in con.sql("SELECT applies FROM checklists WHERE item_zh LIKE '%学籍证明%'").fetchall()[0][0]

@@ -10,10 +10,9 @@
   district and business type (raw counts; the site suppresses small cells).
 
 SQL in ``checklists.sql``; values (as_of, open statuses) bound as parameters.
-Needs the connection prepared by ``assets.marts.build.prepare`` (macros
-``lab`` and ``mask_id``; for ages the rule book's ``age_years`` /
-``id_birth_date`` when the connection has them, else the marts' ``age_at`` /
-``birth_of`` — whichever one copy the connection holds).
+Needs the connection prepared by ``assets.marts.build.prepare``: the rule
+book's macros (``age_years``, ``id_birth_date``, ``mask_id``), its ``_policy``
+table and the marts' ``lab``.
 """
 from __future__ import annotations
 
@@ -25,16 +24,13 @@ import duckdb
 
 from assets.warehouse import comment_table
 
-try:  # the contract's enum labels: core/ once the "one meaning" layout is merged, assets/marts/ before
-    from core.labels import labels
-except ImportError:  # pragma: no cover - depends on the branch
-    from assets.marts.labels import labels
+from core.labels import labels
 from expectations.checklists import item_frames, load_checklists
 
 SQL_FILE = Path(__file__).resolve().parent / "checklists.sql"
 OPEN_STATUSES = ["draft", "person_submitted", "employer_submitted", "under_review", "returned"]
-# rules.md § People and dependents: DEP-CHILD16-NO-PROOF uses [child_proof_age = 16]; version-1
-# policy files fix it in the rule instead of naming the parameter
+# rules.md § People and dependents: DEP-CHILD16-NO-PROOF uses [child_proof_age = 16]; a version-1
+# policy file fixes it in the rule instead of naming the parameter
 PARAM_FALLBACKS = {"child_proof_age": 16}
 
 AS_OF = "Evaluation date / 评估基准日"
@@ -114,19 +110,9 @@ def _document(con: duckdb.DuckDBPyConnection, table: str) -> None:
     comment_table(con, table, comment, {c: cols[c] for c in actual})
 
 
-def _macro(con: duckdb.DuckDBPyConnection, *names: str) -> str:
-    """The first of ``names`` that is a macro on this connection."""
-    have = {r[0] for r in con.sql("SELECT function_name FROM duckdb_functions() WHERE function_type = 'macro'"
-                                  ).fetchall()}
-    for n in names:
-        if n in have:
-            return n
-    raise RuntimeError(f"checklists: none of the macros {', '.join(names)} is defined; run prepare first")
-
-
 def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> None:
     """The checklist tables and the shape-neutral views (_ck_persons, _ck_dependents, _ck_findings)."""
-    params = _params(policy)
+    params = _params(con, policy)
     items, item_rules = item_frames(load_checklists(), params, labels())
     for name, frame in (("_ck_items", items), ("_ck_item_rules", item_rules)):
         con.register(f"{name}_df", frame.to_arrow())
@@ -135,13 +121,12 @@ def _prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> Non
     pcols, dcols, fcols = _columns(con, "persons"), _columns(con, "dependents"), _columns(con, "findings")
     # version-2 columns (id_type, dependents.birth_date, findings.waived) when the warehouse has them
     id_type = "id_type" if "id_type" in pcols else "NULL::VARCHAR"
-    birth_of, age = _macro(con, "id_birth_date", "birth_of"), _macro(con, "age_years", "age_at")
-    birth = f"coalesce({birth_of}(id_number), birth_date)" if "birth_date" in dcols else f"{birth_of}(id_number)"
+    birth = "coalesce(id_birth_date(id_number), birth_date)" if "birth_date" in dcols else "id_birth_date(id_number)"
     waived = "coalesce(waived, false)" if "waived" in fcols else "false"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_persons AS
         SELECT id_number, housing_type, highest_degree, title_level, {id_type} AS id_type FROM persons""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _ck_dependents AS
-        SELECT holder_id_number, id_number, relation, {age}({birth}, CAST($as_of AS DATE)) AS age FROM dependents""",
+        SELECT holder_id_number, id_number, relation, age_years({birth}, CAST($as_of AS DATE)) AS age FROM dependents""",
                 {"as_of": as_of})
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ck_findings AS
         SELECT rule_id, severity, entity_type, entity_key, message_zh, message_en, {waived} AS waived
@@ -154,16 +139,20 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: dt.date) -> None:
     con.execute(sql, {n: values[n] for n in names})
 
 
-def _params(policy) -> dict:
-    """Policy parameters: a dict with ``defaults`` (main's marts), an object with
-    ``.defaults``, or nothing (a builder called as ``fn(con, as_of)``): then the fallbacks."""
-    if policy is None:
-        defaults = {}
-    elif isinstance(policy, dict):
-        defaults = policy.get("defaults") or {}
-    else:
-        defaults = getattr(policy, "defaults", None) or {}
-    return {**PARAM_FALLBACKS, **defaults}
+def _params(con: duckdb.DuckDBPyConnection, policy=None) -> dict:
+    """Policy parameters the conditions name: the rule book's ``_policy`` table
+    on this connection (its default variant, pkey '*') when it has the
+    parameter, else ``policy`` (a dict with ``defaults`` or an object with
+    ``.defaults``), else the fallbacks."""
+    defaults = policy.get("defaults") if isinstance(policy, dict) else getattr(policy, "defaults", None)
+    out = {**PARAM_FALLBACKS, **(defaults or {})}
+    have = {r[0] for r in con.sql("SELECT column_name FROM duckdb_columns() WHERE table_name = '_policy'").fetchall()}
+    for name in PARAM_FALLBACKS:
+        if name in have:
+            row = con.sql(f'SELECT "{name}" FROM _policy WHERE pkey = \'*\'').fetchall()
+            if row and row[0][0] is not None:
+                out[name] = row[0][0]
+    return out
 
 
 def build_checklists(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy=None) -> int:
