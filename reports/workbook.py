@@ -33,6 +33,7 @@ class Sheet:
     # (mart column, Chinese header, English header, kind: text|date|int|bool)
     columns: tuple[tuple[str, str, str, str], ...]
     title_en: str
+    optional: bool = False  # the mart may be absent (a warehouse built without it): the sheet is then empty
 
 
 SHEETS: tuple[Sheet, ...] = (
@@ -88,6 +89,19 @@ SHEETS: tuple[Sheet, ...] = (
         ("eligible_now", "现在即可申请", "Can apply now", "bool"),
         ("waiting_for_zh", "尚待满足的条件", "Still waiting for", "text"),
     ), "Candidates eligible within 90 days"),
+    Sheet("材料清单", "checklist_summary", (  # docs/checklists.md; the printable page is beside the employer page
+        ("application_id", "申请编号", "Application id", "text"),
+        ("type_zh", "业务类型", "Type", "text"),
+        ("status_zh", "办理状态", "Status", "text"),
+        ("name", "姓名", "Name", "text"),
+        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
+        ("submitted_on", "申请日期", "Submitted on", "date"),
+        ("items", "材料项数", "Items", "int"),
+        ("items_missing", "缺少", "Missing", "int"),
+        ("items_check", "需人工核验", "To check", "int"),
+        ("complete", "按数据齐全", "Complete (data)", "bool"),
+        ("checklist_href", "可打印清单(单位页面旁)", "Printable checklist (beside the employer page)", "text"),
+    ), "Checklists of open applications", optional=True),
 )
 README_SHEET = "说明"
 
@@ -115,6 +129,9 @@ def _str_width(s: str) -> int:
 
 def _read_table(con: duckdb.DuckDBPyConnection, sheet: Sheet, usccs: list[str] | None) -> pl.DataFrame:
     cols = ", ".join(["uscc"] + [c for c, _, _, _ in sheet.columns])
+    if sheet.optional and not con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                                      params=[sheet.table]).fetchall()[0][0]:
+        return pl.DataFrame(schema={c: pl.String for c in ["uscc"] + [c for c, _, _, _ in sheet.columns]})
     where = ""
     if usccs is not None:
         con.register("_wb_usccs", pl.DataFrame({"uscc": usccs}, schema={"uscc": pl.String}).to_arrow())

@@ -10,6 +10,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from assets.marts import build
+from assets.marts.checklists import CHECKLIST_MARTS
 from core.contract import TABLES as CONTRACT_TABLES
 from assets.marts.comments import MART_DOCS
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
@@ -45,6 +46,7 @@ DEPS: dict[str, list[str]] = {
     "bureau_kpis": ["employers", "permits", "applications", "findings", "permit_status", "candidates",
                     "bureau_processing_by_district"],
 }
+DEPS.update({name: deps for name, (deps, _) in CHECKLIST_MARTS.items()})  # docs/checklists.md
 MARTS: dict[str, tuple[list[str], Builder]] = {name: (DEPS[name], fn) for name, fn in build.BUILDERS.items()}
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.bureau import BUREAU_BUILDERS, XTABS, build_bureau_xtab  # noqa: F401
+from assets.marts.checklists import CHECKLIST_MARTS
 from assets.marts.candidates import build_candidates, build_todo_candidates_90d
 from assets.marts.prepare import prepare
 from assets.marts.status import build_employer_summary, build_permit_status
@@ -38,6 +39,7 @@ BUILDERS = {
     "todo_candidates_90d": build_todo_candidates_90d,
     "employer_summary": build_employer_summary,
     **BUREAU_BUILDERS,
+    **{name: fn for name, (_, fn) in CHECKLIST_MARTS.items()},  # material checklists (docs/checklists.md)
 }
 
 

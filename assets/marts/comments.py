@@ -152,3 +152,8 @@ for _t, _what in (("bureau_xtab_district_category", "category / 单位分类"), 
         {"as_of": AS_OF, "row_code": "District code / 区代码", "row_label_zh": DISTRICT_ZH,
          "col_code": "Column category code / 列分类代码", "col_label_zh": "Column label, Chinese / 列分类名称",
          "permits": "Active permits / 有效证件数"})
+
+# the material-checklist marts document themselves beside their SQL (docs/checklists.md)
+from assets.marts.checklists import CHECKLIST_DOCS  # noqa: E402
+
+MART_DOCS.update(CHECKLIST_DOCS)

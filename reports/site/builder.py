@@ -27,6 +27,7 @@ from reports.site import data as D
 from reports.site import employer_data as E
 from reports.site import overview_data as O
 from reports.site import labels as L
+from reports.site.checklist import bureau_checklists_data, write_checklist_pages
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -225,7 +226,8 @@ def _start_workbooks(con, out: Path, workers: int = 2, parallel_from: int = 2000
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
-    tables = ["employer_summary", *dict.fromkeys(s.table for s in SHEETS)]
+    present = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = [t for t in ("employer_summary", *dict.fromkeys(s.table for s in SHEETS)) if t in present]
     export = Path(tempfile.mkdtemp(prefix=".wb-export-", dir=out.parent))
     try:
         for t in tables:
@@ -298,6 +300,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
             raise SiteBuildError(f"no employer page could be built (first: {next(iter(res.failed_pages.values()))}) "
                                  f"/ 所有单位页面均未能生成")
         secs["employer_pages"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        ck = write_checklist_pages(con, out, env, as_of, run_id)  # employers/<uscc>/checklists/ (docs/checklists.md)
+        secs["checklist_pages"] = round(time.perf_counter() - t, 2)
+        log(f"checklist pages: {ck.pages} in {secs['checklist_pages']} s ({ck.removed} closed ones removed)")
     except BaseException:
         try:
             finish_workbooks()  # wait for the workers and clean up; the first error is the one reported
@@ -339,12 +345,13 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
     def bureau_page() -> str:
         bd = D.bureau_data(con, min_cell)
+        bd["checklists"] = bureau_checklists_data(con, min_cell)  # docs/checklists.md
         ctx = _common(as_of, run_id, "../", "bureau", True)
         ctx.update(dims=bd["dims"], min_cell=min_cell, note_zh=bd["note_zh"], note_en=bd["note_en"],
                    has_flow=bd["flow"] is not None,
                    has_processing=bd["processing"] is not None, has_returns=bd["returns"] is not None,
                    has_findings=bd["findings"] is not None, has_ranking=bd["ranking"] is not None,
-                   has_xtabs=bool(bd["xtabs"]), data=D.dumps(bd))
+                   has_xtabs=bool(bd["xtabs"]), has_checklists=bd["checklists"] is not None, data=D.dumps(bd))
         text = env.get_template("bureau.html").render(**ctx)
         if len(text.encode("utf-8")) > BUREAU_PAGE_BUDGET:
             raise SiteBuildError(f"bureau page is {len(text.encode('utf-8'))} bytes, over {BUREAU_PAGE_BUDGET} "
@@ -401,7 +408,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
     _page(out, "index.html", index_page, res, env, as_of, run_id, ("运行概况", "the run overview"), log)
 
-    res.pages = n + 5
+    res.pages = n + 5 + ck.pages
     # every file but the per-employer ones (whose sizes are known): no walk over 100,000 files
     shared = [f for d in out.iterdir() if d.name != "employers"
               for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()]

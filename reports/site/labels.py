@@ -13,6 +13,14 @@ from core.labels import labels as _contract_labels
 # page), pct (share 0..1), list (list of strings)
 COLUMNS: dict[str, tuple[str, str, str]] = {
     "uscc": ("统一社会信用代码", "USCC", "uscc"),
+    # material checklists (docs/checklists.md)
+    "items": ("材料项数", "Items", "num"),
+    "items_ok": ("齐全", "OK", "num"),
+    "items_missing": ("缺少", "Missing", "num"),
+    "items_check": ("需人工核验", "To check", "num"),
+    "complete": ("按数据齐全", "Complete (data)", "bool"),
+    "missing_rule_ids": ("缺少材料的规则", "Rules of missing items", "rule"),
+    "checklist_href": ("材料清单", "Checklist", "checklist"),
     "employer_name": ("单位名称", "Employer", "text"),
     "name": ("姓名", "Name", "text"),
     "person_name": ("姓名", "Name", "text"),
@@ -192,6 +200,13 @@ EMPLOYER_TABLES: list[dict] = [
          sort=("submitted_on", "application_id"),
          show=("application_id", "name", "id_number_masked", "type", "status", "rule_ids", "reasons_zh",
                "reason_count", "submitted_on", "permit_no", "warnings_zh")),
+    dict(key="checklists", mart="checklist_summary", zh="在办申请材料清单", en="Checklists of open applications",
+         note_zh="每个在办申请到窗口需携带的材料,以及按数据判断的状态;点击“打印清单”打开可用A4纸打印的清单。",
+         note_en="What to bring to the window for each open application, with each item's state from the data; "
+                 "\"Print checklist\" opens a page to print on A4.",
+         sort=("submitted_on", "application_id"),
+         show=("application_id", "checklist_href", "name", "id_number_masked", "type", "status", "items", "items_ok",
+               "items_missing", "items_check", "complete", "missing_rule_ids")),
     dict(key="candidates_90d", mart="todo_candidates_90d", zh="90天内可申请人员", en="Candidates eligible within 90 days",
          note_zh="尚未持证的在职员工,90天内将满足全部时间条件。",
          note_en="Current employees without a permit who will meet every time-based condition within 90 days.",

@@ -107,6 +107,12 @@
       });
       return td;
     }
+    if (kind === 'checklist') {  // the printable checklist beside the employer page (docs/checklists.md)
+      if (/^checklists\/[0-9A-Za-z_.-]+\.html$/.test(String(v))) {
+        td.appendChild(el('a', { href: String(v), cls: 'checklist-link', text: t('打印清单', 'Print checklist') }));
+      }
+      return td;
+    }
     if (kind === 'uscc' && opts.employerLinks) {
       td.appendChild(el('a', { href: withLang(opts.root + 'employers/' + v + '/index.html'), text: String(v) }));
       return td;
@@ -414,6 +420,8 @@
     }
     if (d.ranking) renderTable(document.getElementById('table-ranking'), d.ranking.columns, { c: d.ranking.rows },
       { root: rootPath, employerLinks: true });
+    if (d.checklists) renderTable(document.getElementById('table-checklists'), d.checklists.columns,
+      { c: d.checklists.rows }, { root: rootPath });
     var xh = document.getElementById('xtabs');
     (d.xtabs || []).forEach(function (x) {
       var sec = el('section', { cls: 'xtab panel', id: x.name });
