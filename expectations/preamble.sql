@@ -21,6 +21,11 @@ CREATE OR REPLACE TEMP MACRO mask_id(id) AS
 -- characters after removing all Unicode whitespace (White_Space property, incl. U+3000)
 CREATE OR REPLACE TEMP MACRO text_len(s) AS
     length(regexp_replace(coalesce(s, ''), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'));
+-- (v2) a name compared as the spec says: NFKC-normalised, all whitespace removed. The ingest
+-- layer already NFKC-normalises every text value; this maps full-width ASCII forms
+-- (U+FF01..U+FF5E, e.g. （）) again for tables filled by other means, and drops whitespace.
+CREATE OR REPLACE TEMP MACRO name_key(s) AS
+    nullif(regexp_replace(translate(s, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'), '');
 CREATE OR REPLACE TEMP MACRO is_open(s) AS
     s IN ('draft', 'person_submitted', 'employer_submitted', 'under_review', 'returned');
 CREATE OR REPLACE TEMP MACRO as_of() AS getvariable('as_of');
@@ -45,18 +50,107 @@ CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE stat
 CREATE OR REPLACE TEMP TABLE _active_count AS
 SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 
--- active permits with their policy variant, renewal window W0 = add_months(expires_on, -1),
--- W1 = add_months(expires_on, 1), and whether a renewal is "in hand" (a renewal application
--- for the permit, open or approved, submitted on or after W0)
+-- active permits with their policy variant, renewal window W0 = add_months(expires_on, -R),
+-- W1 = add_months(expires_on, R) (R = [renewal_window_months] of the employer's policy), and
+-- whether a renewal is "in hand" (a renewal application for the permit, open or approved,
+-- submitted on or after W0)
 CREATE OR REPLACE TEMP TABLE _permits_x AS
-WITH inhand AS (
+WITH pw AS (
+    SELECT pm.*, coalesce(e.pkey, '*') AS pkey,
+           add_months(pm.expires_on, -p.renewal_window_months) AS w0,
+           add_months(pm.expires_on, p.renewal_window_months) AS w1
+    FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc
+         JOIN _policy p ON p.pkey = coalesce(e.pkey, '*')),
+inhand AS (
     SELECT DISTINCT a.permit_no
-    FROM applications a JOIN _active_permits pm ON pm.permit_no = a.permit_no
-    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved')
-      AND a.submitted_on >= add_months(pm.expires_on, -1))
-SELECT pm.*, coalesce(e.pkey, '*') AS pkey, add_months(pm.expires_on, -1) AS w0, add_months(pm.expires_on, 1) AS w1,
-       ih.permit_no IS NOT NULL AS renewal_in_hand
-FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc LEFT JOIN inhand ih ON ih.permit_no = pm.permit_no;
+    FROM applications a JOIN pw ON pw.permit_no = a.permit_no
+    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved') AND a.submitted_on >= pw.w0)
+SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand
+FROM pw LEFT JOIN inhand ih ON ih.permit_no = pw.permit_no;
+
+-- (v2) birth date and gender of a person: from the ID number for the 18-character
+-- document types, from the birth_date / gender columns for passports
+CREATE OR REPLACE TEMP TABLE _persons_x AS
+SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
+            ELSE id_birth_date(pe.id_number) END AS birth_on,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
+            ELSE id_gender(pe.id_number) END AS sex
+FROM persons pe;
+
+-- (v2) which employer owns an XFER-DEFERRAL-* finding: the holder's newest employments
+-- row without left_on whose uscc differs from the permit's (newest = latest hired_on, then
+-- uscc); the permit's uscc when there is none
+CREATE OR REPLACE TEMP TABLE _deferrals AS
+WITH newer AS (
+    SELECT pm.permit_no, arg_max(m.uscc, (m.hired_on, m.uscc)) AS new_uscc
+    FROM permits pm JOIN employments m ON m.id_number = pm.id_number AND m.left_on IS NULL AND m.uscc <> pm.uscc
+    WHERE pm.status = 'deferred_cancellation'
+    GROUP BY pm.permit_no)
+SELECT pm.*, coalesce(n.new_uscc, pm.uscc) AS owner_uscc, n.new_uscc, coalesce(e.pkey, '*') AS pkey
+FROM permits pm LEFT JOIN newer n ON n.permit_no = pm.permit_no LEFT JOIN _employers e ON e.uscc = pm.uscc
+WHERE pm.status = 'deferred_cancellation';
+
+-- (v2) waivers in force at as_of (rules.md § Waivers), with the detail.waiver JSON
+CREATE OR REPLACE TEMP TABLE _waivers_in_force AS
+SELECT w.*, CAST(to_json({'waiver': {'reason': w.reason, 'approved_by': w.approved_by,
+                                     'approved_on': dstr(w.approved_on),
+                                     'expires_on': CAST(w.expires_on AS VARCHAR)}}) AS VARCHAR) AS waiver_json
+FROM waivers w
+WHERE w.approved_on <= as_of() AND (w.expires_on IS NULL OR w.expires_on >= as_of());
+
+-- (v2) registered withholding agents with the compared form of their name
+CREATE OR REPLACE TEMP TABLE _agents AS
+SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
+
+-- (v2) proper withholders (rules.md § Definitions). w: relation (k, id_number, lo, hi) —
+-- the contribution rows of id_number in months lo..hi are judged for entity k; em:
+-- relation (k, uscc, lo, hi) — the employers a row of k may be properly withheld for, each
+-- in months lo..hi. A row is proper for employer e in month m when its withholder_uscc is
+-- e's uscc, or the agent_uscc of an agent of e valid in m for the row's kind; when the
+-- row's withholder_uscc is empty, when its name (name_key) is e's name or that agent's.
+-- Returns, per k with a month/kind that has rows but none proper: bad = [{month, kind,
+-- withholders}] (the withholder names, else codes, found in that month/kind).
+CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
+WITH win AS (SELECT k, id_number, lo, hi FROM query_table(w)),
+emp AS (SELECT e.k, e.uscc, e.lo, e.hi, name_key(er.name) AS ekey
+        FROM query_table(em) e LEFT JOIN employers er ON er.uscc = e.uscc),
+rw AS (
+    SELECT w.k, c.month, c.kind, c.withholder_uscc, c.withholder_name, name_key(c.withholder_name) AS wkey
+    FROM win w JOIN contributions c ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi
+    WHERE c.kind IN (SELECT kind FROM _kinds)),
+proper AS (
+    SELECT r.k, r.month, r.kind
+    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
+    WHERE (r.withholder_uscc IS NOT NULL AND r.withholder_uscc = e.uscc)
+       OR (r.withholder_uscc IS NULL AND r.wkey = e.ekey)
+    UNION
+    SELECT r.k, r.month, r.kind
+    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
+         JOIN _agents g ON g.uscc = e.uscc
+    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
+      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
+      AND (g.kind IS NULL OR g.kind = r.kind)
+      AND ((r.withholder_uscc IS NOT NULL AND g.agent_uscc = r.withholder_uscc)
+           OR (r.withholder_uscc IS NULL AND r.wkey = g.agent_key))),
+cells AS (
+    SELECT k, month, kind, list(DISTINCT coalesce(withholder_name, withholder_uscc, '—') ORDER BY
+                                coalesce(withholder_name, withholder_uscc, '—')) AS withholders
+    FROM rw GROUP BY k, month, kind),
+bad AS (SELECT c.* FROM cells c ANTI JOIN proper p ON p.k = c.k AND p.month = c.month AND p.kind = c.kind)
+SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
+FROM bad GROUP BY k;
+
+CREATE OR REPLACE TEMP MACRO withholder_text_zh(b) AS
+    array_to_string(list_transform(b, lambda x: x.month || ' ' || kind_zh(x.kind) || ':'
+        || array_to_string(x.withholders, '、')), ';');
+CREATE OR REPLACE TEMP MACRO withholder_text_en(b) AS
+    array_to_string(list_transform(b, lambda x: x.month || ' ' || kind_en(x.kind) || ': '
+        || array_to_string(x.withholders, ', ')), '; ');
+-- money in 万元 for messages (1000000 -> '100', 995000 -> '99.5')
+CREATE OR REPLACE TEMP MACRO wan(x) AS
+    CASE WHEN x IS NULL THEN NULL ELSE regexp_replace(regexp_replace(printf('%.4f', CAST(x AS DOUBLE) / 10000),
+        '0+$', ''), '\.$', '') END;
 
 -- the employer a dependent finding belongs to: the holder's active permit (latest
 -- issued_on, then permit_no), else the holder's open application with the latest d
@@ -158,3 +252,10 @@ SELECT day, is_workday, fallback,
        sum(CAST(fallback AS INTEGER)) OVER (ORDER BY day) AS cum_fb
 FROM j;
 CREATE OR REPLACE TEMP TABLE _cal_years AS SELECT DISTINCT year(date) AS y FROM _cal_file;
+
+-- (v2) a number of months as a span in messages: 12 -> '1年' / '1 year', 6 -> '6个月' / '6 months'
+CREATE OR REPLACE TEMP MACRO span_zh(n) AS
+    CASE WHEN n % 12 = 0 THEN CAST(n // 12 AS VARCHAR) || '年' ELSE CAST(n AS VARCHAR) || '个月' END;
+CREATE OR REPLACE TEMP MACRO span_en(n) AS
+    CASE WHEN n = 12 THEN '1 year' WHEN n % 12 = 0 THEN CAST(n // 12 AS VARCHAR) || ' years'
+         WHEN n = 1 THEN '1 month' ELSE CAST(n AS VARCHAR) || ' months' END;

@@ -36,7 +36,7 @@ from assets.ingest.readers import FileProblem, RawSheet, read_any
 log = logging.getLogger(__name__)
 
 RECORD_RULES = ["DQ-REQUIRED", "DQ-BAD-ID", "DQ-BAD-USCC", "DQ-BAD-DATE", "DQ-BAD-ENUM", "DQ-BAD-NUMBER",
-                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN"]
+                "DQ-DATE-ORDER", "DQ-DUP-KEY", "DQ-ORPHAN", "DQ-BAD-REF"]
 OWNED_RULES = RECORD_RULES + ["DQ-ID-MISMATCH"]
 RULES_FILE = Path(__file__).resolve().parent.parent.parent / "expectations" / "rules" / "ingest.yaml"
 EXTRA_COLUMN_PREFIX = "#"
@@ -44,7 +44,7 @@ EXTRA_COLUMN_PREFIX = "#"
 # Short reason per rule (quarantine.reasons), zh / en; {column} {value} filled per failure.
 REASONS = {
     "DQ-REQUIRED": ("必填列「{column}」为空", "required column '{column}' is empty"),
-    "DQ-BAD-ID": ("身份证号码「{value}」未通过校验", "ID number '{value}' fails the GB 11643 check"),
+    "DQ-BAD-ID": ("证件号码「{value}」未通过校验", "ID number '{value}' fails the check of its document type"),
     "DQ-BAD-USCC": ("统一社会信用代码「{value}」未通过校验", "USCC '{value}' fails the GB 32100 check"),
     "DQ-BAD-DATE": ("「{column}」日期「{value}」无效或超出范围", "'{column}' date '{value}' unparseable or out of range"),
     "DQ-BAD-ENUM": ("「{column}」取值「{value}」不在代码表中", "'{column}' value '{value}' is not a code or label"),
@@ -52,7 +52,17 @@ REASONS = {
     "DQ-DATE-ORDER": ("日期顺序错误「{column}」=「{value}」", "dates out of order '{column}' = '{value}'"),
     "DQ-DUP-KEY": ("主键「{column}」=「{value}」重复且内容冲突", "key '{column}' = '{value}' duplicated with conflicting values"),
     "DQ-ORPHAN": ("「{column}」=「{value}」引用的人员或单位未载入", "'{column}' = '{value}' refers to nothing loaded"),
+    "DQ-BAD-REF": ("「{column}」=「{value}」不是可登记例外的规则", "'{column}' = '{value}' is not a waivable rule"),
 }
+
+
+def waivable_rule_ids() -> set[str]:
+    """Rule ids a waiver may name (v2): every rule of the rule book but the
+    record rules of ingest (DQ-BAD-*, DQ-REQUIRED, DQ-DATE-ORDER, DQ-DUP-KEY,
+    DQ-ORPHAN, DQ-BAD-REF), which cannot be waived."""
+    from expectations.rulebook import load_rules
+
+    return {rid for rid in load_rules() if rid not in RECORD_RULES and not rid.startswith("DQ-BAD-")}
 
 
 # ------------------------------------------------------------------ helpers
@@ -225,7 +235,7 @@ def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
             t = parse_enum(vcol, c.enum)
         else:
             t = vcol
-        ok = [idcheck.id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}")] if kind == "id_number" else []
+        ok = [idcheck.any_id_valid(pl.col(f"t__{c.name}"), as_of).alias(f"ok__{c.name}")] if kind == "id_number" else []
         vt = [f"v__{c.name}", f"t__{c.name}"]
         if _mostly_distinct(df, on):  # a join back would cost more than parsing every row
             plain = _plain(c)
@@ -244,6 +254,9 @@ def _typed(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
         u = (df.select(on).unique().with_columns(v.alias(vt[0])).with_columns(t.alias(vt[1]))
              .with_columns(ok))
         df = df.join(u, on=on, how="left", nulls_equal=True, maintain_order="left")
+    if table.name == "persons":  # v2: the row's id_type says which check (idcheck.doc_valid)
+        df = df.with_columns(idcheck.doc_valid(pl.col("t__id_number"), pl.col("t__id_type"), as_of)
+                             .alias("ok__id_number"))
     return df
 
 
@@ -305,6 +318,16 @@ def _failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame:
         v = pl.col("v__uscc")
         ok = idcheck.uscc_valid(v)
         add("DQ-BAD-USCC", v.is_not_null() & ~ok, "uscc", pl.col("uscc"))
+    if table.name == "persons":  # v2: a passport holder's birth date and gender are not in the number
+        passport = pl.col("t__id_type") == "passport"
+        for col in ("birth_date", "gender"):
+            add("DQ-REQUIRED", (passport & pl.col(f"v__{col}").is_null()).fill_null(False), col, pl.col(col))
+    if table.name == "withholding_agents":
+        v = pl.col("v__agent_uscc")
+        add("DQ-BAD-USCC", v.is_not_null() & ~idcheck.uscc_valid(v), "agent_uscc", pl.col("agent_uscc"))
+    if table.name == "waivers":
+        v = pl.col("v__rule_id")
+        add("DQ-BAD-REF", v.is_not_null() & ~v.is_in(sorted(waivable_rule_ids())), "rule_id", pl.col("rule_id"))
     if table.name == "applications":
         t = pl.col("t__type")
         add("DQ-REQUIRED", t.is_not_null() & (t != "new") & pl.col("v__permit_no").is_null(), "permit_no",
@@ -660,16 +683,19 @@ def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame 
         loaded = loaded.with_columns(idcheck.id_birth_date(idc).alias("_id_birth"),
                                      idcheck.id_gender(idc).alias("_id_gender"))
         mm = []
+        gb = pl.col("t__id_type") != "passport"  # v2: passports keep the given birth date and gender
         for col, idcol in (("gender", "_id_gender"), ("birth_date", "_id_birth")):
-            m = pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
+            m = gb & pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
             mm.append(loaded.filter(m).select(pl.col("_rid"), pl.col("_src").cast(pl.String), pl.col("_row"),
                                               pl.col("t__id_number").alias("id_number"),
                                               pl.lit(col).alias("column"),
                                               pl.col(f"t__{col}").cast(pl.String).alias("value"),
                                               pl.col(idcol).cast(pl.String).alias("id_value")))
         mismatches = pl.concat(mm)
-        loaded = loaded.with_columns(pl.col("_id_birth").alias("t__birth_date"),
-                                     pl.col("_id_gender").alias("t__gender"))
+        loaded = loaded.with_columns(pl.when(gb).then(pl.col("_id_birth")).otherwise(pl.col("t__birth_date"))
+                                     .alias("t__birth_date"),
+                                     pl.when(gb).then(pl.col("_id_gender")).otherwise(pl.col("t__gender"))
+                                     .alias("t__gender"))
     return loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns]), mismatches
 
 
@@ -1071,7 +1097,7 @@ def _carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.
                 "FROM quarantine WHERE table_name = ?", params=[name]).pl()
     rules = ", ".join(f"'{r}'" for r in RECORD_RULES)
     mismatch = " OR rule_id = 'DQ-ID-MISMATCH'" if name == "persons" else ""
-    cols = [c for c, _, _ in FINDINGS_COLUMNS]
+    cols = [c for c, _, _ in FINDINGS_COLUMNS if c != "waived"]  # waivers are the rule layer's
     sel = ", ".join("CAST(detail AS VARCHAR) AS detail" if c == "detail" else f'"{c}"' for c in cols)
     f = con.sql(f"SELECT {sel} FROM findings WHERE (rule_id IN ({rules}) AND "
                 f"json_extract_string(detail, '$.table') = ?){mismatch}", params=[name]).pl()
@@ -1344,7 +1370,7 @@ def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_p
     # findings of the ingest rules
     from assets.warehouse import FINDINGS_COLUMNS, replace_findings
 
-    names = [c for c, _, _ in FINDINGS_COLUMNS]
+    names = [c for c, _, _ in FINDINGS_COLUMNS if c != "waived"]  # waivers are the rule layer's
     parts = [p.select(names) for p in f_parts if p.height]
     findings_df = pl.concat(parts) if parts else None
     if findings_df is not None:

@@ -16,7 +16,7 @@ from assets.warehouse import Warehouse
 from expectations.rulebook import load_rules
 
 INPUT_ASSETS = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
-                "dependents", "permits", "applications"]
+                "dependents", "permits", "applications", "withholding_agents", "waivers"]
 
 
 def datadocs_dir(settings: PermitsSettings, run_id: str) -> Path:
