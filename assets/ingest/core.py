@@ -1379,7 +1379,7 @@ def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_p
         try:
             replace_findings(con, OWNED_RULES, "SELECT run_id, as_of, rule_id, severity, entity_type, entity_key, "
                                                "uscc, id_number, due_on, message_zh, message_en, "
-                                               "CAST(detail AS JSON) FROM _ingest_findings")
+                                               "CAST(detail AS JSON) AS detail FROM _ingest_findings")
         finally:
             con.unregister("_ingest_findings")
     else:
