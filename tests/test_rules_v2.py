@@ -326,3 +326,51 @@ def test_waiver_on_an_employer_and_a_permit_finding_uscc_of_unused():
     by = {(r["rule_id"], r["entity_key"]): r for r in rows}
     assert by[("EMP-BRANCH-QUOTA", E1)]["waived"] is True
     assert by[("WAIVER-UNUSED", "waivers:NC-LEFT-NOT-CANCELLED:B0")]["uscc"] == E1
+
+
+# ---- messages an HR officer reads without a second look (issue 15 item 2) -------------------------
+
+def test_messages_use_the_seeds_terms():
+    t = base_tables()
+    t["employers"].append(dict(t["employers"][0], uscc=E2, name="北京旧东家科技有限公司", name_changed_on="2026-01-01"))
+    t["persons"][0].update(housing_type="none", highest_degree="none", photo_bytes=300_000)
+    t["work_history"] = []
+    holder = pid("19850101", seq=60)
+    t["persons"].append(dict(t["persons"][0], id_number=holder))
+    t["permits"] = [permit(no="OLD", person=holder, uscc=E2, issued="2025-01-01", expires="2026-07-01"),
+                    permit(no="EARLY", person=P1, issued="2024-01-10", expires="2027-03-01")]
+    t["contributions"] = contributions_for(P1, "2024-01", "2026-04", withholder_uscc=E1, skip={"2025-06": ["income_tax"]})
+    t["dependents"] = [dict(holder_id_number=P1, id_number=pid("19920101", male=False, seq=61), relation="spouse",
+                            name="李四")]
+    t["applications"] = [app("A1", "2026-06-10"),
+                         app("XF", "2026-06-10", type_="employer_change", person=holder, permit_no="OLD"),
+                         app("RE", "2026-06-10", type_="renewal", permit_no="EARLY"),
+                         dict(app("SLA", "2026-03-01", type_="address_change", status="approved"),
+                              window_submitted_on="2026-03-02", decided_on="2026-04-30")]
+    rows, _, con = run_rules(t)
+    con.close()
+    msg = {r["rule_id"]: r["message_zh"] for r in rows}
+    en = {r["rule_id"]: r["message_en"] for r in rows}
+    assert "自有住房、已登记备案的租赁住房、租赁公房或借住亲友住房" in msg["ELIG-RESIDENCE"] and "公租房" not in msg["ELIG-RESIDENCE"]
+    assert "学士(含)以上学位" in msg["ELIG-TALENT"] and "本科及以上学位" not in msg["ELIG-TALENT"]
+    assert "未填写工作简历" in msg["ELIG-WORK-GAP-2M"] and "说明行" not in msg["ELIG-WORK-GAP-2M"]
+    assert "no work history was entered" in en["ELIG-WORK-GAP-2M"]
+    assert "200KB" in msg["ELIG-PHOTO"] and "字节" not in msg["ELIG-PHOTO"]
+    assert "北京旧东家科技有限公司" in msg["XFER-OLD-NOT-CANCELLED"] and "北京旧东家科技有限公司" in en["XFER-OLD-NOT-CANCELLED"]
+    assert "过早" in msg["RENEW-OUTSIDE-WINDOW"] and "2027-02-01 起提交" in msg["RENEW-OUTSIDE-WINDOW"]
+    assert "too early" in en["RENEW-OUTSIDE-WINDOW"]
+    nc = next(r["message_zh"] for r in rows if (r["rule_id"], r["entity_key"]) == ("NC-CONTRIB-GAP", "EARLY"))
+    assert "补齐" not in nc and "2025-06(个人所得税)" in nc and "续签时将" in nc
+    assert "李四" in msg["DEP-SPOUSE-NO-CERT"]
+    assert "一般办理时限 15 个工作日" in msg["SLA-15WD"] and "承诺" not in msg["SLA-15WD"]
+    assert "签发于" in msg["NC-NAME-CHANGE-REISSUE"]
+    assert all("请走" not in m and "发于" not in m.replace("签发于", "") for m in msg.values())
+
+
+def test_renewal_too_late_message():
+    t = base_tables()
+    t["permits"] = [permit(issued="2023-01-10", expires="2026-04-01")]
+    t["applications"] = [app("RL", "2026-06-10", type_="renewal", permit_no="X1")]
+    r = findings_of(t, "RENEW-OUTSIDE-WINDOW")["RL"]
+    assert "已过续签办理期" in r["message_zh"] and "2026-05-01" in r["message_zh"]
+    assert json.loads(r["detail"])["timing"] == "too_late"
