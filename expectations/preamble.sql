@@ -99,6 +99,9 @@ SELECT w.*, CAST(to_json({'waiver': {'reason': w.reason, 'approved_by': w.approv
 FROM waivers w
 WHERE w.approved_on <= as_of() AND (w.expires_on IS NULL OR w.expires_on >= as_of());
 
+-- (v2) employers' names in the compared form, computed once (name_key is not free)
+CREATE OR REPLACE TEMP TABLE _employer_keys AS SELECT uscc, name_key(name) AS ekey FROM employers;
+
 -- (v2) registered withholding agents with the compared form of their name
 CREATE OR REPLACE TEMP TABLE _agents AS
 SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
@@ -113,17 +116,20 @@ SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
 -- withholders}] (the withholder names, else codes, found in that month/kind).
 CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
 WITH win AS (SELECT k, id_number, lo, hi FROM query_table(w)),
-emp AS (SELECT e.k, e.uscc, e.lo, e.hi, name_key(er.name) AS ekey
-        FROM query_table(em) e LEFT JOIN employers er ON er.uscc = e.uscc),
+span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
+emp AS (SELECT e.k, e.uscc, e.lo, e.hi, er.ekey
+        FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc),
+-- the rows judged: only the months of some window are read (most windows are a few months)
 rw AS (
-    SELECT w.k, c.month, c.kind, c.withholder_uscc, c.withholder_name, name_key(c.withholder_name) AS wkey
-    FROM win w JOIN contributions c ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi
-    WHERE c.kind IN (SELECT kind FROM _kinds)),
+    SELECT w.k, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey
+    FROM (SELECT c.* FROM contributions c, span
+          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
+         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
 proper AS (
     SELECT r.k, r.month, r.kind
     FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
-    WHERE (r.withholder_uscc IS NOT NULL AND r.withholder_uscc = e.uscc)
-       OR (r.withholder_uscc IS NULL AND r.wkey = e.ekey)
+    WHERE r.wu = e.uscc OR (r.wu IS NULL AND r.wkey = e.ekey)
     UNION
     SELECT r.k, r.month, r.kind
     FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
@@ -131,15 +137,45 @@ proper AS (
     WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
       AND (g.valid_to IS NULL OR r.month <= g.valid_to)
       AND (g.kind IS NULL OR g.kind = r.kind)
-      AND ((r.withholder_uscc IS NOT NULL AND g.agent_uscc = r.withholder_uscc)
-           OR (r.withholder_uscc IS NULL AND r.wkey = g.agent_key))),
-cells AS (
-    SELECT k, month, kind, list(DISTINCT coalesce(withholder_name, withholder_uscc, '—') ORDER BY
-                                coalesce(withholder_name, withholder_uscc, '—')) AS withholders
-    FROM rw GROUP BY k, month, kind),
-bad AS (SELECT c.* FROM cells c ANTI JOIN proper p ON p.k = c.k AND p.month = c.month AND p.kind = c.kind)
+      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
+bad AS (SELECT DISTINCT k, month, kind FROM rw ANTI JOIN proper USING (k, month, kind)),
+named AS (
+    SELECT b.k, b.month, b.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
+    FROM bad b JOIN rw r ON r.k = b.k AND r.month = b.month AND r.kind = b.kind
+    GROUP BY b.k, b.month, b.kind)
 SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
-FROM bad GROUP BY k;
+FROM named GROUP BY k;
+
+-- The same for one employer per k (ELIG-WITHHOLDER, NC-WITHHOLDER): w has (k, id_number, uscc,
+-- lo, hi). One pass marks the month/kinds with a row withheld by the employer itself; only
+-- the rest are checked against the registered agents (the few that may fail).
+CREATE OR REPLACE TEMP MACRO withholder_bad1(w) AS TABLE
+WITH win AS (SELECT w.k, w.id_number, w.uscc, w.lo, w.hi, er.ekey
+             FROM query_table(w) w LEFT JOIN _employer_keys er ON er.uscc = w.uscc),
+span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
+rw AS (
+    SELECT w.k, w.uscc, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey, w.ekey
+    FROM (SELECT c.* FROM contributions c, span
+          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
+         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
+open_cells AS (
+    SELECT k, month, kind FROM rw GROUP BY k, month, kind
+    HAVING NOT bool_or(coalesce(wu = uscc OR (wu IS NULL AND wkey = ekey), false))),
+cand AS (SELECT r.* FROM rw r SEMI JOIN open_cells o ON o.k = r.k AND o.month = r.month AND o.kind = r.kind),
+by_agent AS (
+    SELECT DISTINCT r.k, r.month, r.kind
+    FROM cand r JOIN _agents g ON g.uscc = r.uscc
+    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
+      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
+      AND (g.kind IS NULL OR g.kind = r.kind)
+      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
+named AS (
+    SELECT r.k, r.month, r.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
+    FROM cand r ANTI JOIN by_agent a ON a.k = r.k AND a.month = r.month AND a.kind = r.kind
+    GROUP BY r.k, r.month, r.kind)
+SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
+FROM named GROUP BY k;
 
 CREATE OR REPLACE TEMP MACRO withholder_text_zh(b) AS
     array_to_string(list_transform(b, lambda x: x.month || ' ' || kind_zh(x.kind) || ':'

@@ -10,6 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.ingest.contract import TABLE_ORDER
+
 from assets.ingest.cache import IngestCache, cache_key, fingerprint
 from assets.ingest.core import ingest_folder
 
@@ -282,14 +284,14 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
     day1 = _ingest(before, db, "d1", as_of, cache_dir)
     assert day1.skipped == []
     day2 = _ingest(after, db, "d2", as_of, cache_dir)
-    assert set(day2.skipped) == set(COMPARED[:9]) - {"contributions"}
+    assert set(day2.skipped) == set(TABLE_ORDER) - {"contributions"}
     fresh = _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
     for t in COMPARED:
         assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: day 2 differs from a full run"
     assert day2.tables == fresh.tables and day2.findings == fresh.findings
 
     again = _ingest(after, db, "d3", as_of, cache_dir)
-    assert set(again.skipped) == set(COMPARED[:9])
+    assert set(again.skipped) == set(TABLE_ORDER)
     for t in COMPARED:
         assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: re-run differs"
 
@@ -304,7 +306,7 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
     db2, later = tmp_path / "w2.duckdb", as_of + dt.timedelta(days=1)
     _ingest(clean, db2, "c1", as_of, tmp_path / "cache2")
     nxt = _ingest(clean, db2, "c2", later, tmp_path / "cache2")
-    assert "permits" in nxt.skipped and len(nxt.skipped) < 9  # messy tables (failing rows) are rebuilt
+    assert "permits" in nxt.skipped and len(nxt.skipped) < len(TABLE_ORDER)  # messy tables (failing rows) are rebuilt
     _ingest(clean, tmp_path / "fresh2.duckdb", "c2", later, None)
     a, b = _snapshot(db2), _snapshot(tmp_path / "fresh2.duckdb")
     for t in COMPARED:
@@ -322,7 +324,7 @@ def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, tmp_path, monke
     src = _without_excel(folders["before"], tmp_path / "in")
     db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
     _ingest(src, db, "r1", as_of, cache_dir)
-    assert len(_ingest(src, db, "r2", as_of, cache_dir).skipped) == 9
+    assert len(_ingest(src, db, "r2", as_of, cache_dir).skipped) == len(TABLE_ORDER)
     real = core.load_ingest_rules
 
     def edited():
@@ -368,7 +370,7 @@ def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folder
         frame.write_parquet(nxt / fname)
         res = _ingest(nxt, db, f"d{i}", as_of, cache_dir)
         assert res.appended == ["contributions"], f"day {i}"
-        assert "contributions" not in res.skipped and len(res.skipped) == 8
+        assert "contributions" not in res.skipped and len(res.skipped) == len(TABLE_ORDER) - 1
         assert res.cache["misses"] == 1
         fresh = _ingest(nxt, tmp_path / f"fresh{i}.duckdb", f"d{i}", as_of, None)
         a, b = _snapshot(db), _snapshot(tmp_path / f"fresh{i}.duckdb")
@@ -433,7 +435,7 @@ def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(fol
     finally:
         con.close()
     again = _ingest(before, db, "d2", as_of, cache_dir)  # the old state still keeps unchanged tables
-    assert len(again.skipped) == 9 and again.appended == []
+    assert len(again.skipped) == len(TABLE_ORDER) and again.appended == []
     after = tmp_path / "after"
     shutil.copytree(before, after)
     _month_only(folders).write_parquet(after / MONTH_FILE)
