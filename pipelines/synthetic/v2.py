@@ -10,6 +10,7 @@ Deterministic: everything is drawn from ``rng`` in a fixed order.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,7 +199,9 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
             pid = rm.get(p, p)
             pl_.changes.append(ContribChange(pid, ref_m - 3, ref_m - 2, None, UNREGISTERED))
     # -- 3. holders paid by another employer for the last months (人在别处)
-    elsewhere = [p for p in rest if holders.filter(pl.col("id_number") == p)["uscc"][0] not in agent_emps][:4]
+    emp_of = dict(zip(holders["id_number"].to_list(), holders["uscc"].to_list()))
+    agent_set = set(agent_emps)
+    elsewhere = list(itertools.islice((p for p in rest if emp_of[p] not in agent_set), 4))
     other = t["employers"]["uscc"][0]
     for p in elsewhere:
         pl_.changes.append(ContribChange(rm.get(p, p), ref_m - 4, ref_m - 2, other, None))
@@ -249,12 +252,15 @@ def mutate_contributions(c: pl.DataFrame, p: V2Plan) -> pl.DataFrame:
     if p.remap:
         c = c.with_columns(pl.col("id_number").replace(p.remap))
     mi = pl.col("month").dt.year().cast(pl.Int32) * 12 + pl.col("month").dt.month().cast(pl.Int32) - 1
-    for e, vf, kind, au, an in p.agent_switch:
-        hit = (pl.col("withholder_uscc") == e) & (mi >= vf)
-        if kind:
-            hit = hit & (pl.col("kind") == kind)
-        c = c.with_columns(withholder_uscc=pl.when(hit).then(pl.lit(au, dtype=pl.String)).otherwise("withholder_uscc"),
-                           withholder_name=pl.when(hit).then(pl.lit(an)).otherwise("withholder_name"))
+    if p.agent_switch:   # one join for every agent employer (one agent row each)
+        ag = pl.DataFrame(p.agent_switch, schema={"_e": pl.String, "_vf": pl.Int32, "_kind": pl.String,
+                                                  "_au": pl.String, "_an": pl.String}, orient="row")
+        c = c.join(ag, left_on="withholder_uscc", right_on="_e", how="left", maintain_order="left")
+        hit = (pl.col("_vf").is_not_null() & (mi >= pl.col("_vf"))
+               & (pl.col("_kind").is_null() | (pl.col("_kind") == pl.col("kind"))))
+        c = c.with_columns(withholder_name=pl.when(hit).then(pl.col("_an")).otherwise("withholder_name"),
+                           withholder_uscc=pl.when(hit).then(pl.col("_au")).otherwise("withholder_uscc")
+                           ).drop("_vf", "_kind", "_au", "_an")
     ids = set(c["id_number"].unique().to_list())
     for ch in p.changes:
         if ch.id_number not in ids:
