@@ -374,3 +374,26 @@ def test_renewal_too_late_message():
     r = findings_of(t, "RENEW-OUTSIDE-WINDOW")["RL"]
     assert "已过续签办理期" in r["message_zh"] and "2026-05-01" in r["message_zh"]
     assert json.loads(r["detail"])["timing"] == "too_late"
+
+
+def test_an_ingest_finding_can_be_waived_but_not_a_record_rule():
+    """DQ-ID-MISMATCH (kept row, person) is waivable; the rule layer marks the ingest layer's row."""
+    import datetime as dt
+
+    import duckdb
+
+    from assets.rules.core import evaluate_rulebook
+    from assets.warehouse import ensure_findings_tables
+    from expectations.testing import make_warehouse
+
+    t = base_tables()
+    t["waivers"] = [waiver("DQ-ID-MISMATCH", P1)]
+    con = duckdb.connect()
+    make_warehouse(con, **t)
+    ensure_findings_tables(con)
+    con.execute("INSERT INTO findings BY NAME SELECT 'ingest-run' AS run_id, 'DQ-ID-MISMATCH' AS rule_id, "
+                "'warning' AS severity, 'person' AS entity_type, ? AS entity_key, CAST('{}' AS JSON) AS detail", [P1])
+    evaluate_rulebook(con, dt.date.fromisoformat(AS_OF), "test-run", PACKAGED_POLICY, with_gx=False)
+    rows = con.sql("SELECT rule_id, waived, detail->>'$.waiver.approved_by' FROM findings").fetchall()
+    con.close()
+    assert rows == [("DQ-ID-MISMATCH", True, "海淀区人才服务中心")]
