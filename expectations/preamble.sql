@@ -159,9 +159,13 @@ rw AS (
     FROM (SELECT c.* FROM contributions c, span
           WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
          JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
+-- month/kinds with a row not withheld by the employer itself and none that is (no group-by
+-- over every row: most rows are the employer's own)
+nd AS (SELECT DISTINCT k, month, kind FROM rw WHERE NOT coalesce(wu = uscc OR (wu IS NULL AND wkey = ekey), false)),
 open_cells AS (
-    SELECT k, month, kind FROM rw GROUP BY k, month, kind
-    HAVING NOT bool_or(coalesce(wu = uscc OR (wu IS NULL AND wkey = ekey), false))),
+    SELECT n.k, n.month, n.kind FROM nd n
+    WHERE NOT EXISTS (SELECT 1 FROM rw r WHERE r.k = n.k AND r.month = n.month AND r.kind = n.kind
+                      AND coalesce(r.wu = r.uscc OR (r.wu IS NULL AND r.wkey = r.ekey), false))),
 cand AS (SELECT r.* FROM rw r SEMI JOIN open_cells o ON o.k = r.k AND o.month = r.month AND o.kind = r.kind),
 by_agent AS (
     SELECT DISTINCT r.k, r.month, r.kind
