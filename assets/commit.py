@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import yaml
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
@@ -51,11 +50,12 @@ RUN_STEPS_COLUMNS: list[tuple[str, str, str]] = [
 
 
 def policy_version(settings: PermitsSettings) -> str:
+    from core.policy import PolicyError, load_policy
+
     try:
-        data = yaml.safe_load(settings.policy_path().read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        return load_policy(settings.policy_path()).version
+    except PolicyError:
         return "unreadable"
-    return str(data.get("version") or "unversioned")
 
 
 def _ts(t: float | None) -> dt.datetime | None:

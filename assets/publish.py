@@ -8,7 +8,6 @@ No ``from __future__ import annotations`` here: Dagster needs real types.
 import time
 from pathlib import Path
 
-import yaml
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
@@ -22,8 +21,10 @@ def _mart_keys() -> list[str]:
 
 
 def _policy(settings: PermitsSettings) -> dict:
-    data = yaml.safe_load(settings.policy_path().read_text(encoding="utf-8")) or {}
-    return data
+    from core.policy import load_policy
+
+    pol = load_policy(settings.policy_path())
+    return {"version": pol.version, "defaults": pol.defaults, "districts": pol.districts}
 
 
 def _run_summary(context, con, settings) -> dict | None:

@@ -22,11 +22,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from expectations.calendar.build_calendar import CALENDAR_CSV
-from expectations.policy import Policy
+from core.calendar import CALENDAR_CSV, create_calendar_table
+from core.sql import create_macros, sql_str
+from core.contract import TABLES
+from core.findings import FINDINGS_DDL, ensure_findings_tables
+from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
 PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
+# macros over the rules' fact columns (forecasts for the candidates mart, month lists)
+MACROS = Path(__file__).resolve().parent / "forecast.sql"
 STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
 GUARDS = {"applications", "permits", "employers", "persons", "dependents", "quarantine", "waivers"}
 # rules with ``check.phase: after_findings`` (WAIVER-UNUSED) read the run's other findings
@@ -36,10 +41,6 @@ WAIVERS_SQL = Path(__file__).resolve().parent / "waivers.sql"
 FINDINGS_SELECT_COLS = ("run_id", "as_of", "rule_id", "severity", "entity_type", "entity_key", "uscc", "id_number",
                         "due_on", "message_zh", "message_en", "detail")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 def facts_table(rule_id: str) -> str:
@@ -62,8 +63,6 @@ def sql_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
 def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV) -> None:
     """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
     and everything in preamble.sql."""
-    from expectations.policy import create_policy_table
-
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
     con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
@@ -76,11 +75,21 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
                      "FROM contributions").fetchall()[0]
     con.execute("SET VARIABLE cov_min = ?", [int(lo) if lo is not None else 0])
     con.execute("SET VARIABLE cov_max = ?", [int(hi) if hi is not None else 0])
-    con.execute("CREATE OR REPLACE TEMP TABLE _cal_file AS SELECT CAST(date AS DATE) AS date, "
-                "CAST(is_workday AS BOOLEAN) AS is_workday, kind, source FROM read_csv(?, header = true, "
-                "columns = {'date': 'DATE', 'is_workday': 'BOOLEAN', 'kind': 'VARCHAR', 'source': 'VARCHAR'})",
-                [str(calendar_csv)])
+    create_calendar_table(con, "_cal_file", calendar_csv)
+    create_macros(con)
     con.execute(PREAMBLE.read_text(encoding="utf-8"))
+    con.execute(MACROS.read_text(encoding="utf-8"))
+
+
+def ensure_input_tables(con) -> list[str]:
+    """Missing contract tables become empty TEMP tables (never written to the file)."""
+    have = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    made = []
+    for name, table in TABLES.items():
+        if name not in have:
+            con.execute(f"CREATE TEMP TABLE {name} (" + ", ".join(f"{c.name} {c.sql_type}" for c in table.columns) + ")")
+            made.append(name)
+    return made
 
 
 def _columns(con, table: str) -> dict[str, str]:
@@ -89,8 +98,8 @@ def _columns(con, table: str) -> dict[str, str]:
 
 def _enum_map(enum: str, lang: str, where: str) -> str:
     """A DuckDB MAP literal code -> label of one contract enum, in ``lang``
-    (the product's one label table: assets.marts.labels)."""
-    from assets.marts.labels import labels
+    (the product's one label table: core.labels)."""
+    from core.labels import labels
 
     table = labels().get(enum)
     if not table:
@@ -214,8 +223,6 @@ def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str
         f = materialise_facts(con, rule)
         facts[rid] = f
         selects.append(findings_sql(rule, f, run_id))
-    from assets.warehouse import FINDINGS_DDL, ensure_findings_tables
-
     con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
     if selects:
         con.execute("INSERT INTO _run_findings BY NAME " + " UNION ALL ".join(selects))
@@ -230,3 +237,31 @@ def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str
         con.execute("INSERT INTO _run_findings BY NAME " + findings_sql(rule, f, run_id))
     con.execute(WAIVERS_SQL.read_text(encoding="utf-8"))
     return facts
+
+
+def _duck_type(values: list) -> str:
+    vals = [v for v in values if v is not None]
+    if all(isinstance(v, bool) for v in vals):
+        return "BOOLEAN"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return "BIGINT"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return "DOUBLE"
+    if all(isinstance(v, list) for v in vals):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
+def create_policy_table(con, policy: Policy, kind_bits: dict[str, int]) -> None:
+    """CREATE TEMP TABLE _policy (one row per variant) with bound values; adds
+    ``kinds_mask`` (bit mask of contribution_kinds over ``kind_bits``)."""
+    rows = policy.variants()
+    for r in rows:
+        r["kinds_mask"] = sum(kind_bits[k] for k in set(r.get("contribution_kinds") or []))
+    cols = list(rows[0])
+    types = {c: _duck_type([r[c] for r in rows]) for c in cols}
+    types["policy_district"] = "VARCHAR"
+    types["policy_overrides"] = "VARCHAR[]"
+    con.execute("CREATE OR REPLACE TEMP TABLE _policy (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
+    con.executemany("INSERT INTO _policy VALUES (" + ", ".join("?" for _ in cols) + ")",
+                    [[r[c] for c in cols] for r in rows])

@@ -3,9 +3,7 @@
 -- Needs before it runs: TEMP TABLE _run(as_of DATE), _policy, _kinds(kind, bit),
 -- _cal_file(date, is_workday, kind, source) — created by expectations/engine.py.
 
--- add_months(d, n): same day n calendar months later, clamped to month end.
--- DuckDB's date + INTERVAL/to_months already clamps (2024-08-31 + 6 months = 2025-02-28).
-CREATE OR REPLACE TEMP MACRO add_months(d, n) AS CAST(CAST(d AS DATE) + to_months(CAST(n AS INTEGER)) AS DATE);
+-- add_months(d, n) and mask_id(id) come from core/ (core.sql.create_macros, run before this file).
 CREATE OR REPLACE TEMP MACRO month_start(d) AS CAST(date_trunc('month', CAST(d AS DATE)) AS DATE);
 CREATE OR REPLACE TEMP MACRO month_index(d) AS (year(CAST(d AS DATE)) * 12 + month(CAST(d AS DATE)) - 1);
 CREATE OR REPLACE TEMP MACRO ym(d) AS strftime(CAST(d AS DATE), '%Y-%m');
@@ -15,9 +13,6 @@ CREATE OR REPLACE TEMP MACRO age_years(b, d) AS
 CREATE OR REPLACE TEMP MACRO id_birth_date(id) AS CAST(try_strptime(substr(id, 7, 8), '%Y%m%d') AS DATE);
 CREATE OR REPLACE TEMP MACRO id_gender(id) AS
     CASE TRY_CAST(substr(id, 17, 1) AS INTEGER) % 2 WHEN 1 THEN 'M' WHEN 0 THEN 'F' END;
-CREATE OR REPLACE TEMP MACRO mask_id(id) AS
-    CASE WHEN id IS NULL THEN NULL WHEN length(id) = 18 THEN substr(id, 1, 6) || '********' || substr(id, 15, 4)
-         ELSE repeat('*', length(id)) END;
 -- characters after removing all Unicode whitespace (White_Space property, incl. U+3000)
 CREATE OR REPLACE TEMP MACRO text_len(s) AS
     length(regexp_replace(coalesce(s, ''), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'));
@@ -40,11 +35,14 @@ CREATE OR REPLACE TEMP TABLE _employers AS
 SELECT e.*, coalesce(p.pkey, '*') AS pkey
 FROM employers e LEFT JOIN _policy p ON p.pkey = e.district;
 
--- every application with d (submitted_on, else as_of), open flag and policy variant
-CREATE OR REPLACE TEMP TABLE _apps AS
+-- every application with d (submitted_on, else as_of), open flag and policy variant;
+-- apps_of(t) derives them from any applications-shaped table t (the candidates' hypothetical
+-- applications go through this same definition: expectations/candidates.py)
+CREATE OR REPLACE TEMP MACRO apps_of(t) AS TABLE
 SELECT a.*, coalesce(a.submitted_on, as_of()) AS d, is_open(a.status) AS is_open,
        coalesce(e.pkey, '*') AS pkey
-FROM applications a LEFT JOIN _employers e ON e.uscc = a.uscc;
+FROM query_table(t) a LEFT JOIN _employers e ON e.uscc = a.uscc;
+CREATE OR REPLACE TEMP TABLE _apps AS SELECT * FROM apps_of('applications');
 
 CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE status = 'active';
 CREATE OR REPLACE TEMP TABLE _active_count AS
@@ -55,6 +53,8 @@ SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 -- whether a renewal is "in hand" (a renewal application for the permit, open or approved,
 -- submitted on or after W0)
 CREATE OR REPLACE TEMP TABLE _permits_x AS
+-- (an empty submitted_on is not "submitted": a draft renewal without a date is not in hand);
+-- renewal_application_id = the latest such application (submitted_on, then application_id)
 WITH pw AS (
     SELECT pm.*, coalesce(e.pkey, '*') AS pkey,
            add_months(pm.expires_on, -p.renewal_window_months) AS w0,
@@ -62,10 +62,11 @@ WITH pw AS (
     FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc
          JOIN _policy p ON p.pkey = coalesce(e.pkey, '*')),
 inhand AS (
-    SELECT DISTINCT a.permit_no
+    SELECT a.permit_no, arg_max(a.application_id, (a.submitted_on, a.application_id)) AS renewal_application_id
     FROM applications a JOIN pw ON pw.permit_no = a.permit_no
-    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved') AND a.submitted_on >= pw.w0)
-SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand
+    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved') AND a.submitted_on >= pw.w0
+    GROUP BY a.permit_no)
+SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand, ih.renewal_application_id
 FROM pw LEFT JOIN inhand ih ON ih.permit_no = pw.permit_no;
 
 -- (v2) birth date and gender of a person: from the ID number for the 18-character

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assets.ingest.contract import TABLES
+from core.contract import TABLES
 
 # the nine input tables exactly as the ingest layer types them (one schema: the contract module)
 CONTRACT_TABLES: dict[str, dict[str, str]] = {

@@ -209,5 +209,9 @@ def _print_summary(summary: dict) -> None:
     console.print(t)
 
 
+from pipelines.serve.cli import register as _register_serve  # noqa: E402  serve, users, audit (issue 17)
+
+_register_serve(app)
+
 if __name__ == "__main__":
     app()

@@ -142,6 +142,9 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
         console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
                       f"({lock_holder(warehouse)}), waiting up to {lock_timeout:g} s…[/]")
     acquire_lock(warehouse, run_id, lock_timeout)  # the job's assets reuse it (same process, same run)
+    from expectations.gx_suites import prefetch_gx
+
+    prefetch_gx()  # the rule step needs GX (~8 s import); the wiring starts it so it overlaps ingest
     try:
         if console is not None:
             console.print(f"运行 / run {run_id}  as_of {as_of}")

@@ -1,7 +1,7 @@
 """Personal-data protection for everything published.
 
 - ``mask_id`` / ``mask_id_expr``: ID numbers as ``110105********123X`` (first 6,
-  eight ``*``, last 4).
+  eight ``*``, last 4); the rule itself lives in ``core.masking``.
 - ``mask_ids_in_text_expr`` / ``find_unmasked_ids``: defensive masking and
   scanning of free text for 18-character resident ID numbers.
 - ``suppress_small_cells``: small-cell suppression for published counts in
@@ -19,30 +19,11 @@ from typing import Iterable, Sequence
 import numpy as np
 import polars as pl
 
+from core.masking import mask_id, mask_id_expr  # noqa: F401  (the one masking rule, re-exported)
+
 # any run of 17 digits + digit/X counts, even glued to other text
 ID18 = re.compile(r"\d{17}[\dXx]")
 _ID18_POLARS = r"(\d{6})\d{8}(\d{3}[\dXx])"
-
-
-def mask_id(s: str | None) -> str | None:
-    """``11010519900307123X`` -> ``110105********123X``. Values shorter than 10
-    characters are fully starred (nothing of them is published)."""
-    if s is None:
-        return None
-    s = str(s)
-    if len(s) < 10:
-        return "*" * len(s)
-    return s[:6] + "********" + s[-4:]
-
-
-def mask_id_expr(col: str) -> pl.Expr:
-    """Polars form of :func:`mask_id` (vectorised)."""
-    c = pl.col(col).cast(pl.String)
-    n = c.str.len_chars()
-    return (pl.when(c.is_null()).then(None)
-            .when(n < 10).then(pl.lit("*").repeat_by(n).list.join(""))
-            .otherwise(c.str.slice(0, 6) + pl.lit("********") + c.str.slice(-4, 4))
-            .alias(col))
 
 
 def mask_ids_in_text_expr(col: str) -> pl.Expr:

@@ -1,8 +1,8 @@
 """A small, fast writer of plain .xlsx files (Office Open XML SpreadsheetML).
 
-Why not xlsxwriter for the to-do workbooks: it spends ~9 ms per file on fixed
-packaging work, measured on a 6-sheet, 3-row workbook, so 50,000 employers
-cost ~7.5 minutes on one core. Here the
+Why not xlsxwriter for the to-do workbooks: on the same 5,000 workbooks it
+needs 17x the CPU time of this writer (53.8 vs 3.1 s, medians of 3 alternating
+runs: ``python -m assets.marts.bench xlsx``, docs/performance.md). Here the
 cells are XML built for all employers at once by polars expressions
 (``reports.workbook``); a file is those rows plus fixed parts, zipped by a
 small writer of its own (zipfile's per-member bookkeeping was half of the

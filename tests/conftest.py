@@ -45,3 +45,10 @@ def ro_con(demo_run):
 
 def load_json(p: Path):
     return json.loads(Path(p).read_text(encoding="utf-8"))
+
+
+# `pytest --hypothesis-profile=noshrink`: report the first failing example without
+# shrinking it (mutation checks of the drift test; each example runs the rule book)
+from hypothesis import Phase, settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])

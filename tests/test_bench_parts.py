@@ -12,11 +12,20 @@ from pipelines.bench import Sampler, findings_difference, prepare_incremental
 
 
 def test_sampler_counts_cpu_and_memory_of_child_processes():
-    code = ("import time\nb = bytearray(96 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
-            "t = time.process_time()\nwhile time.process_time() - t < 0.4: pass\ntime.sleep(0.3)\n")
+    # the child holds its memory until the parent has seen a sample taken after it
+    # was touched (an event, not a fixed sleep), then exits
+    code = ("import sys, time\nb = bytearray(96 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+            "t = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+            "print('ready', flush=True)\nsys.stdin.read()\n")
     with Sampler(interval=0.02) as s:
         t0 = time.time()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        ready = time.time()
+        while not any(stamp >= ready for stamp, _, _ in list(s.samples)):
+            time.sleep(0.001)
+        child.communicate("")
+        assert child.returncode == 0
         t1 = time.time()
     w = s.window(t0, t1)
     assert w["cpu_s"] >= 0.35  # the child's CPU, not this process's (which only waited)

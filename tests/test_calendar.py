@@ -106,7 +106,7 @@ def cal_con():
     import datetime as dt
 
     from expectations.engine import prepare
-    from expectations.policy import load_policy
+    from core.policy import load_policy
     from expectations.testing import make_warehouse
     from assets.settings import PACKAGED_POLICY
 

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.ingest.contract import TABLE_ORDER
+from core.contract import TABLE_ORDER
 
 from assets.ingest.cache import IngestCache, cache_key, fingerprint
 from assets.ingest.core import ingest_folder

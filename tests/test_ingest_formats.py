@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.ingest.contract import ENUMS, TABLES, enum_lookup, header_map, norm_name, recognise_table
+from core.contract import ENUMS, TABLES, enum_lookup, header_map, norm_name, recognise_table
 from assets.ingest.normalize import (clean_text, parse_bool, parse_date, parse_enum, parse_integer, parse_money,
                                      parse_month)
 from fixtures.ingest.make import (EMPLOYER_HEADER, employer_row, ingest, make_id, make_uscc, person_row,

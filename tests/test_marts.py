@@ -180,7 +180,7 @@ def test_processing_working_days_use_the_official_calendar():
     the make-up Saturday is."""
     con = duckdb.connect()
     from assets.marts.sample import create_contract_tables, insert, make_uscc
-    from assets.marts.build import build_bureau_processing_by_district, prepare
+    from assets.marts.build import BUILDERS, prepare
 
     create_contract_tables(con)
     u = make_uscc(9)
@@ -191,7 +191,7 @@ def test_processing_working_days_use_the_official_calendar():
                                   "window_submitted_on": dt.date(2025, 9, 30), "decided_on": dt.date(2025, 10, 11),
                                   "status": "approved"}])
     prepare(con, dt.date(2025, 12, 1), PACKAGED_POLICY)
-    build_bureau_processing_by_district(con, dt.date(2025, 12, 1))
+    BUILDERS["bureau_processing_by_district"](con, dt.date(2025, 12, 1))
     import chinese_calendar
 
     expected = sum(chinese_calendar.is_workday(dt.date(2025, 9, 30) + dt.timedelta(days=i)) for i in range(1, 12))
@@ -218,7 +218,7 @@ def test_policy_override_by_district(tmp_path):
 
 
 def test_bad_policy_file_names_the_file(tmp_path):
-    from assets.marts.policy import PolicyError, load_policy
+    from core.policy import PolicyError, load_policy
 
     p = tmp_path / "p.yaml"
     p.write_text("defaults: {min_cell: 5}\n", encoding="utf-8")

@@ -7,7 +7,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from assets.marts.build import CHECKS, build_candidates, prepare
+from assets.marts.build import build_candidates, prepare
+from expectations.candidates import candidate_rules
 from assets.marts.sample import (add_months, covered_months, create_contract_tables, good_person, history, insert,
                                  make_id, make_uscc)
 from assets.settings import PACKAGED_POLICY
@@ -79,7 +80,7 @@ def cands():
     for t, r in rows.items():
         insert(con, t, r)
     policy = prepare(con, A, PACKAGED_POLICY)
-    build_candidates(con, A, policy)
+    build_candidates(con, A)
     got = {r[0]: r[1:] for r in con.execute(
         "SELECT id_number, blocking_rule_ids, eligible_on, blocking_reasons_zh, chk_age_limit FROM candidates"
     ).fetchall()}
@@ -95,7 +96,7 @@ def test_each_check_blocks_with_its_rule(cands, case):
     assert blocking == expected
     if expected:
         assert eligible_on is None
-        zh = {CHECKS[c][1] for c in CHECKS if CHECKS[c][0] in expected}
+        zh = {r["candidate"]["reason_zh"] for rid, r in candidate_rules().items() if rid in expected}
         assert all(z in reasons_zh for z in zh)
     else:
         assert eligible_on == A and reasons_zh == ""
@@ -118,11 +119,11 @@ def test_age_limit_passed_before_tenure_completes():
     insert(con, "work_history", w)
     insert(con, "education_history", e)
     policy = prepare(con, A, PACKAGED_POLICY)
-    build_candidates(con, A, policy)
+    build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit FROM candidates").fetchall() == [
         (add_months(hired, 6), "ok")]
     # hired one month later: tenure completes 2026-09-15, after he turns 61
     con.execute("UPDATE employments SET hired_on = ?", [add_months(A, -3)])
-    build_candidates(con, A, policy)
+    build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit, blocking_rule_ids FROM candidates").fetchall() == [
         (None, "blocked", ["ELIG-AGE-LIMIT"])]

@@ -89,7 +89,9 @@ def test_materialize_a_subset(tmp_path):
         abandon_run(live, res.run_id)
 
 
-def test_missing_input_table_names_the_mart(tmp_path):
+def test_missing_input_table_is_empty_as_in_the_rule_step(tmp_path):
+    """A contract table absent from the warehouse counts as empty, as the rule
+    step counts it (one meaning): the marts build, with no permits."""
     live = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(live))
     small_world(con)
@@ -100,9 +102,28 @@ def test_missing_input_table_names_the_mart(tmp_path):
                       selection=["permit_status"], raise_on_error=False,
                       resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
     try:
+        assert res.success
+        ro = duckdb.connect(str(staging_path(live, res.run_id)), read_only=True)
+        assert ro.sql("SELECT count(*) FROM permit_status").fetchall() == [(0,)]
+        ro.close()
+    finally:
+        abandon_run(live, res.run_id)
+
+
+def test_broken_input_table_names_the_problem(tmp_path):
+    live = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(live))
+    small_world(con)
+    con.execute("ALTER TABLE permits DROP COLUMN expires_on")
+    con.close()
+    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    res = materialize(marts_assets, partition_key="2026-06-15", instance=DagsterInstance.ephemeral(),
+                      selection=["permit_status"], raise_on_error=False,
+                      resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
+    try:
         assert not res.success
         msgs = " ".join(str(getattr(e.event_specific_data, "error", "") or "") for e in res.all_events
                         if e.is_step_failure)
-        assert "mart permit_status" in msgs and "permits" in msgs, msgs
+        assert "marts: preparing" in msgs and "expires_on" in msgs, msgs
     finally:
         abandon_run(live, res.run_id)

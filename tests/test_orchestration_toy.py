@@ -12,8 +12,8 @@ import csv
 import datetime as dt
 import json
 import os
-import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from dagster import (AssetCheckResult, AssetExecutionContext, Definitions, Mater
 from assets.commit import warehouse_commit  # noqa: E402
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of  # noqa: E402
 from assets.warehouse import Warehouse, ensure_findings_tables, rows_metadata  # noqa: E402
+from reports.site.builder import SiteResult, publish_site  # noqa: E402
 
 FAULT_POINTS = ("between_assets", "mid_warehouse", "mid_site", "before_commit")
 
@@ -40,7 +41,7 @@ def fault_point(name: str) -> None:
         marker = os.environ.get("PERMITS_FAULT_MARKER")
         if marker:
             Path(marker).write_text(name)
-        time.sleep(600)
+        threading.Event().wait()  # paused here until the test kills the process
 
 
 @asset(group_name="ingest", kinds={"duckdb"}, partitions_def=AS_OF_PARTITIONS)
@@ -120,41 +121,29 @@ def employer_summary(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
         return MaterializeResult(metadata=rows_metadata(con, ["employer_summary"], t0))
 
 
-def publish_atomically(site: Path, run_id: str, pages: dict[str, str]) -> None:
-    """The pattern the site layer uses: build in a temp folder beside the site,
-    then swap (old site renamed aside, new renamed in, old removed)."""
-    for stale in site.parent.glob(f"{site.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    olds = sorted(site.parent.glob(f"{site.name}.old-*"))
-    if not site.exists() and olds:  # killed between the two renames: put the previous site back
-        os.replace(olds[-1], site)
-    for old in site.parent.glob(f"{site.name}.old-*"):
-        shutil.rmtree(old, ignore_errors=True)
-    tmp = site.with_name(f"{site.name}.tmp-{run_id}")
-    tmp.mkdir(parents=True)
+def _toy_pages(con, out: Path, *, run_id: str, as_of) -> object:
+    """The toy's site content, written by the real publish (reports.site.builder.publish_site)."""
+    emp = con.sql("SELECT uscc, people, findings FROM employer_summary ORDER BY uscc").fetchall()
+    pages = {"index.html": f"<html><body>as_of {as_of} run {run_id}</body></html>"}
+    for uscc, n, f in emp:
+        pages[f"employers/{uscc}/index.html"] = f"<html><body>{uscc} {n} {f} run {run_id}</body></html>"
+    out.mkdir(parents=True, exist_ok=True)
     for i, (name, html) in enumerate(pages.items()):
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / name).write_text(html, encoding="utf-8")
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(html, encoding="utf-8")
         if i == len(pages) // 2:
             fault_point("mid_site")
-    old = site.with_name(f"{site.name}.old-{run_id}")
-    if site.exists():
-        os.replace(site, old)
-    os.replace(tmp, site)
-    shutil.rmtree(old, ignore_errors=True)
+    return SiteResult(site_dir=str(out), pages=len(pages))
 
 
 @asset(group_name="publish", kinds={"html"}, deps=[employer_summary], partitions_def=AS_OF_PARTITIONS)
 def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
     as_of = resolve_as_of(context, settings)
     with warehouse.run_connection(context.run.run_id) as con:
-        emp = con.sql("SELECT uscc, people, findings FROM employer_summary ORDER BY uscc").fetchall()
-    pages = {"index.html": f"<html><body>as_of {as_of} run {context.run.run_id}</body></html>"}
-    for uscc, n, f in emp:
-        pages[f"employers/{uscc}/index.html"] = f"<html><body>{uscc} {n} {f} run {context.run.run_id}</body></html>"
-    publish_atomically(Path(settings.site_dir), context.run.run_id, pages)
+        res = publish_site(con, Path(settings.site_dir), run_id=context.run.run_id, background_cleanup=False,
+                           build=_toy_pages, as_of=as_of)
     fault_point("before_commit")
-    return MaterializeResult(metadata={"pages": len(pages)})
+    return MaterializeResult(metadata={"pages": res.pages})
 
 
 def toy_defs(data: Path | None = None, schedules=(), sensors=()) -> Definitions:
@@ -241,7 +230,7 @@ def test_toy_run_writes_summary_tables_and_metadata(tmp_path):
     md = mat.asset_materialization.metadata
     assert md["rows people"].value == 40 and md["seconds"].value >= 0
     assert (tmp_path / "site" / "index.html").read_text().count(s["run_id"]) == 1
-    assert not list(tmp_path.glob("w.run-*")) and not list(tmp_path.glob("site.tmp-*"))
+    assert not list(tmp_path.glob("w.run-*")) and not list(tmp_path.glob(".site.new-*"))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x
 def con():
     from assets.settings import PACKAGED_POLICY
     from expectations.engine import prepare
-    from expectations.policy import load_policy
+    from core.policy import load_policy
     from expectations.testing import make_warehouse
 
     c = duckdb.connect()

@@ -29,7 +29,7 @@ def books(tmp_path_factory):
 
 
 def col_width(ws, idx: int) -> float:
-    """Width of column idx (1-based); xlsxwriter merges equal neighbours into one <col min max>."""
+    """Width of column idx (1-based); a writer may merge equal neighbours into one <col min max>."""
     for dim in ws.column_dimensions.values():
         if dim.min and dim.max and dim.min <= idx <= dim.max and dim.customWidth:
             return dim.width
@@ -155,6 +155,7 @@ def test_subset_of_employers(tmp_path, books):
     n = write_todo_workbooks(con, tmp_path, usccs=[w["E2"]])
     assert n == 1
     assert [p.name for p in (tmp_path / "employers").iterdir()] == [w["E2"]]
+    assert openpyxl.load_workbook(tmp_path / "employers" / w["E2"] / "todo.xlsx").sheetnames[:5] == SHEET_NAMES
 
 
 def test_missing_mart_gives_a_clear_error(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from assets.ingest.contract import TABLE_ORDER, TABLES
+from core.contract import TABLE_ORDER, TABLES
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse
 
@@ -28,9 +28,6 @@ def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, war
     """Read every file of settings.input_dir into the warehouse, quarantining bad rows."""
     from assets.ingest.cache import default_cache_dir
     from assets.ingest.core import ingest_folder
-    from expectations.gx_suites import prefetch_gx
-
-    prefetch_gx()  # the rule step needs GX; its 8 s import overlaps ingest
 
     as_of = resolve_as_of(context, settings)
     input_dir = Path(settings.input_dir)

@@ -27,7 +27,8 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.cache import Entry, IngestCache, cache_key
-from assets.ingest.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
+from core.masking import mask_id_expr
+from core.contract import (TABLE_ORDER, TABLES, USCC_COLUMNS, Column, Table, column_comment, header_map,
                                     norm_name, recognise_table, table_comment)
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
@@ -66,14 +67,6 @@ def waivable_rule_ids() -> set[str]:
 
 
 # ------------------------------------------------------------------ helpers
-
-def mask_id_expr(expr: pl.Expr) -> pl.Expr:
-    """First 6 + 8 '*' + last 4 for values of 10+ characters, else all '*'."""
-    n = expr.str.len_chars()
-    return (pl.when(expr.is_null()).then(None)
-            .when(n >= 10).then(pl.concat_str([expr.str.slice(0, 6), pl.lit("********"), expr.str.slice(-4, 4)]))
-            .otherwise(pl.lit("*").repeat_by(n).list.join("")))
-
 
 _ID_LIKE = r"^[0-9]{14,17}[0-9Xx]$"
 

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from assets.ingest.contract import enum_lookup
+from core.contract import enum_lookup
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Serial numbers accepted in date columns: 1 (1900-01-01) .. 99999 (2173)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.ingest.contract import recognise_table
+from core.contract import recognise_table
 
 SUPPORTED = {".csv", ".xlsx", ".parquet"}
 csv.field_size_limit(1 << 24)
@@ -273,7 +273,7 @@ def _pick_header(df: pl.DataFrame, nonempty_idx: pl.Series, table: str | None, l
     first = int(nonempty_idx[0])
     if table is None:
         return first
-    from assets.ingest.contract import TABLES, header_map, norm_name
+    from core.contract import TABLES, header_map, norm_name
 
     hmap = header_map(table)
     required = set(TABLES[table].required_columns)

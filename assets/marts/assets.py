@@ -10,51 +10,42 @@ import duckdb
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from assets.marts import build
+from core.contract import TABLES as CONTRACT_TABLES
 from assets.marts.comments import MART_DOCS
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse, rows_metadata
 
-TABLES = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
-          "dependents", "permits", "applications"]
+TABLES = list(CONTRACT_TABLES)
 
 class MartError(RuntimeError):
     """A mart could not be built (names the mart and the database error)."""
 
 
-Builder = Callable[[duckdb.DuckDBPyConnection, dt.date, dict], int]
+Builder = Callable[[duckdb.DuckDBPyConnection, dt.date], int]
 
-# mart -> (deps, builder(con, as_of, policy) -> rows)
-MARTS: dict[str, tuple[list[str], Builder]] = {
-    "permit_status": (["permits", "employers", "persons", "applications", "findings"],
-                      lambda con, a, p: build.build_permit_status(con, a)),
-    "candidates": (TABLES + ["findings"], build.build_candidates),
-    "todo_renewals": (["permit_status"], lambda con, a, p: build.build_todo_renewals(con, a)),
-    "todo_cancellations": (["findings", "permits", "employments", "persons"],
-                           lambda con, a, p: build.build_todo_cancellations(con, a)),
-    "todo_contribution_gaps": (["findings", "permits", "contributions", "persons"],
-                               build.build_todo_contribution_gaps),
-    "todo_failing_applications": (["findings", "applications", "persons"],
-                                  lambda con, a, p: build.build_todo_failing_applications(con, a)),
-    "todo_candidates_90d": (["candidates"], lambda con, a, p: build.build_todo_candidates_90d(con, a)),
-    "employer_summary": (["employers", "employments", "applications", "findings", "permit_status", "candidates",
-                          "todo_renewals", "todo_cancellations", "todo_contribution_gaps",
-                          "todo_failing_applications", "todo_candidates_90d"],
-                         lambda con, a, p: build.build_employer_summary(con, a)),
-    "bureau_permits_by_dimension": (["permits", "employers", "persons"],
-                                    lambda con, a, p: build.build_bureau_permits_by_dimension(con, a)),
-    **{t: (["permits", "employers", "persons"], lambda con, a, p, _t=t: build.build_bureau_xtab(con, a, _t))
-       for t in build.XTABS},
-    "bureau_monthly_flow": (["applications", "permits"],
-                            lambda con, a, p: build.build_bureau_monthly_flow(con, a)),
-    "bureau_processing_by_district": (["applications", "employers"],
-                                      lambda con, a, p: build.build_bureau_processing_by_district(con, a)),
-    "bureau_return_reasons": (["applications"], lambda con, a, p: build.build_bureau_return_reasons(con, a)),
-    "bureau_findings_by_rule": (["findings"], lambda con, a, p: build.build_bureau_findings_by_rule(con, a)),
-    "bureau_employer_ranking": (["findings", "permits", "employers"],
-                                lambda con, a, p: build.build_bureau_employer_ranking(con, a)),
-    "bureau_kpis": (["employers", "permits", "applications", "findings", "permit_status", "candidates",
-                     "bureau_processing_by_district"], lambda con, a, p: build.build_bureau_kpis(con, a)),
+# mart -> deps (build.BUILDERS holds the builders, in dependency order)
+DEPS: dict[str, list[str]] = {
+    "permit_status": ["permits", "employers", "persons", "applications", "findings"],
+    "candidates": TABLES + ["findings"],
+    "todo_renewals": ["permit_status"],
+    "todo_cancellations": ["findings", "permits", "persons"],
+    "todo_contribution_gaps": ["findings", "persons"],
+    "todo_failing_applications": ["findings", "applications", "persons"],
+    "todo_candidates_90d": ["candidates"],
+    "employer_summary": ["employers", "employments", "applications", "findings", "permit_status", "candidates",
+                         "todo_renewals", "todo_cancellations", "todo_contribution_gaps",
+                         "todo_failing_applications", "todo_candidates_90d"],
+    "bureau_permits_by_dimension": ["permits", "employers", "persons"],
+    **{t: ["permits", "employers", "persons"] for t in build.XTABS},
+    "bureau_monthly_flow": ["applications", "permits"],
+    "bureau_processing_by_district": ["applications", "employers"],
+    "bureau_return_reasons": ["applications"],
+    "bureau_findings_by_rule": ["findings"],
+    "bureau_employer_ranking": ["findings", "permits", "employers"],
+    "bureau_kpis": ["employers", "permits", "applications", "findings", "permit_status", "candidates",
+                    "bureau_processing_by_district"],
 }
+MARTS: dict[str, tuple[list[str], Builder]] = {name: (DEPS[name], fn) for name, fn in build.BUILDERS.items()}
 
 
 @multi_asset(
@@ -70,13 +61,17 @@ def marts(context: AssetExecutionContext, settings: PermitsSettings, warehouse: 
     as_of = resolve_as_of(context, settings)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     with warehouse.run_connection(context.run.run_id) as con:
-        policy = build.prepare(con, as_of, settings.policy_path())
+        try:
+            policy = build.prepare(con, as_of, settings.policy_path())
+        except duckdb.Error as exc:  # e.g. an input table lacking a contract column: one clear line
+            raise MartError(f"marts: preparing the rule book's views / 准备规则视图失败: "
+                            f"{str(exc).splitlines()[0]}") from exc
         for name, (_, builder) in MARTS.items():
             if name not in selected:
                 continue
             t0 = time.perf_counter()
             try:
-                rows = builder(con, as_of, policy)
+                rows = builder(con, as_of)
             except duckdb.Error as exc:  # one clear line naming the mart
                 raise MartError(f"mart {name} / 数据集市 {name}: {str(exc).splitlines()[0]}") from exc
             md = rows_metadata(con, [name], t0)
@@ -84,7 +79,7 @@ def marts(context: AssetExecutionContext, settings: PermitsSettings, warehouse: 
             context.log.info(f"{name}: {rows} rows as of {as_of} ({md.get('seconds')} s)")
             yield MaterializeResult(asset_key=name, metadata={
                 **md, "rows": MetadataValue.int(int(rows)), "as_of": as_of.isoformat(),
-                "policy_version": policy["version"]})
+                "policy_version": policy.version})
 
 
 marts_assets = [marts]

@@ -3,6 +3,7 @@ employer count, and mart build time on a generated warehouse.
 
     .venv/bin/python -m assets.marts.bench workbooks --employers 50000 --write 5000
     .venv/bin/python -m assets.marts.bench marts --persons 100000
+    .venv/bin/python -m assets.marts.bench xlsx --employers 5000     (lean writer vs xlsxwriter, same data)
 
 Prints medians of repeated runs; see docs/marts.md § Measured.
 """
@@ -75,6 +76,121 @@ def bench_workbooks(employers: int, write: int, rows: int, repeats: int, workers
             "median_seconds": round(med, 2), "files_per_second": round(n / med, 1),
             "median_read_all_lists_seconds": round(statistics.median(read_times), 2),
             "projected_seconds_for_all": round(employers / (n / med), 0)}
+
+
+def _xlsxwriter_workbooks(con: duckdb.DuckDBPyConnection, out: Path) -> int:
+    """The same to-do workbooks written with xlsxwriter (the baseline of
+    reports.xlsx_lean): same sheets, headers, formats (bold shaded header,
+    yyyy-mm-dd dates, quote prefix for neutralised text), frozen header,
+    autofilter, column widths and 说明 sheet; each list read once for all
+    employers, split per employer in polars."""
+    import xlsxwriter
+
+    from reports import workbook as W
+
+    emp = con.sql("SELECT uscc, name, as_of FROM employer_summary ORDER BY uscc").pl()
+    parts = {}
+    for s in W.SHEETS:
+        df = W._read_table(con, s, None)
+        parts[s.table] = {k[0]: g for k, g in df.partition_by("uscc", as_dict=True).items()} if df.height else {}
+    n = 0
+    for uscc, name, as_of in emp.iter_rows():
+        path = out / "employers" / uscc / "todo.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+        date = wb.add_format({"num_format": "yyyy-mm-dd"})
+        quoted = wb.add_format({"quote_prefix": True})
+        counts = {}
+        for s in W.SHEETS:
+            ws = wb.add_worksheet(s.name)
+            ws.write_row(0, 0, [zh for _, zh, _, _ in s.columns], head)
+            ws.freeze_panes(1, 0)
+            df = parts[s.table].get(uscc)
+            rows = df.select([c for c, _, _, _ in s.columns]).iter_rows() if df is not None else []
+            widths = [W._str_width(zh) + 4 for _, zh, _, _ in s.columns]
+            k = 0
+            for k, row in enumerate(rows, start=1):
+                for j, ((_, _, _, kind), v) in enumerate(zip(s.columns, row)):
+                    if v is None:
+                        continue
+                    if kind == "date":
+                        ws.write_datetime(k, j, dt.datetime.combine(v, dt.time()), date)
+                    elif kind == "int":
+                        ws.write_number(k, j, int(v))
+                    else:
+                        text = ("是" if v else "否") if kind == "bool" else str(v)
+                        text, danger = W.neutralise(text)
+                        ws.write_string(k, j, text, quoted if danger else None)
+                        widths[j] = max(widths[j], W._str_width(text) + 2)
+            counts[s.table] = k
+            for j, w in enumerate(widths):
+                ws.set_column(j, j, min(w, 60))
+            ws.autofilter(0, 0, max(k, 1), len(s.columns) - 1)
+        rd = wb.add_worksheet(W.README_SHEET)
+        rd.write_row(0, 0, ["项目 / Item", "内容 / Value"], head)
+        for i, (a, b) in enumerate((("单位名称 / Employer", name), ("统一社会信用代码 / USCC", uscc),
+                                    ("评估基准日 / As of", str(as_of))), start=1):
+            rd.write_string(i, 0, a)
+            v, danger = W.neutralise(b or "")
+            rd.write_string(i, 1, v, quoted if danger else None)
+        for i, s in enumerate(W.SHEETS, start=6):
+            rd.write_string(i, 0, f"{s.name} / {s.title_en}")
+            rd.write_string(i, 1, f"{counts[s.table]} 行 / rows")
+        rd.set_column(0, 0, 26)
+        rd.set_column(1, 1, 70)
+        wb.close()
+        n += 1
+    return n
+
+
+def _cells(path: Path) -> dict:
+    """Every data sheet's cell values as openpyxl reads them (header and rows)."""
+    import openpyxl
+
+    from reports import workbook as W
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return {s.name: [tuple(r) for r in wb[s.name].iter_rows(values_only=True)] for s in W.SHEETS}
+    finally:
+        wb.close()
+
+
+def bench_xlsx(employers: int, rows: int, repeats: int) -> dict:
+    """lean vs xlsxwriter on the same to-do lists, alternating, one process, one core."""
+    from reports import workbook
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    make_todo_scale(con, employers, rows)
+    lean, xw = [], []
+    with tempfile.TemporaryDirectory() as d:
+        for r in range(repeats):
+            for name, fn, times in (("lean", lambda o: workbook.write_todo_workbooks(con, o), lean),
+                                    ("xlsxwriter", lambda o: _xlsxwriter_workbooks(con, o), xw)):
+                out = Path(d) / f"{name}{r}"
+                t0, c0 = time.perf_counter(), time.process_time()
+                n = fn(out)
+                times.append((time.perf_counter() - t0, time.process_time() - c0))
+                assert n == employers
+        # both outputs open in openpyxl and hold the same cells (dates as datetimes in both)
+        sample = [r[0] for r in con.sql(f"SELECT uscc FROM employer_summary USING SAMPLE 50 ROWS "
+                                        f"(reservoir, 7)").fetchall()]
+        same = all(_cells(Path(d) / "lean0" / "employers" / u / "todo.xlsx")
+                   == _cells(Path(d) / "xlsxwriter0" / "employers" / u / "todo.xlsx") for u in sample)
+        size = lambda p: sum(f.stat().st_size for f in Path(p).rglob("todo.xlsx"))  # noqa: E731
+        sizes = {"lean_bytes": size(Path(d) / "lean0"), "xlsxwriter_bytes": size(Path(d) / "xlsxwriter0")}
+    ml, mx = statistics.median(w for w, _ in lean), statistics.median(w for w, _ in xw)
+    cl, cx = statistics.median(c for _, c in lean), statistics.median(c for _, c in xw)
+    return {"employers": employers, "rows_per_list": rows, "repeats": repeats,
+            "lean_wall_cpu_s": [(round(w, 2), round(c, 2)) for w, c in lean],
+            "xlsxwriter_wall_cpu_s": [(round(w, 2), round(c, 2)) for w, c in xw],
+            "lean_median_wall_s": round(ml, 2), "xlsxwriter_median_wall_s": round(mx, 2),
+            "lean_median_cpu_s": round(cl, 2), "xlsxwriter_median_cpu_s": round(cx, 2),
+            "lean_files_per_s": round(employers / ml, 1), "xlsxwriter_files_per_s": round(employers / mx, 1),
+            "speedup_wall": round(mx / ml, 2), "speedup_cpu": round(cx / cl, 2),
+            "same_cells_in_50_sampled_files": same, **sizes}
 
 
 def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: int) -> None:
@@ -160,8 +276,14 @@ def main() -> None:
     m.add_argument("--persons", type=int, default=100_000)
     m.add_argument("--employers", type=int, default=5_000)
     m.add_argument("--repeats", type=int, default=3)
+    x = sub.add_parser("xlsx")
+    x.add_argument("--employers", type=int, default=5_000)
+    x.add_argument("--rows", type=int, default=4)
+    x.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    if a.what == "workbooks":
+    if a.what == "xlsx":
+        print(bench_xlsx(a.employers, a.rows, a.repeats))
+    elif a.what == "workbooks":
         print(bench_workbooks(a.employers, a.write, a.rows, a.repeats, a.workers))
     else:
         print(bench_marts(a.persons, a.employers, a.repeats))

@@ -1,33 +1,16 @@
-"""COMMENT ON text (English / 中文) of every mart and column. ``build._document``
-refuses to finish a mart whose column has no comment here."""
+"""COMMENT ON text (English / 中文) of every mart and column. ``prepare.document``
+refuses to finish a mart whose column has no comment here. The candidates'
+per-rule columns are described from the rule book (``candidates.candidate_columns``)."""
 from __future__ import annotations
 
 AS_OF = "Evaluation date / 评估基准日"
 USCC = "Employer unified social credit code / 聘用单位统一社会信用代码"
 ID = "Person ID number, raw (internal; publish id_number_masked) / 身份证号(原值,仅内部使用)"
-IDM = "Person ID number masked, first 6 + 8 * + last 4 / 身份证号(脱敏)"
+IDM = "Person ID number masked (core.masking: first 6 + 8 * + last 4; shorter than 15 characters all *) / 身份证号(脱敏)"
 NAME = "Person name / 姓名"
 PERMIT = "Permit number / 证件编号"
 DISTRICT = "Employer district code / 所在区代码"
 DISTRICT_ZH = "Employer district, Chinese / 所在区"
-
-_checks = {
-    "chk_employer_opened": "Employer account opened (ELIG-EMPLOYER-NOT-OPENED) / 单位账户已开通",
-    "chk_employer_age": "Employer registered 1 year (ELIG-EMPLOYER-AGE-1Y, time-based) / 单位成立满1年",
-    "chk_employer_capital": "Registered capital (ELIG-EMPLOYER-CAPITAL) / 注册资本",
-    "chk_branch_quota": "Branch permit quota (ELIG-BRANCH-QUOTA) / 分支机构持证数量上限",
-    "chk_talent": "Talent condition (ELIG-TALENT; experience time-based) / 人才条件",
-    "chk_tenure": "6 months with employer (ELIG-TENURE-6M, time-based) / 在本单位工作满6个月",
-    "chk_age_limit": "Age limit, now and on eligible_on (ELIG-AGE-LIMIT) / 年龄上限",
-    "chk_residence": "Residence with proof (ELIG-RESIDENCE) / 在京住所及证明",
-    "chk_contrib": "6 covered contribution months (ELIG-CONTRIB-6M, time-based if current) / 连续6个月个税社保",
-    "chk_work_before_grad": "Work start after graduation (ELIG-WORK-BEFORE-GRAD) / 参加工作晚于毕业",
-    "chk_work_gap": "No unexplained work gap > 2 months (ELIG-WORK-GAP-2M) / 工作简历连续",
-    "chk_education": "Education history from high school (ELIG-EDU-NO-HIGH-SCHOOL) / 教育简历从高中填起",
-    "chk_achievement": "Achievements >= 200 characters (ELIG-ACHIEVEMENT-200) / 工作业绩不少于200字",
-    "chk_photo": "Photo format and size (ELIG-PHOTO) / 照片格式与尺寸",
-}
-_checks = {k: v + "; ok | wait | blocked / 符合 | 待满足 | 不符合" for k, v in _checks.items()}
 
 MART_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "permit_status": (
@@ -39,8 +22,8 @@ MART_DOCS: dict[str, tuple[str, dict[str, str]]] = {
          "issued_on": "Issue date / 发证日期", "expires_on": "Expiry date / 有效期至",
          "cancelled_on": "Cancellation date / 注销日期", "deferred_on": "Deferred-cancellation date / 延期注销日期",
          "days_to_expiry": "expires_on - as_of in days (negative = past) / 距到期天数",
-         "window_start": "Renewal window start = add_months(expires_on, -1) / 续签办理期开始",
-         "window_end": "Renewal window end = add_months(expires_on, 1) / 续签办理期结束",
+         "window_start": "Renewal window start W0 of an active permit (the rule book's _permits_x) / 续签办理期开始",
+         "window_end": "Renewal window end W1 of an active permit (the rule book's _permits_x) / 续签办理期结束",
          "window_state": "not_due | due_soon | open | renewal_in_hand | lapsed | inactive / 续签状态代码",
          "window_state_zh": "Window state, Chinese / 续签状态",
          "renewal_application_id": "Renewal application in hand, if any / 已提交的续签申请编号",
@@ -56,13 +39,6 @@ MART_DOCS: dict[str, tuple[str, dict[str, str]]] = {
          "age": "Full years at as_of / 周岁", "hired_on": "Hired on (earliest current employment) / 入职日期",
          "highest_degree": "Highest degree code / 最高学位代码", "highest_degree_zh": "Highest degree / 最高学位",
          "title_level": "Professional title level code / 职称级别代码", "title_level_zh": "Title level / 职称级别",
-         "talent_route": "title | special_talent | degree_experience | none / 人才条件途径",
-         **_checks,
-         "employer_ok_on": "Date employer is 1 year old and account opened / 单位满足条件日期",
-         "tenure_ok_on": "add_months(hired_on, 6) / 任职满6个月日期",
-         "experience_ok_on": "add_months(work_start_date, 24) on the degree route / 工作经历满2年日期",
-         "contrib_ok_on": "Date 6 months are covered if contributions continue (looked at over the last 7 "
-                          "months: a date <= as_of means it holds now) / 连续缴费满6个月日期(按当前缴费持续)",
          "eligible_on": "Earliest date every condition holds; empty when something blocks / 预计符合条件日期",
          "eligible_now": "eligible_on = as_of / 现在即可申请",
          "days_to_eligible": "eligible_on - as_of / 距符合条件天数",

@@ -1,7 +1,7 @@
 """Small hand-made warehouses for tests of the marts, the workbook and privacy.
 
 ``create_contract_tables`` makes the nine contract tables with the ingest
-layer's column types (``assets.ingest.contract.TABLES``); ``insert`` adds rows
+layer's column types (``core.contract.TABLES``); ``insert`` adds rows
 given as dicts (missing columns = NULL); ``make_id`` / ``make_uscc`` produce
 valid GB 11643 / GB 32100 codes. ``small_world`` builds a coherent scenario:
 three employers, people in every window state, leavers, contribution gaps,
@@ -15,6 +15,7 @@ import json
 import duckdb
 
 from assets.warehouse import ensure_findings_tables
+from core.dates import add_months  # noqa: F401  (tests import it from here too)
 
 
 def make_id(area: str, birth: dt.date, seq: int, male: bool) -> str:
@@ -33,7 +34,7 @@ def make_uscc(serial: int, district_code: str = "110108") -> str:
 
 
 def create_contract_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from assets.ingest.contract import TABLES
+    from core.contract import TABLES
 
     for name, t in TABLES.items():
         cols = ", ".join(f"{c.name} {c.sql_type}" for c in t.columns)
@@ -60,14 +61,6 @@ def finding(rule_id: str, severity: str, entity_type: str, entity_key: str, uscc
     return {"run_id": "test", "as_of": as_of, "rule_id": rule_id, "severity": severity, "entity_type": entity_type,
             "entity_key": entity_key, "uscc": uscc, "id_number": id_number, "due_on": due_on,
             "message_zh": message_zh, "message_en": message_en or rule_id, "detail": json.dumps(detail or {})}
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    import calendar
-
-    y, m = divmod(d.month - 1 + n, 12)
-    y, m = d.year + y, m + 1
-    return dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 GOOD_ACH = "负责核心系统研发," * 30  # > 200 characters
@@ -157,11 +150,13 @@ def small_world(con: duckdb.DuckDBPyConnection, as_of: dt.date = dt.date(2026, 6
     emps.append({"id_number": ids["leaver"], "uscc": E1, "hired_on": dt.date(2018, 1, 1),
                  "left_on": A - dt.timedelta(days=40)})
     finds.append(finding("NC-LEFT-NOT-CANCELLED", "error", "permit", "P-LEAVER", E1, ids["leaver"], A,
-                         "持证人已离职,证件未注销"))
+                         "持证人已离职,证件未注销", detail={"left_on": str(A - dt.timedelta(days=40))}))
     # contribution gap on an active permit
     gap1, gap2 = add_months(ma, -5), add_months(ma, -4)
     finds.append(finding("NC-CONTRIB-GAP", "warning", "permit", "P-NOTDUE", E1, ids["not_due"], A,
-                         "缴费有缺口", due_on=add_months(add_months(A, 12), -1)))
+                         "缴费有缺口", due_on=add_months(add_months(A, 12), -1),
+                         detail={"missing": [{"month": f"{gap1:%Y-%m}", "kinds": ["income_tax", "social_insurance"]},
+                                             {"month": f"{gap2:%Y-%m}", "kinds": ["income_tax"]}]}))
     contribs.extend(covered_months(ids["not_due"], add_months(add_months(A, 12), -36), add_months(ma, -1),
                                    skip=(gap1,)))
     # gap2: only income tax missing
@@ -219,7 +214,7 @@ def small_world(con: duckdb.DuckDBPyConnection, as_of: dt.date = dt.date(2026, 6
     emps.append({"id_number": ids["e2_leaver"], "uscc": E2, "hired_on": dt.date(2016, 1, 1),
                  "left_on": A - dt.timedelta(days=10)})
     finds.append(finding("NC-LEFT-NOT-CANCELLED", "error", "permit", "P-E2-LEAVER", E2, ids["e2_leaver"], A,
-                         "持证人已离职,证件未注销"))
+                         "持证人已离职,证件未注销", detail={"left_on": str(A - dt.timedelta(days=10))}))
     apps.append({"application_id": "A-E2-FAIL", "type": "renewal", "id_number": ids["e2_same_name"], "uscc": E2,
                  "permit_no": "P-E2-1", "submitted_on": A - dt.timedelta(days=2), "status": "draft"})
     finds.append(finding("RENEW-CONTRIB-GAP", "error", "application", "A-E2-FAIL", E2, ids["e2_same_name"], A,

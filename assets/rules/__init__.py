@@ -10,13 +10,13 @@ from pathlib import Path
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      MaterializeResult, MetadataValue, asset, multi_asset_check)
 
+from core.contract import TABLES
 from assets.rules.core import datadocs_path, evaluate_rulebook, guard_of, read_results, results_path
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse
 from expectations.rulebook import load_rules
 
-INPUT_ASSETS = ["employers", "persons", "employments", "work_history", "education_history", "contributions",
-                "dependents", "permits", "applications", "withholding_agents", "waivers"]
+INPUT_ASSETS = list(TABLES)  # the contract tables (core.contract; v2 adds withholding_agents, waivers)
 
 
 def datadocs_dir(settings: PermitsSettings, run_id: str) -> Path:

@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 
 from assets.warehouse import FINDINGS_COLUMNS, comment_table, ensure_findings_tables, replace_findings, sql_str
-from expectations.engine import evaluate, prepare, sql_rules
-from expectations.policy import Policy, load_policy
+from core.policy import Policy, load_policy
+from expectations.engine import ensure_input_tables, evaluate, prepare, sql_rules
 from expectations.rulebook import load_rules
-from expectations.testing import CONTRACT_TABLES
 
-INPUT_TABLES = tuple(CONTRACT_TABLES)
 RULES_COLUMNS = {
     "rule_id": "Rule id / 规则编号",
     "severity": "error | warning | info / 严重程度",
@@ -51,17 +49,6 @@ def guard_of(rule: dict) -> str:
         return chk["guards"]
     return {"record": "quarantine", "person": "persons", "employer": "employers", "permit": "permits",
             "application": "applications", "dependent": "dependents"}[rule["entity_type"]]
-
-
-def ensure_input_tables(con) -> list[str]:
-    """Missing contract tables become empty TEMP tables (never written to the file)."""
-    have = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
-    made = []
-    for table, cols in CONTRACT_TABLES.items():
-        if table not in have:
-            con.execute(f"CREATE TEMP TABLE {table} (" + ", ".join(f"{c} {t}" for c, t in cols.items()) + ")")
-            made.append(table)
-    return made
 
 
 def write_rules_table(con, rules: dict[str, dict]) -> None:

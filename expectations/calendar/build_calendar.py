@@ -18,7 +18,8 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-CALENDAR_CSV = Path(__file__).resolve().parent / "cn_workdays.csv"
+from core.calendar import CALENDAR_CSV
+
 FIELDS = ("date", "is_workday", "kind", "source")
 
 

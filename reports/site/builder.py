@@ -229,11 +229,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     shutil.copyfile(STATIC / "site.js", assets / "site.js")
     shutil.copyfile(STATIC / "site.css", assets / "site.css")
 
-    if policy_defaults is None:  # the packaged policy (found from this file, never the working directory)
-        import yaml
+    if policy_defaults is None:  # the packaged policy, through the one loader
+        from core.policy import PACKAGED_POLICY, load_policy
 
-        pol = HERE.parent.parent / "expectations" / "policy.yaml"
-        policy_defaults = (yaml.safe_load(pol.read_text(encoding="utf-8")) or {}).get("defaults", {}) if pol.exists() else {}
+        policy_defaults = load_policy(PACKAGED_POLICY).defaults
     # the todo.xlsx worker processes start first: they run while this process
     # gathers the page data and writes the pages
     t_wb = time.perf_counter()
@@ -357,7 +356,7 @@ def _siblings(site_dir: Path, kind: str) -> list[Path]:
 
 
 def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str, background_cleanup: bool = True,
-                 **kw) -> SiteResult:
+                 build: Optional[Callable[..., SiteResult]] = None, **kw) -> SiteResult:
     """Build into a temporary sibling folder, then swap it in.
 
     Order: build ``.<site>.new-<run_id>``; rename the live site to
@@ -367,7 +366,9 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     city scale, which slowed file creation on the disk for minutes —
     docs/performance.md). A failure while building deletes the temporary folder
     and leaves the published site as it was. Leftovers of a killed run are
-    removed first (all but the newest replaced site).
+    removed first (all but the newest replaced site). ``build(con, folder,
+    run_id=…, **kw)`` writes the site (default ``build_site``; the orchestration
+    tests pass a small one and keep this swap).
     """
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -385,7 +386,7 @@ def publish_site(con: duckdb.DuckDBPyConnection, site_dir: Path, *, run_id: str,
     if reuse is not None:
         os.replace(reuse, tmp)  # overwritten in place by the build
     try:
-        res = build_site(con, tmp, run_id=run_id, **kw)
+        res = (build or build_site)(con, tmp, run_id=run_id, **kw)
     except BaseException:
         remove_tree(tmp, background_cleanup)
         raise

@@ -14,6 +14,7 @@ from typing import Optional
 import duckdb
 import polars as pl
 
+from core.dates import add_months
 from reports import privacy
 from reports.site import labels as L
 
@@ -172,15 +173,6 @@ def _first_present(cols, candidates):
         if c in cols:
             return c
     return None
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    import calendar
-
-    y, m = divmod(d.month - 1 + n, 12)
-    y += d.year
-    m += 1
-    return dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 def employer_base(con, names: set[str]) -> pl.DataFrame:
@@ -628,22 +620,13 @@ def fill_template(text: str, policy: dict) -> str:
 
 
 def rules_list(con, policy: Optional[dict] = None) -> list[dict]:
-    """Every rule with its texts, from the `rules` table, completed from the rule book files."""
+    """Every rule with its texts, from the warehouse's `rules` table (the rule
+    book as the rule step wrote it; the site never re-reads the YAML)."""
     policy = policy or {}
-    names = table_names(con)
     rows: dict[str, dict] = {}
-    if "rules" in names:
+    if "rules" in table_names(con):
         for r in read_table(con, "rules").iter_rows(named=True):  # ~50 rules
             rows[r["rule_id"]] = {k: (v if not isinstance(v, (dt.date,)) else v.isoformat()) for k, v in r.items()}
-    from expectations.rulebook import RuleBookError, load_rules
-
-    try:
-        book = load_rules()
-    except (RuleBookError, OSError):  # the `rules` table is the contract; the files only add texts
-        book = {}
-    for rid, r in book.items():
-        merged = {**{k: v for k, v in r.items() if isinstance(v, (str, int, float, bool))}, **rows.get(rid, {})}
-        rows[rid] = merged
     out = []
     for rid in sorted(rows):
         r = rows[rid]

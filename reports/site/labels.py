@@ -5,7 +5,7 @@ still publishes it with a sensible header (the raw name when unknown).
 """
 from __future__ import annotations
 
-from assets.marts.labels import labels as _contract_labels
+from core.labels import labels as _contract_labels
 
 # column name -> (中文, English, display type)
 # display types: text, num, date, month, id (masked ID), rule (rule id or list
@@ -129,7 +129,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "row_label_zh": ("区", "District", "text"),
 }
 
-# Contract enums: one table for the whole product (assets.marts.labels, whose
+# Contract enums: one table for the whole product (core.labels, whose
 # Chinese labels come from the ingest contract). The site only shortens the
 # labels that do not fit a chart axis or a funnel bar.
 ENUMS: dict[str, dict[str, tuple[str, str]]] = {e: dict(codes) for e, codes in _contract_labels().items()}

@@ -11,6 +11,8 @@ import datetime as dt
 
 import duckdb
 
+from core.sql import create_macros
+
 DISTRICTS = ["haidian", "chaoyang", "dongcheng", "xicheng", "fengtai", "shijingshan", "mentougou", "fangshan",
              "tongzhou", "shunyi", "changping", "daxing", "huairou", "pinggu", "miyun", "yanqing", "etdz"]
 DISTRICT_ZH = ["海淀区", "朝阳区", "东城区", "西城区", "丰台区", "石景山区", "门头沟区", "房山区", "通州区", "顺义区",
@@ -45,6 +47,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
     employer that many renewal rows (page-size cap test)."""
     a = f"DATE '{as_of.isoformat()}'"
     con.execute(f"SELECT setseed({(seed % 1000) / 1000})")
+    create_macros(con)  # mask_id: the one masking rule (core.masking)
     con.execute(f"CREATE OR REPLACE MACRO h(x, k) AS (hash(x * 7919 + k + {seed}) % 1000000)::BIGINT")
     con.execute(f"CREATE OR REPLACE MACRO pick(lst, x, k) AS lst[1 + (h(x, k) % len(lst))::INTEGER]")
     con.execute(f"""CREATE OR REPLACE MACRO pname(x) AS
@@ -79,7 +82,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
     # permits: ~8 per employer
     con.execute(f"""CREATE OR REPLACE TABLE permit_status AS
         SELECT {a} AS as_of, 'BJ' || lpad(CAST(p AS VARCHAR), 9, '0') AS permit_no, pid(p) AS id_number,
-               substr(pid(p), 1, 6) || '********' || substr(pid(p), 15, 4) AS id_number_masked,
+               mask_id(pid(p)) AS id_number_masked,
                pname(p) AS holder_name, uscc_of(p // 8 % {n}) AS uscc,
                CASE WHEN h(p, 31) % 10 < 8 THEN 'active' ELSE 'cancelled' END AS status,
                {a} - INTERVAL (h(p, 32) % 1000) DAY AS issued_on,
@@ -97,7 +100,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         WITH rows AS (SELECT i AS e, r FROM range({n}) t(i), range(3) s(r) WHERE h(i * 10 + r, 51) % 4 <> 0 {big}),
         k AS (SELECT e, r, e * 100000 + r AS x FROM rows)
         SELECT {a} AS as_of, uscc_of(e) AS uscc, pid(x) AS id_number,
-               substr(pid(x), 1, 6) || '********' || substr(pid(x), 15, 4) AS id_number_masked, pname(x) AS name,
+               mask_id(pid(x)) AS id_number_masked, pname(x) AS name,
                'BJ' || lpad(CAST(x AS VARCHAR), 9, '0') AS permit_no,
                ({a} + INTERVAL (h(x, 52) % 120 - 40) DAY)::DATE AS expires_on,
                ({a} + INTERVAL (h(x, 52) % 120 - 70) DAY)::DATE AS window_start,
@@ -109,7 +112,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         FROM k""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_cancellations AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 20000000) AS id_number,
-               substr(pid(i + 20000000), 1, 6) || '********' || substr(pid(i + 20000000), 15, 4) AS id_number_masked,
+               mask_id(pid(i + 20000000)) AS id_number_masked,
                pname(i + 20000000) AS name, 'BJC' || lpad(CAST(i AS VARCHAR), 8, '0') AS permit_no,
                'NC-LEFT-NOT-CANCELLED' AS rule_id, '持证人已离职,证件未注销' AS reason_zh,
                'Holder left; permit not cancelled' AS reason_en,
@@ -118,7 +121,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         FROM range({n}) t(i) WHERE h(i, 60) % 3 = 0""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_contribution_gaps AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 30000000) AS id_number,
-               substr(pid(i + 30000000), 1, 6) || '********' || substr(pid(i + 30000000), 15, 4) AS id_number_masked,
+               mask_id(pid(i + 30000000)) AS id_number_masked,
                pname(i + 30000000) AS name, 'BJG' || lpad(CAST(i AS VARCHAR), 8, '0') AS permit_no,
                [DATE '2025-03-01', DATE '2025-04-01'] AS missing_months, 2 AS missing_month_count,
                '2025-03(个税)、2025-04(个税,社保)' AS missing_detail_zh,
@@ -127,7 +130,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         FROM range({n}) t(i) WHERE h(i, 70) % 2 = 0""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_failing_applications AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 40000000) AS id_number,
-               substr(pid(i + 40000000), 1, 6) || '********' || substr(pid(i + 40000000), 15, 4) AS id_number_masked,
+               mask_id(pid(i + 40000000)) AS id_number_masked,
                pname(i + 40000000) AS name, 'AF' || lpad(CAST(i AS VARCHAR), 8, '0') AS application_id,
                'new' AS type, '新办' AS type_zh, 'draft' AS status, '草稿' AS status_zh, NULL::VARCHAR AS permit_no,
                ({a} - INTERVAL 5 DAY)::DATE AS submitted_on, 2 AS reason_count,
@@ -137,7 +140,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
         FROM range({n}) t(i) WHERE h(i, 80) % 2 = 1""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_candidates_90d AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 50000000) AS id_number,
-               substr(pid(i + 50000000), 1, 6) || '********' || substr(pid(i + 50000000), 15, 4) AS id_number_masked,
+               mask_id(pid(i + 50000000)) AS id_number_masked,
                pname(i + 50000000) AS name, ({a} - INTERVAL 150 DAY)::DATE AS hired_on,
                'bachelor' AS highest_degree, '学士' AS highest_degree_zh, 'none' AS title_level, '无' AS title_level_zh,
                ({a} + INTERVAL (h(i, 90) % 90) DAY)::DATE AS eligible_on, (h(i, 90) % 90)::INTEGER AS days_to_eligible,

@@ -1,7 +1,7 @@
 """Benchmark the rule layer on a synthetic contract-shaped warehouse built
 with DuckDB range() (not the realistic generator: only sizes matter here).
 
-    .venv/bin/python -m expectations.bench_rules --people 1000000 --db /tmp/bench.duckdb [--gx] [--repeat 3]
+    .venv/bin/python -m assets.rules.bench --people 1000000 --db /tmp/bench.duckdb [--gx] [--repeat 3]
 
 Prints medians: the baseline (one scan + group-by of contributions, the
 measure in the issue) and the whole rule layer without GX, and GX separately.
@@ -16,11 +16,17 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.testing import create_contract_tables
+from core.contract import TABLES
+
+
+
+def _create_contract_tables(con) -> None:
+    for name, table in TABLES.items():
+        con.execute(f"CREATE OR REPLACE TABLE {name} (" + ", ".join(f"{c.name} {c.sql_type}" for c in table.columns) + ")")
 
 
 def build(con, people: int, months: int = 24, as_of: str = "2026-06-15") -> None:
-    create_contract_tables(con)
+    _create_contract_tables(con)
     n_emp = max(people // 20, 10)
     con.execute(f"""
         INSERT INTO employers SELECT

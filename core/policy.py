@@ -1,10 +1,11 @@
 """Policy parameters (every bracketed parameter of rules.md) and district
-overrides, loaded from a YAML file and handed to SQL as a typed table.
+overrides, loaded from a YAML file: the one policy loader of the product
+(rule book, marts, site and run steps all read the policy through it).
 
-The `_policy` table has one row per policy variant: ``pkey = '*'`` for the
-defaults and one row per district listed under ``districts:`` (defaults merged
-with that district's overrides). Values reach DuckDB as bound parameters,
-never pasted into SQL text.
+``Policy.variants()`` gives one dict per policy variant: ``pkey = '*'`` for the
+defaults and one per district listed under ``districts:`` (defaults merged
+with that district's overrides); the rule book turns them into its ``_policy``
+table (``expectations.engine.create_policy_table``).
 """
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from pathlib import Path
 
 import yaml
 
-from expectations.rulebook import RuleBookError
+from core.contract import ENUMS
+
+PACKAGED_POLICY = Path(__file__).resolve().parent.parent / "expectations" / "policy.yaml"
+
 
 DEFAULT_KEY = "*"
-DISTRICTS = ("dongcheng", "xicheng", "chaoyang", "fengtai", "shijingshan", "haidian", "mentougou", "fangshan",
-             "tongzhou", "shunyi", "changping", "daxing", "huairou", "pinggu", "miyun", "yanqing", "etdz")
+DISTRICTS = tuple(ENUMS["district"])
 
 
-class PolicyError(RuleBookError):
+class PolicyError(ValueError):
     pass
 
 
@@ -46,6 +49,11 @@ class Policy:
         return out
 
 
+def _packaged_parameters() -> list[str]:
+    doc = yaml.safe_load(PACKAGED_POLICY.read_text(encoding="utf-8")) or {}
+    return list(doc.get("defaults") or {})
+
+
 def _same_kind(default, value) -> bool:
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
@@ -57,7 +65,9 @@ def _same_kind(default, value) -> bool:
 
 
 def load_policy(path: Path) -> Policy:
-    """Read and validate a policy file; errors name the file and the key."""
+    """Read and validate a policy file; errors name the file and the key. A
+    file other than the packaged one must define every parameter the packaged
+    one does (the rules need them all)."""
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -72,6 +82,10 @@ def load_policy(path: Path) -> Policy:
                               f"/ 参数名须为小写标识符")
         if value is None:
             raise PolicyError(f"policy file {path}: defaults.{key} is empty / 参数为空")
+    if path.resolve() != PACKAGED_POLICY.resolve():
+        missing = [k for k in _packaged_parameters() if k not in defaults]
+        if missing:
+            raise PolicyError(f"policy file {path}: defaults lack {', '.join(missing)} / 缺少参数")
     districts = doc.get("districts") or {}
     if not isinstance(districts, dict):
         raise PolicyError(f"policy file {path}: 'districts' must be a mapping / districts 格式错误")
@@ -89,31 +103,3 @@ def load_policy(path: Path) -> Policy:
                                   f"as the default {defaults[key]!r} / 参数类型不符")
     return Policy(version=str(doc.get("version") or path.name), defaults=dict(defaults),
                   districts={k: dict(v) for k, v in districts.items() if v}, source=str(path))
-
-
-def _duck_type(values: list) -> str:
-    vals = [v for v in values if v is not None]
-    if all(isinstance(v, bool) for v in vals):
-        return "BOOLEAN"
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-        return "BIGINT"
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-        return "DOUBLE"
-    if all(isinstance(v, list) for v in vals):
-        return "VARCHAR[]"
-    return "VARCHAR"
-
-
-def create_policy_table(con, policy: Policy, kind_bits: dict[str, int]) -> None:
-    """CREATE TEMP TABLE _policy (one row per variant) with bound values; adds
-    ``kinds_mask`` (bit mask of contribution_kinds over ``kind_bits``)."""
-    rows = policy.variants()
-    for r in rows:
-        r["kinds_mask"] = sum(kind_bits[k] for k in set(r.get("contribution_kinds") or []))
-    cols = list(rows[0])
-    types = {c: _duck_type([r[c] for r in rows]) for c in cols}
-    types["policy_district"] = "VARCHAR"
-    types["policy_overrides"] = "VARCHAR[]"
-    con.execute("CREATE OR REPLACE TEMP TABLE _policy (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
-    con.executemany("INSERT INTO _policy VALUES (" + ", ".join("?" for _ in cols) + ")",
-                    [[r[c] for c in cols] for r in rows])
