@@ -1,6 +1,6 @@
 """The input data contract (spec/data-contract.md) as data.
 
-``TABLES`` maps each of the nine table names to a :class:`Table` (columns with
+``TABLES`` maps each contract table name to a :class:`Table` (columns with
 Chinese aliases, value kind, required / key flags, defaults). ``ENUMS`` maps an
 enum name to ``{code: 中文 label}`` exactly as in the contract; other layers
 import it for display labels (``ENUMS["district"]["haidian"] == "海淀区"``).
@@ -52,6 +52,12 @@ ENUMS: dict[str, dict[str, str]] = {
     },
     "gender": {"M": "男", "F": "女"},
     "frequency": {"daily": "每日", "weekly": "每周"},
+    "id_type": {
+        "resident_id": "居民身份证",
+        "hk_mo_tw_residence": "港澳台居民居住证",
+        "foreign_permanent_resident": "外国人永久居留身份证",
+        "passport": "护照",
+    },
     "degree": {"none": "无", "bachelor": "学士", "master": "硕士", "doctor": "博士"},
     "study_mode": {
         "full_time": "全日制",
@@ -209,10 +215,17 @@ TABLE_LIST: list[Table] = [
         C("name_changed_on", ("名称变更日期",), "date", description="Date of the last name change"),
     )),
     Table("persons", "人员", "Employees registered by employers", (
-        C("id_number", ("身份证号", "身份证号码", "公民身份号码"), "id_number", True, True, description="Resident ID number (GB 11643)"),
+        C("id_number", ("身份证号", "身份证号码", "公民身份号码", "证件号码"), "id_number", True, True,
+          description="Identity document number: GB 11643 for the 18-character types, passport number otherwise"),
+        C("id_type", ("证件类型",), "enum:id_type", default="resident_id", description="Identity document type"),
         C("name", ("姓名",), "text", True, description="Name"),
-        C("gender", ("性别",), "enum:gender", description="Gender (from the ID number)"),
-        C("birth_date", ("出生日期",), "date", description="Birth date (from the ID number)"),
+        C("gender", ("性别",), "enum:gender", description="Gender (from the ID number; given for passports)"),
+        C("birth_date", ("出生日期",), "date", description="Birth date (from the ID number; given for passports)"),
+        C("nationality", ("国籍", "国籍(地区)"), "text", description="Nationality (empty = 中国)"),
+        C("work_permit_no", ("外国人工作许可证号", "工作许可证号"), "text",
+          description="Foreigner's work permit number (passport holders)"),
+        C("work_permit_expires_on", ("工作许可证有效期至", "工作许可有效期"), "date",
+          description="Foreigner's work permit valid until"),
         C("highest_degree", ("最高学位", "学位"), "enum:degree", default="none", description="Highest degree"),
         C("degree_study_mode", ("学习形式", "学习方式"), "enum:study_mode", description="Study mode of the highest degree"),
         C("graduation_date", ("毕业日期", "毕业时间"), "date", description="Graduation date"),
@@ -267,6 +280,7 @@ TABLE_LIST: list[Table] = [
         C("id_number", ("身份证号", "随往人员身份证号"), "id_number", True, True, description="Dependent ID number"),
         C("relation", ("关系", "与申请人关系"), "enum:relation", True, description="Relation to the holder"),
         C("name", ("姓名",), "text", True, description="Dependent name"),
+        C("birth_date", ("出生日期",), "date", description="Birth date (used when the ID is a passport number)"),
         C("marriage_certificate", ("结婚证",), "bool", default=False, description="Marriage certificate provided"),
         C("student_status_proof", ("学籍证明",), "bool", default=False, description="Proof of school enrolment provided"),
     ), references=(("holder_id_number", "persons"),)),
@@ -296,6 +310,22 @@ TABLE_LIST: list[Table] = [
         C("return_reason", ("退回原因",), "text", description="Return reason"),
         C("photo_sha256", ("照片指纹",), "text", description="Photo SHA-256 of the application"),
     ), references=(("id_number", "persons"), ("uscc", "employers"))),
+    Table("withholding_agents", "代扣代缴单位", "Registered agents paying an employer's tax or social insurance", (
+        C("uscc", ("统一社会信用代码", "聘用单位代码"), "text", True, True, description="Employer USCC"),
+        C("agent_name", ("代扣代缴单位", "代扣单位名称"), "text", True, True, description="Agent name"),
+        C("agent_uscc", ("代扣代缴单位代码", "代扣单位代码"), "text", description="Agent USCC (GB 32100 when given)"),
+        C("kind", ("类型", "险种"), "enum:contribution_kind", description="Kind the agent pays (empty = both)"),
+        C("valid_from", ("起始月份", "开始日期"), "month", description="First month (empty = no start)"),
+        C("valid_to", ("截止月份", "结束日期"), "month", description="Last month (empty = open)"),
+    ), references=(("uscc", "employers"),)),
+    Table("waivers", "例外登记", "Exceptions the bureau approved to a rule for one entity", (
+        C("rule_id", ("规则编号",), "text", True, True, description="Rule id (a non-ingest rule of the rule book)"),
+        C("entity_key", ("对象编号", "对象"), "text", True, True, description="The finding's entity_key"),
+        C("reason", ("原因", "批准理由"), "text", True, description="Reason"),
+        C("approved_by", ("批准人", "批准部门"), "text", True, description="Approved by"),
+        C("approved_on", ("批准日期",), "date", True, description="Approved on"),
+        C("expires_on", ("有效期至",), "date", description="Valid until (empty = no end)"),
+    )),
     # v2, for reminders (issue 18); the e-mail format is checked by DQ-BAD-REF (EMAIL_PATTERN)
     Table("employer_contacts", "单位联系人", "Who at an employer receives its reminders, and where", (
         C("uscc", ("统一社会信用代码",), "text", True, True, description="Employer USCC"),
@@ -312,7 +342,7 @@ TABLES: dict[str, Table] = {t.name: t for t in TABLE_LIST}
 # Load order: parents first (DQ-ORPHAN looks at what persons/employers loaded).
 TABLE_ORDER: list[str] = [t.name for t in TABLE_LIST]
 # Columns holding a USCC (normalised like an identifier: NFKC, no spaces, upper case).
-USCC_COLUMNS = {"uscc", "withholder_uscc"}
+USCC_COLUMNS = {"uscc", "withholder_uscc", "agent_uscc"}
 # employer_contacts.email must look like an e-mail address (DQ-BAD-REF, spec/rules.md § Ingest)
 EMAIL_PATTERN = r"^[^@\s,;、]+@[^@\s,;、]+\.[^@\s,;、]+$"
 

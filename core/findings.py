@@ -20,6 +20,7 @@ FINDINGS_COLUMNS: list[tuple[str, str, str]] = [
     ("message_zh", "VARCHAR", "Message in Chinese / 中文说明"),
     ("message_en", "VARCHAR", "Message in English / 英文说明"),
     ("detail", "JSON", "Figures behind the finding / 明细(JSON)"),
+    ("waived", "BOOLEAN DEFAULT false", "Matched an approved exception (waivers) / 已批准例外"),
 ]
 FINDINGS_DDL = ", ".join(f"{c} {t}" for c, t, _ in FINDINGS_COLUMNS)
 
@@ -34,6 +35,8 @@ def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, colu
 def ensure_findings_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS findings ({FINDINGS_DDL})")
     con.execute(f"CREATE TABLE IF NOT EXISTS findings_history ({FINDINGS_DDL}, policy VARCHAR)")
+    for t in ("findings", "findings_history"):  # warehouses written before v2 lack `waived`
+        con.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS waived BOOLEAN DEFAULT false")
     comment_table(con, "findings", "Latest run's findings, one row per (rule_id, entity_key) / 最近一次运行的检查结果",
                   {c: d for c, _, d in FINDINGS_COLUMNS})
     comment_table(con, "findings_history", "Every run's findings / 历次运行的检查结果",
@@ -42,10 +45,11 @@ def ensure_findings_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def replace_findings(con: duckdb.DuckDBPyConnection, rule_ids: list[str], rows_relation_sql: str) -> None:
     """Replace the findings of the given rule ids with the rows of a SELECT
-    that yields the findings columns in order (one transaction)."""
+    that yields the findings columns by name (one transaction; a missing
+    ``waived`` is false)."""
     ensure_findings_tables(con)
     con.execute("BEGIN")
     ids = ", ".join(sql_str(r) for r in rule_ids) or "NULL"
     con.execute(f"DELETE FROM findings WHERE rule_id IN ({ids})")
-    con.execute(f"INSERT INTO findings {rows_relation_sql}")
+    con.execute(f"INSERT INTO findings BY NAME {rows_relation_sql}")
     con.execute("COMMIT")

@@ -25,7 +25,7 @@ from pathlib import Path
 from core.calendar import CALENDAR_CSV, create_calendar_table
 from core.sql import create_macros, sql_str
 from core.contract import TABLES
-from core.findings import FINDINGS_DDL
+from core.findings import FINDINGS_DDL, ensure_findings_tables
 from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
@@ -33,7 +33,11 @@ PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
 # macros over the rules' fact columns (forecasts for the candidates mart, month lists)
 MACROS = Path(__file__).resolve().parent / "forecast.sql"
 STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
-GUARDS = {"applications", "permits", "employers", "persons", "dependents", "quarantine"}
+GUARDS = {"applications", "permits", "employers", "persons", "dependents", "quarantine", "waivers"}
+# rules with ``check.phase: after_findings`` (WAIVER-UNUSED) read the run's other findings
+# (TEMP VIEW _all_findings); waivers.sql then marks the waived findings
+AFTER_FINDINGS = "after_findings"
+WAIVERS_SQL = Path(__file__).resolve().parent / "waivers.sql"
 FINDINGS_SELECT_COLS = ("run_id", "as_of", "rule_id", "severity", "entity_type", "entity_key", "uscc", "id_number",
                         "due_on", "message_zh", "message_en", "detail")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -189,27 +193,49 @@ def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:
         f"CAST(f.entity_key AS VARCHAR) AS entity_key, CAST(f.uscc AS VARCHAR) AS uscc, "
         f"CAST(f.id_number AS VARCHAR) AS id_number, CAST(f.due_on AS DATE) AS due_on, "
         f"{msg_zh} AS message_zh, {msg_en} AS message_en, "
-        f"CAST(to_json(struct_pack({', '.join(detail_fields)})) AS JSON) AS detail, "
+        f"CAST(to_json(struct_pack({', '.join(detail_fields)})) AS JSON) AS detail, false AS waived, "
         f"p.policy_label AS policy "
         f"FROM {facts.table} f LEFT JOIN _policy p ON p.pkey = coalesce(f.pkey, '*') "
         f"WHERE coalesce(f.breaks, false)"
     )
 
 
+def _rule_entities(con, rules: dict[str, dict]) -> None:
+    """TEMP TABLE _rule_entities(rule_id, entity_type, engine): the whole rule
+    book's (a waiver may name any rule, also one without findings)."""
+    book = {**load_rules(), **rules}
+    con.execute("CREATE OR REPLACE TEMP TABLE _rule_entities (rule_id VARCHAR, entity_type VARCHAR, engine VARCHAR)")
+    con.executemany("INSERT INTO _rule_entities VALUES (?, ?, ?)",
+                    [[rid, r["entity_type"], r["check"].get("engine")] for rid, r in sorted(book.items())])
+
+
 def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str, RuleFacts]:
     """Materialise every SQL rule's facts and TEMP TABLE _run_findings (findings
-    columns + policy) with the breaking rows of all of them. Needs prepare()."""
+    columns + policy) with the breaking rows of all of them, then mark the
+    waived findings (waivers.sql; also the ingest layer's rows in ``findings``).
+    Needs prepare()."""
     rules = sql_rules(rules)
+    first = {rid: r for rid, r in rules.items() if r["check"].get("phase") != AFTER_FINDINGS}
+    after = {rid: r for rid, r in rules.items() if r["check"].get("phase") == AFTER_FINDINGS}
     facts: dict[str, RuleFacts] = {}
     selects = []
-    for rid, rule in rules.items():
+    for rid, rule in first.items():
         f = materialise_facts(con, rule)
         facts[rid] = f
         selects.append(findings_sql(rule, f, run_id))
-    if not selects:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
-        return facts
-    con.execute("CREATE OR REPLACE TEMP TABLE _run_findings AS " + " UNION ALL ".join(selects))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
+    if selects:
+        con.execute("INSERT INTO _run_findings BY NAME " + " UNION ALL ".join(selects))
+    _rule_entities(con, rules)
+    ensure_findings_tables(con)  # the ingest layer's findings of this run (absent in bare test warehouses)
+    con.execute("CREATE OR REPLACE TEMP VIEW _all_findings AS SELECT rule_id, entity_type, entity_key, uscc "
+                "FROM _run_findings UNION ALL SELECT rule_id, entity_type, entity_key, uscc FROM findings "
+                "WHERE rule_id IN (SELECT rule_id FROM _rule_entities WHERE engine = 'ingest')")
+    for rid, rule in after.items():
+        f = materialise_facts(con, rule)
+        facts[rid] = f
+        con.execute("INSERT INTO _run_findings BY NAME " + findings_sql(rule, f, run_id))
+    con.execute(WAIVERS_SQL.read_text(encoding="utf-8"))
     return facts
 
 

@@ -16,6 +16,11 @@ CREATE OR REPLACE TEMP MACRO id_gender(id) AS
 -- characters after removing all Unicode whitespace (White_Space property, incl. U+3000)
 CREATE OR REPLACE TEMP MACRO text_len(s) AS
     length(regexp_replace(coalesce(s, ''), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'));
+-- (v2) a name compared as the spec says: NFKC-normalised, all whitespace removed. The ingest
+-- layer already NFKC-normalises every text value; this maps full-width ASCII forms
+-- (U+FF01..U+FF5E, e.g. （）) again for tables filled by other means, and drops whitespace.
+CREATE OR REPLACE TEMP MACRO name_key(s) AS
+    nullif(regexp_replace(translate(s, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'), '');
 CREATE OR REPLACE TEMP MACRO is_open(s) AS
     s IN ('draft', 'person_submitted', 'employer_submitted', 'under_review', 'returned');
 CREATE OR REPLACE TEMP MACRO as_of() AS getvariable('as_of');
@@ -43,21 +48,150 @@ CREATE OR REPLACE TEMP TABLE _active_permits AS SELECT * FROM permits WHERE stat
 CREATE OR REPLACE TEMP TABLE _active_count AS
 SELECT uscc, count(*) AS active_permits FROM _active_permits GROUP BY uscc;
 
--- active permits with their policy variant, renewal window W0 = add_months(expires_on, -1),
--- W1 = add_months(expires_on, 1), and whether a renewal is "in hand" (a renewal application
--- for the permit, open or approved, submitted on or after W0)
+-- active permits with their policy variant, renewal window W0 = add_months(expires_on, -R),
+-- W1 = add_months(expires_on, R) (R = [renewal_window_months] of the employer's policy), and
+-- whether a renewal is "in hand" (a renewal application for the permit, open or approved,
+-- submitted on or after W0)
 CREATE OR REPLACE TEMP TABLE _permits_x AS
 -- (an empty submitted_on is not "submitted": a draft renewal without a date is not in hand);
 -- renewal_application_id = the latest such application (submitted_on, then application_id)
-WITH inhand AS (
+WITH pw AS (
+    SELECT pm.*, coalesce(e.pkey, '*') AS pkey,
+           add_months(pm.expires_on, -p.renewal_window_months) AS w0,
+           add_months(pm.expires_on, p.renewal_window_months) AS w1
+    FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc
+         JOIN _policy p ON p.pkey = coalesce(e.pkey, '*')),
+inhand AS (
     SELECT a.permit_no, arg_max(a.application_id, (a.submitted_on, a.application_id)) AS renewal_application_id
-    FROM applications a JOIN _active_permits pm ON pm.permit_no = a.permit_no
-    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved')
-      AND a.submitted_on >= add_months(pm.expires_on, -1)
+    FROM applications a JOIN pw ON pw.permit_no = a.permit_no
+    WHERE a.type = 'renewal' AND (is_open(a.status) OR a.status = 'approved') AND a.submitted_on >= pw.w0
     GROUP BY a.permit_no)
-SELECT pm.*, coalesce(e.pkey, '*') AS pkey, add_months(pm.expires_on, -1) AS w0, add_months(pm.expires_on, 1) AS w1,
-       ih.permit_no IS NOT NULL AS renewal_in_hand, ih.renewal_application_id
-FROM _active_permits pm LEFT JOIN _employers e ON e.uscc = pm.uscc LEFT JOIN inhand ih ON ih.permit_no = pm.permit_no;
+SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand, ih.renewal_application_id
+FROM pw LEFT JOIN inhand ih ON ih.permit_no = pw.permit_no;
+
+-- (v2) birth date and gender of a person: from the ID number for the 18-character
+-- document types, from the birth_date / gender columns for passports
+CREATE OR REPLACE TEMP TABLE _persons_x AS
+SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
+            ELSE id_birth_date(pe.id_number) END AS birth_on,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
+            ELSE id_gender(pe.id_number) END AS sex
+FROM persons pe;
+
+-- (v2) which employer owns an XFER-DEFERRAL-* finding: the holder's newest employments
+-- row without left_on whose uscc differs from the permit's (newest = latest hired_on, then
+-- uscc); the permit's uscc when there is none
+CREATE OR REPLACE TEMP TABLE _deferrals AS
+WITH newer AS (
+    SELECT pm.permit_no, arg_max(m.uscc, (m.hired_on, m.uscc)) AS new_uscc
+    FROM permits pm JOIN employments m ON m.id_number = pm.id_number AND m.left_on IS NULL AND m.uscc <> pm.uscc
+    WHERE pm.status = 'deferred_cancellation'
+    GROUP BY pm.permit_no)
+SELECT pm.*, coalesce(n.new_uscc, pm.uscc) AS owner_uscc, n.new_uscc, coalesce(e.pkey, '*') AS pkey
+FROM permits pm LEFT JOIN newer n ON n.permit_no = pm.permit_no LEFT JOIN _employers e ON e.uscc = pm.uscc
+WHERE pm.status = 'deferred_cancellation';
+
+-- (v2) waivers in force at as_of (rules.md § Waivers), with the detail.waiver JSON
+CREATE OR REPLACE TEMP TABLE _waivers_in_force AS
+SELECT w.*, CAST(to_json({'waiver': {'reason': w.reason, 'approved_by': w.approved_by,
+                                     'approved_on': dstr(w.approved_on),
+                                     'expires_on': CAST(w.expires_on AS VARCHAR)}}) AS VARCHAR) AS waiver_json
+FROM waivers w
+WHERE w.approved_on <= as_of() AND (w.expires_on IS NULL OR w.expires_on >= as_of());
+
+-- (v2) employers' names in the compared form, computed once (name_key is not free)
+CREATE OR REPLACE TEMP TABLE _employer_keys AS SELECT uscc, name_key(name) AS ekey FROM employers;
+
+-- (v2) registered withholding agents with the compared form of their name
+CREATE OR REPLACE TEMP TABLE _agents AS
+SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
+
+-- (v2) proper withholders (rules.md § Definitions). w: relation (k, id_number, lo, hi) —
+-- the contribution rows of id_number in months lo..hi are judged for entity k; em:
+-- relation (k, uscc, lo, hi) — the employers a row of k may be properly withheld for, each
+-- in months lo..hi. A row is proper for employer e in month m when its withholder_uscc is
+-- e's uscc, or the agent_uscc of an agent of e valid in m for the row's kind; when the
+-- row's withholder_uscc is empty, when its name (name_key) is e's name or that agent's.
+-- Returns, per k with a month/kind that has rows but none proper: bad = [{month, kind,
+-- withholders}] (the withholder names, else codes, found in that month/kind).
+CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
+WITH win AS (SELECT k, id_number, lo, hi FROM query_table(w)),
+span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
+emp AS (SELECT e.k, e.uscc, e.lo, e.hi, er.ekey
+        FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc),
+-- the rows judged: only the months of some window are read (most windows are a few months)
+rw AS (
+    SELECT w.k, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey
+    FROM (SELECT c.* FROM contributions c, span
+          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
+         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
+proper AS (
+    SELECT r.k, r.month, r.kind
+    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
+    WHERE r.wu = e.uscc OR (r.wu IS NULL AND r.wkey = e.ekey)
+    UNION
+    SELECT r.k, r.month, r.kind
+    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
+         JOIN _agents g ON g.uscc = e.uscc
+    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
+      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
+      AND (g.kind IS NULL OR g.kind = r.kind)
+      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
+bad AS (SELECT DISTINCT k, month, kind FROM rw ANTI JOIN proper USING (k, month, kind)),
+named AS (
+    SELECT b.k, b.month, b.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
+    FROM bad b JOIN rw r ON r.k = b.k AND r.month = b.month AND r.kind = b.kind
+    GROUP BY b.k, b.month, b.kind)
+SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
+FROM named GROUP BY k;
+
+-- The same for one employer per k (ELIG-WITHHOLDER, NC-WITHHOLDER): w has (k, id_number, uscc,
+-- lo, hi). One pass marks the month/kinds with a row withheld by the employer itself; only
+-- the rest are checked against the registered agents (the few that may fail).
+CREATE OR REPLACE TEMP MACRO withholder_bad1(w) AS TABLE
+WITH win AS (SELECT w.k, w.id_number, w.uscc, w.lo, w.hi, er.ekey
+             FROM query_table(w) w LEFT JOIN _employer_keys er ON er.uscc = w.uscc),
+span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
+rw AS (
+    SELECT w.k, w.uscc, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey, w.ekey
+    FROM (SELECT c.* FROM contributions c, span
+          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
+         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
+-- month/kinds with a row not withheld by the employer itself and none that is (no group-by
+-- over every row: most rows are the employer's own)
+nd AS (SELECT DISTINCT k, month, kind FROM rw WHERE NOT coalesce(wu = uscc OR (wu IS NULL AND wkey = ekey), false)),
+open_cells AS (
+    SELECT n.k, n.month, n.kind FROM nd n
+    WHERE NOT EXISTS (SELECT 1 FROM rw r WHERE r.k = n.k AND r.month = n.month AND r.kind = n.kind
+                      AND coalesce(r.wu = r.uscc OR (r.wu IS NULL AND r.wkey = r.ekey), false))),
+cand AS (SELECT r.* FROM rw r SEMI JOIN open_cells o ON o.k = r.k AND o.month = r.month AND o.kind = r.kind),
+by_agent AS (
+    SELECT DISTINCT r.k, r.month, r.kind
+    FROM cand r JOIN _agents g ON g.uscc = r.uscc
+    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
+      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
+      AND (g.kind IS NULL OR g.kind = r.kind)
+      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
+named AS (
+    SELECT r.k, r.month, r.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
+    FROM cand r ANTI JOIN by_agent a ON a.k = r.k AND a.month = r.month AND a.kind = r.kind
+    GROUP BY r.k, r.month, r.kind)
+SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
+FROM named GROUP BY k;
+
+CREATE OR REPLACE TEMP MACRO withholder_text_zh(b) AS
+    array_to_string(list_transform(b, lambda x: x.month || ' ' || kind_zh(x.kind) || ':'
+        || array_to_string(x.withholders, '、')), ';');
+CREATE OR REPLACE TEMP MACRO withholder_text_en(b) AS
+    array_to_string(list_transform(b, lambda x: x.month || ' ' || kind_en(x.kind) || ': '
+        || array_to_string(x.withholders, ', ')), '; ');
+-- money in 万元 for messages (1000000 -> '100', 995000 -> '99.5')
+CREATE OR REPLACE TEMP MACRO wan(x) AS
+    CASE WHEN x IS NULL THEN NULL ELSE regexp_replace(regexp_replace(printf('%.4f', CAST(x AS DOUBLE) / 10000),
+        '0+$', ''), '\.$', '') END;
 
 -- the employer a dependent finding belongs to: the holder's active permit (latest
 -- issued_on, then permit_no), else the holder's open application with the latest d
@@ -159,3 +293,10 @@ SELECT day, is_workday, fallback,
        sum(CAST(fallback AS INTEGER)) OVER (ORDER BY day) AS cum_fb
 FROM j;
 CREATE OR REPLACE TEMP TABLE _cal_years AS SELECT DISTINCT year(date) AS y FROM _cal_file;
+
+-- (v2) a number of months as a span in messages: 12 -> '1年' / '1 year', 6 -> '6个月' / '6 months'
+CREATE OR REPLACE TEMP MACRO span_zh(n) AS
+    CASE WHEN n % 12 = 0 THEN CAST(n // 12 AS VARCHAR) || '年' ELSE CAST(n AS VARCHAR) || '个月' END;
+CREATE OR REPLACE TEMP MACRO span_en(n) AS
+    CASE WHEN n = 12 THEN '1 year' WHEN n % 12 = 0 THEN CAST(n // 12 AS VARCHAR) || ' years'
+         WHEN n = 1 THEN '1 month' ELSE CAST(n AS VARCHAR) || ' months' END;

@@ -1,4 +1,4 @@
-"""Small contract-shaped warehouses for tests and benchmarks: the nine input
+"""Small contract-shaped warehouses for tests and benchmarks: the input
 tables with the data contract's column names and types (as the ingest layer
 writes them), filled from lists of dicts."""
 from __future__ import annotations
@@ -55,7 +55,8 @@ def month_range(first: str, last: str) -> list[str]:
 
 
 def contributions_for(id_number: str, first: str, last: str, kinds=("income_tax", "social_insurance"),
-                      skip: dict | None = None) -> list[dict]:
+                      skip: dict | None = None, withholder_uscc: str | None = None,
+                      withholder_name: str | None = None) -> list[dict]:
     """Monthly rows for every kind; ``skip = {'2024-03': ['social_insurance']}`` leaves some out."""
     skip = skip or {}
     rows = []
@@ -63,5 +64,6 @@ def contributions_for(id_number: str, first: str, last: str, kinds=("income_tax"
         for k in kinds:
             if k in skip.get(m[:7], ()):
                 continue
-            rows.append({"id_number": id_number, "month": m, "kind": k, "amount_cny": 100})
+            rows.append({"id_number": id_number, "month": m, "kind": k, "amount_cny": 100,
+                         "withholder_uscc": withholder_uscc, "withholder_name": withholder_name})
     return rows

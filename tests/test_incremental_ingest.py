@@ -10,6 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from core.contract import TABLE_ORDER
+
 from assets.ingest.cache import IngestCache, cache_key, fingerprint
 from assets.ingest.core import ingest_folder
 

@@ -28,7 +28,7 @@ def test_ingest_asset_specs():
     (asset,) = ingest_assets
     keys = {k.to_user_string() for k in asset.keys}
     assert keys == {"employers", "persons", "employments", "work_history", "education_history", "contributions",
-                    "dependents", "permits", "applications", "employer_contacts", "quarantine", "ingest_log"}
+                    "dependents", "permits", "applications", "withholding_agents", "waivers", "employer_contacts", "quarantine", "ingest_log"}
     for spec in asset.specs:
         assert spec.group_name == "ingest"
         assert {"polars", "duckdb"} <= set(spec.kinds)

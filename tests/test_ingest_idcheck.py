@@ -124,3 +124,62 @@ def test_normalise_id_full_width_spaces_lower_x():
     raw = ["１１０１０５ 1990 0307 013x", "\u3000110105199003070244 ", None, "  "]
     got = pl.DataFrame({"v": raw}).select(idcheck.normalise_id(pl.col("v")))["v"].to_list()
     assert got == ["11010519900307013X", "110105199003070244", None, None]
+
+
+# ---- v2: other identity documents (rules.md § Ingest DQ-BAD-ID) ----------------------------------
+# Hong Kong / Macao / Taiwan residence permits (810000 / 820000 / 830000) and the 2023 foreign
+# permanent-resident card (first digit 9) use the GB 11643 layout and check character; stdnum's
+# ric.validate rejects them (area codes), so the oracle uses stdnum for the check character only.
+prefixes = st.one_of(st.sampled_from(["810000", "820000", "830000"]),
+                     st.text(alphabet="0123456789", min_size=5, max_size=5).map(lambda s: "9" + s))
+
+
+@st.composite
+def other_ids(draw):
+    body = draw(prefixes) + draw(births).strftime("%Y%m%d") + draw(seqs)
+    good = body + ric.calc_check_digit(body + "0")
+    if draw(st.booleans()):
+        return good
+    return body + draw(st.sampled_from([c for c in "0123456789X" if c != good[-1]]))
+
+
+def oracle_gb11643(s: str) -> bool:
+    if len(s) != 18 or not s[:17].isdigit() or s[17] not in "0123456789X":
+        return False
+    try:
+        birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= birth <= AS_OF and ric.calc_check_digit(s) == s[17]
+
+
+def oracle_passport(s: str) -> bool:
+    return 5 <= len(s) <= 17 and all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for c in s)
+
+
+def test_stdnum_rejects_what_the_contract_accepts():
+    body = "810000" + "19900101" + "123"
+    hk = body + ric.calc_check_digit(body + "0")
+    assert not ric.is_valid(hk)  # why the oracle does not call ric.validate
+    assert pl.DataFrame({"v": [hk]}).select(idcheck.id_valid(pl.col("v"), AS_OF))["v"][0] is True
+
+
+passports = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-/a", min_size=0, max_size=20)
+id_types = st.sampled_from(["resident_id", "hk_mo_tw_residence", "foreign_permanent_resident", "passport", None,
+                            "visa"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(other_ids(), resident_ids(), passports), id_types), min_size=20, max_size=200))
+def test_doc_valid_and_any_id_valid_match_the_oracle(rows):
+    values = [v for v, _ in rows]
+    types = [t for _, t in rows]
+    df = pl.DataFrame({"v": values, "t": types}, schema={"v": pl.String, "t": pl.String})
+    got = df.select(idcheck.doc_valid(pl.col("v"), pl.col("t"), AS_OF).alias("d"),
+                    idcheck.any_id_valid(pl.col("v"), AS_OF).alias("a"))
+    want_doc = [oracle_passport(v) if t == "passport" else
+                (oracle_gb11643(v) if t in (None, "resident_id", "hk_mo_tw_residence", "foreign_permanent_resident")
+                 else False) for v, t in rows]
+    want_any = [oracle_gb11643(v) if len(v) == 18 else oracle_passport(v) for v in values]
+    assert got["d"].to_list() == want_doc
+    assert got["a"].to_list() == want_any

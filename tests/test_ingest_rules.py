@@ -249,7 +249,7 @@ def test_findings_schema_and_rerun_is_idempotent(folder):
     assert rows(con, "SELECT DISTINCT run_id FROM ingest_log") == [("r2",)]
     cols = con.sql("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name='findings'").fetchall()
     assert [c for c, _ in cols] == ["run_id", "as_of", "rule_id", "severity", "entity_type", "entity_key", "uscc",
-                                    "id_number", "due_on", "message_zh", "message_en", "detail"]
+                                    "id_number", "due_on", "message_zh", "message_en", "detail", "waived"]
     d = json.loads(con.sql("SELECT detail FROM findings WHERE rule_id='DQ-BAD-ID'").fetchall()[0][0])
     assert d["file"] == "persons_bad.csv" and d["row"] == 1 and d["column"] == "id_number"
 

@@ -154,7 +154,7 @@ cand_case = st.tuples(
 @given(st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2027, 12, 31)), st.lists(cand_case, min_size=1,
                                                                                           max_size=12))
 def test_eligible_on_is_the_latest_time_condition(as_of, cases):
-    """eligible_on = max(as_of, hired+6m, work start+24m, run start+6m) for degree-route
+    """eligible_on = max(as_of, hired+6m, work start+24m, run start+7m (v2: L = 2)) for degree-route
     candidates whose contributions are current; empty when they are not."""
     con = _con()
     u = make_uscc(2)
@@ -175,9 +175,9 @@ def test_eligible_on_is_the_latest_time_condition(as_of, cases):
         if run is not None:
             start = ref_add_months(ma, -run)
             contribs += covered_months(pid, start, ref_add_months(ma, -1))
-            c_ok = ref_add_months(start, 6)
+            c_ok = ref_add_months(start, 6 + 1)  # v2: the window M(d)-7 .. M(d)-2 (L = 2) starts at `start`
         elif dt.date(hired.year, hired.month, 1) >= ref_add_months(ma, -1):
-            c_ok = ref_add_months(dt.date(hired.year, hired.month, 1), 6)  # new hire: payments assumed to start
+            c_ok = ref_add_months(dt.date(hired.year, hired.month, 1), 6 + 1)  # new hire: payments assumed to start
         else:
             c_ok = None
         expected[pid] = None if c_ok is None else max(as_of, ref_add_months(hired, 6), ref_add_months(ws, 24), c_ok)

@@ -93,7 +93,7 @@ def findings(context: AssetExecutionContext, settings: PermitsSettings, warehous
         con.execute(f"""
             INSERT INTO findings
             SELECT '{rid}', DATE '{as_of}', rule_id, severity, 'person', pid, uscc, pid, NULL,
-                   msg_zh, msg_en, to_json({{'age': age}})
+                   msg_zh, msg_en, to_json({{'age': age}}), false
             FROM (SELECT *, date_diff('year', born, DATE '{as_of}') -
                          CASE WHEN strftime(born, '%m%d') > strftime(DATE '{as_of}', '%m%d') THEN 1 ELSE 0 END AS age
                   FROM people) p,

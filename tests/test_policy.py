@@ -19,6 +19,12 @@ SPEC_PARAMETERS = {
     "min_achievement_chars": 200, "photo_formats": ["jpg", "jpeg"], "photo_max_bytes": 204800,
     "photo_min_width": 295, "photo_min_height": 413, "contribution_kinds": ["income_tax", "social_insurance"],
     "expiry_notice_days": 90, "annual_inspection": True, "sla_working_days": 15, "min_cell": 5,
+    # v2 (rules.md § Policy parameters)
+    "contribution_lag_months": 2, "renewal_window_months": 1, "employer_age_months": 12,
+    "capital_entity_types": ["enterprise"], "tenure_months": 6, "talent_work_months": 24,
+    "new_contribution_months": 6, "renewal_contribution_months": 36, "work_gap_months": 2,
+    "contract_margin_months": 6, "deferral_months": 6, "deferral_notice_days": 30, "child_proof_age": 16,
+    "inspection_cycle_months": 12, "work_permit_notice_days": 90, "withholder_watch_months": 3,
 }
 SPEC_RULES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "rules.md"  # ../shared/spec of the checkout
 
@@ -83,7 +89,8 @@ def test_contribution_kinds_override_changes_coverage(tmp_path):
     from test_rules_helpers import P1, base_tables, contributions_for, run_rules
 
     t = base_tables()
-    t["contributions"] = contributions_for(P1, "2023-01", "2026-05", skip={"2026-03": ["social_insurance"]})
+    t["contributions"] = contributions_for(P1, "2023-01", "2026-05", skip={"2026-03": ["social_insurance"]},
+                                           withholder_uscc=base_tables()["employers"][0]["uscc"])
     rows, _, _ = run_rules(t)
     assert [r["rule_id"] for r in rows] == ["ELIG-CONTRIB-6M"]
     p = _write(tmp_path, {"version": "v1", "defaults": SPEC_PARAMETERS,

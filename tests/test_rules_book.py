@@ -19,9 +19,12 @@ RULE_LAYER_IDS = {
     "NC-LEFT-NOT-CANCELLED", "NC-CONTRIB-GAP", "NC-INSPECTION-OVERDUE", "NC-NAME-CHANGE-REISSUE",
     "XFER-DEFERRAL-EXPIRED", "EMP-BRANCH-QUOTA", "EMP-INSPECTION-OVERDUE", "DQ-DUP-ACTIVE-PERMIT",
     "DEP-SPOUSE-NO-CERT", "DEP-CHILD16-NO-PROOF", "SLA-15WD",
+    # v2
+    "ELIG-WITHHOLDER", "ELIG-WORK-PERMIT", "RENEW-WITHHOLDER", "NC-WITHHOLDER", "NC-WORK-PERMIT-EXPIRED",
+    "EXP-WORK-PERMIT-DUE", "XFER-DEFERRAL-ENDING", "WAIVER-UNUSED",
 }
 ENTITY = {"EMP-": "employer", "DQ-DUP-ACTIVE-PERMIT": "person", "DEP-": "dependent", "EXP-": "permit",
-          "NC-": "permit", "XFER-DEFERRAL": "permit"}
+          "NC-": "permit", "XFER-DEFERRAL": "permit", "WAIVER-": "record"}
 SPEC_RULES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "rules.md"  # ../shared/spec of the checkout
 
 
@@ -45,9 +48,11 @@ def test_rule_layer_has_exactly_the_spec_rules():
 def test_spec_rule_ids_match():
     text = SPEC_RULES.read_text(encoding="utf-8")
     ingest = text[text.index("## Ingest"):text.index("## New applications")]
-    spec_ids = set(re.findall(r"^\| ([A-Z0-9-]+) \|", text, re.M)) - set(re.findall(r"^\| ([A-Z0-9-]+) \|", ingest, re.M))
+    row = r"^\| ([A-Z0-9-]+)(?: \*\(v2\)\*)? \|"  # v2 rows carry a "*(v2)*" mark after the id
+    spec_ids = set(re.findall(row, text, re.M)) - set(re.findall(row, ingest, re.M))
     assert spec_ids == RULE_LAYER_IDS
-    sev = {m[0]: m[1] for m in re.findall(r"^\| ([A-Z0-9-]+) \| (error|warning|info) \|", text, re.M)}
+    sev = {m[0]: m[1] for m in re.findall(row + r" \**(error|warning|info)\**", text, re.M)}
+    assert sev["ELIG-EMPLOYER-AGE-1Y"] == "warning" and sev["WAIVER-UNUSED"] == "info"
     rules = load_rules()
     for rid in RULE_LAYER_IDS:
         if rid in sev:

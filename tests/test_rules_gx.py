@@ -60,6 +60,30 @@ def kitchen_sink() -> dict:
                             name="配偶"),
                        dict(holder_id_number=PR, id_number=pid("20080101", male=False, seq=92), relation="child",
                             name="子女")]
+    # v2: an enterprise below the capital threshold (P1 applies there: paid by E1, so ELIG-WITHHOLDER too)
+    t["employers"][2]["registered_capital_cny"] = 500_000
+    t["applications"].append(dict(application_id="CAP", type="new", id_number=P1, uscc=E3, submitted_on="2026-06-10",
+                                  status="draft"))
+    # v2: the renewing holder PR is paid by another company in the last months (NC-WITHHOLDER)
+    t["contributions"] += contributions_for(PR, "2026-01", "2026-04", withholder_name="北京别家科技有限公司")
+    # v2: foreign holders with passports and work permits
+    t["persons"] += [dict(t["persons"][0], id_number="E12345678", id_type="passport", birth_date="1985-03-01",
+                          gender="F", nationality="美国", work_permit_no="WP1", work_permit_expires_on="2026-07-01"),
+                     dict(t["persons"][0], id_number="G7654321", id_type="passport", birth_date="1980-03-01",
+                          gender="M", nationality="德国", work_permit_no="WP2", work_permit_expires_on="2026-01-01")]
+    t["permits"] += [dict(permit_no="FP1", id_number="E12345678", uscc=E1, issued_on="2025-01-01",
+                          expires_on="2028-01-01", status="active", last_inspection_on="2026-01-01"),
+                     dict(permit_no="FP2", id_number="G7654321", uscc=E1, issued_on="2025-01-01",
+                          expires_on="2028-01-01", status="active", last_inspection_on="2026-01-01"),
+                     dict(permit_no="DF2", id_number=others[1], uscc=E1, issued_on="2020-01-01",
+                          expires_on="2027-01-01", status="deferred_cancellation", deferred_on="2026-01-01")]
+    t["applications"].append(dict(application_id="FWP", type="new", id_number="G7654321", uscc=E1,
+                                  submitted_on="2026-06-10", status="draft"))
+    # v2: one waiver in use (E2's branch quota), one whose condition is gone (E1 is no branch)
+    t["waivers"] = [dict(rule_id="EMP-BRANCH-QUOTA", entity_key=E2, reason="重点企业", approved_by="市人才中心",
+                         approved_on="2026-01-01"),
+                    dict(rule_id="EMP-BRANCH-QUOTA", entity_key=E1, reason="重点企业", approved_by="市人才中心",
+                         approved_on="2026-01-01", expires_on="2026-06-15")]
     return t
 
 

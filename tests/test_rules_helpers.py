@@ -48,7 +48,7 @@ def base_tables(as_of: str = "2026-06-15", person: str = P1) -> dict[str, list[d
                                    level="high_school"),
                               dict(id_number=person, start_on="2008-09-01", end_on="2012-07-01", school="北大",
                                    level="bachelor")],
-        "contributions": contributions_for(person, "2023-01", "2026-05"),
+        "contributions": contributions_for(person, "2023-01", "2026-05", withholder_uscc=E1),
         "dependents": [],
         "permits": [],
         "applications": [dict(application_id="A1", type="new", id_number=person, uscc=E1, submitted_on="2026-06-10",

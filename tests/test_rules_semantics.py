@@ -175,8 +175,8 @@ def test_residence():
 
 def test_contrib_6m_window_and_missing_detail():
     t = base_tables()
-    # d = 2026-06-10 -> window 2025-12 .. 2026-05
-    t["contributions"] = (contributions_for(P1, "2025-12", "2026-05", skip={"2026-02": ["social_insurance"],
+    # d = 2026-06-10, L = 2 -> window 2025-11 .. 2026-04 (v2)
+    t["contributions"] = (contributions_for(P1, "2025-11", "2026-04", withholder_uscc=E1, skip={"2026-02": ["social_insurance"],
                                                                                "2026-04": ["income_tax"]}))
     got, rows = fired_keys(t, "ELIG-CONTRIB-6M")
     assert got == {"A1"}
@@ -186,12 +186,12 @@ def test_contrib_6m_window_and_missing_detail():
                             {"month": "2026-04", "kinds": ["income_tax"]}]
     assert "2026-02(社会保险)" in r["message_zh"] and "2026-04 (income tax)" in r["message_en"]
     assert d["missing_months"] == 2
-    # exactly the window, amount 0 counts, June (current month) not needed
-    t["contributions"] = contributions_for(P1, "2025-12", "2026-05")
+    # exactly the window, amount 0 counts, May and June (not yet declared) not needed
+    t["contributions"] = contributions_for(P1, "2025-11", "2026-04", withholder_uscc=E1)
     t["contributions"][0]["amount_cny"] = 0
     got, _ = fired_keys(t, "ELIG-CONTRIB-6M")
     assert got == set()
-    t["contributions"] = contributions_for(P1, "2026-01", "2026-06")  # misses 2025-12
+    t["contributions"] = contributions_for(P1, "2025-12", "2026-05", withholder_uscc=E1)  # misses 2025-11
     got, rows = fired_keys(t, "ELIG-CONTRIB-6M")
     assert got == {"A1"}
 
@@ -328,18 +328,20 @@ def test_renewal_contrib_window_starts_at_issue_month():
     t = base_tables()
     t["permits"] = [_permit(issued="2025-03-20", expires="2026-07-15")]
     t = with_apps(t, app("R", "2026-06-10", type_="renewal", permit_no="X1"))
-    # window max(M(2025-03-20), 2023-06) .. 2026-05 = 2025-03 .. 2026-05
-    t["contributions"] = contributions_for(P1, "2025-03", "2026-05")
+    # v2: window max(M(2025-03-20), 2023-05) .. 2026-04 = 2025-03 .. 2026-04 (L = 2, 36 months)
+    t["contributions"] = contributions_for(P1, "2025-03", "2026-04", withholder_uscc=E1)
     assert fired_keys(t, "RENEW-CONTRIB-GAP")[0] == set()
-    t["contributions"] = contributions_for(P1, "2025-04", "2026-05")
+    t["contributions"] = contributions_for(P1, "2025-04", "2026-04", withholder_uscc=E1)
     got, rows = fired_keys(t, "RENEW-CONTRIB-GAP")
     assert got == {"R"}
     assert json.loads(next(r for r in rows if r["rule_id"] == "RENEW-CONTRIB-GAP")["detail"])["missing"] == [
         {"month": "2025-03", "kinds": ["income_tax", "social_insurance"]}]
-    # 36-month cap: issued long ago, window 2023-06 .. 2026-05
+    # 36-month cap: issued long ago, window 2023-05 .. 2026-04
     t["permits"] = [_permit(issued="2015-01-01", expires="2026-07-15")]
-    t["contributions"] = contributions_for(P1, "2023-06", "2026-05")
+    t["contributions"] = contributions_for(P1, "2023-05", "2026-04", withholder_uscc=E1)
     assert fired_keys(t, "RENEW-CONTRIB-GAP")[0] == set()
+    t["contributions"] = contributions_for(P1, "2023-06", "2026-04", withholder_uscc=E1)
+    assert fired_keys(t, "RENEW-CONTRIB-GAP")[0] == {"R"}
 
 
 def test_renewal_contract_short():
@@ -418,9 +420,9 @@ def test_nc_contrib_gap_lag_two_months():
     t = with_apps(base_tables())
     t["permits"] = [_permit(issued="2024-01-10", expires="2027-01-10")]
     # as_of 2026-06-15: window 2024-01 .. 2026-04 (May not yet required)
-    t["contributions"] = contributions_for(P1, "2024-01", "2026-04")
+    t["contributions"] = contributions_for(P1, "2024-01", "2026-04", withholder_uscc=E1)
     assert fired_keys(t, "NC-CONTRIB-GAP")[0] == set()
-    t["contributions"] = contributions_for(P1, "2024-01", "2026-03")
+    t["contributions"] = contributions_for(P1, "2024-01", "2026-03", withholder_uscc=E1)
     got, rows = fired_keys(t, "NC-CONTRIB-GAP")
     r = next(r for r in rows if r["rule_id"] == "NC-CONTRIB-GAP")
     assert got == {"X1"} and str(r["due_on"]) == "2026-12-10"

@@ -36,6 +36,11 @@ def _key(d: Path) -> list[tuple[str, str]]:
         return [(r["rule_id"], r["entity_key"]) for r in csv.DictReader(fh)]
 
 
+def _waived(d: Path) -> set[tuple[str, str]]:
+    with open(d / "expected_findings.csv", encoding="utf-8", newline="") as fh:
+        return {(r["rule_id"], r["entity_key"]) for r in csv.DictReader(fh) if r["waived"] == "true"}
+
+
 def _read_csv(path: Path) -> list[dict]:
     raw = path.read_bytes()
     try:
@@ -72,7 +77,9 @@ def logical():
 def _rules_md_ids() -> list[str] | None:
     for p in SPEC_CANDIDATES:
         if p.is_file():
-            ids = re.findall(r"^\|\s*([A-Z]+(?:-[A-Z0-9]+)+)\s*\|", p.read_text(encoding="utf-8"), flags=re.M)
+            # v2 rows carry a "*(v2)*" mark after the id
+            ids = re.findall(r"^\|\s*([A-Z]+(?:-[A-Z0-9]+)+)\s*(?:\*\(v2\)\*\s*)?\|", p.read_text(encoding="utf-8"),
+                             flags=re.M)
             return sorted(set(ids))
     return None
 
@@ -121,11 +128,13 @@ def test_resident_ids_valid_except_injected(demo_data):
     bad_rows, n = set(), 0
     for name in ("persons.csv", "人员信息.csv"):
         rows = _read_csv(d / name)
-        id_col = "id_number" if "id_number" in rows[0] else "身份证号"
+        id_col = "id_number" if "id_number" in rows[0] else "证件号码"
+        type_col = "id_type" if "id_type" in rows[0] else "证件类型"
         for i, r in enumerate(rows, start=1):
             v = _norm_id(r[id_col])
             n += 1
-            if v and not _ric_ok(v):
+            passport = r[type_col] in ("passport", "护照")   # v2: 5-17 letters or digits
+            if v and not (re.fullmatch(r"[A-Z0-9]{5,17}", v) if passport else _ric_ok(v)):
                 bad_rows.add(f"{name}:{i}")
     assert n >= 5000
     expected_bad = {k for rid, k in key if rid == "DQ-BAD-ID" and k.split(":")[0] in ("persons.csv", "人员信息.csv")}
@@ -134,7 +143,7 @@ def test_resident_ids_valid_except_injected(demo_data):
 
 def test_messy_ids_are_present_but_normalise_to_valid(demo_data):
     rows = _read_csv(demo_data["dir"] / "人员信息.csv")
-    raw = [r["身份证号"] for r in rows]
+    raw = [r["证件号码"] for r in rows]
     assert any(re.search("[０-９]", v) for v in raw), "full-width digits"
     assert any(v.endswith("x") for v in raw), "lower-case x"
     assert any(" " in v for v in raw), "spaces"
@@ -145,8 +154,12 @@ def test_usccs_valid_except_injected(demo_data):
     df = pl.read_excel(d / "聘用单位.xlsx", sheet_name="聘用单位", infer_schema_length=0)
     codes = df["统一社会信用代码"].fill_null("").to_list()
     bad = {f"聘用单位.xlsx#聘用单位:{i}" for i, c in enumerate(codes, start=1) if not uscc.is_valid(c)}
+    # v2: an agent's code, when given, is checked too
+    agents = _read_csv(d / "代扣代缴单位.csv")
+    bad |= {f"代扣代缴单位.csv:{i}" for i, r in enumerate(agents, start=1)
+            if r["代扣代缴单位代码"] and not uscc.is_valid(_norm_id(r["代扣代缴单位代码"]))}
     expected = {k for rid, k in _key(d) if rid == "DQ-BAD-USCC"}
-    assert bad == expected and len(bad) >= 3
+    assert bad == expected and len(bad) >= 6
 
 
 def test_generated_ids_agree_with_stdnum_and_gender(logical):
@@ -446,3 +459,28 @@ def test_fraction_outside_zero_to_one_is_refused_before_writing(tmp_path):
         with pytest.raises(ValueError, match="fraction"):
             generate(tmp_path / "x", scale="city", seed=1, fraction=bad)
     assert not (tmp_path / "x").exists()
+
+
+def test_v2_cases_are_present_and_waivers_match(demo_data):
+    """About 2 % passport holders with work permits, HK/Macao/Taiwan and foreign PR numbers with
+    valid check characters, agents for about 5 % of employers, waivers that match (waived) and
+    that no longer match (WAIVER-UNUSED)."""
+    d = demo_data["dir"]
+    info = json.loads((d / "dataset.json").read_text(encoding="utf-8"))
+    v2 = info["v2"]
+    n = info["counts"]["persons"]
+    assert 0.015 <= v2["passport"] / n <= 0.03 and v2["hk_mo_tw"] >= 3 and v2["foreign_pr"] >= 3
+    assert 0.03 <= v2["agent_employers"] / info["counts"]["employers"] <= 0.08
+    rows = _read_csv(d / "persons.csv") + _read_csv(d / "人员信息.csv")
+    ids = {r.get("id_type") or r.get("证件类型"): 0 for r in rows}
+    for r in rows:
+        v = _norm_id(r.get("id_number") or r.get("证件号码") or "")
+        if v[:6] in ("810000", "820000", "830000") or (len(v) == 18 and v[0] == "9"):
+            assert _ric_ok(v) or any(k for rid, k in _key(d) if rid == "DQ-BAD-ID")
+    assert {"passport", "hk_mo_tw_residence", "foreign_permanent_resident"} <= {
+        {"护照": "passport", "港澳台居民居住证": "hk_mo_tw_residence",
+         "外国人永久居留身份证": "foreign_permanent_resident"}.get(t, t) for t in ids}
+    waived = _waived(d)
+    assert len(waived) >= 3 and all(r in ("ELIG-EMPLOYER-AGE-1Y", "EMP-BRANCH-QUOTA", "ELIG-BRANCH-QUOTA")
+                                    for r, _ in waived)
+    assert info["findings"]["WAIVER-UNUSED"] >= 3

@@ -32,7 +32,7 @@ RULES_FILE = Path(__file__).resolve().parent.parent.parent / "expectations" / "r
 # Short reason per rule (quarantine.reasons), zh / en; {column} {value} filled per failure.
 REASONS = {
     "DQ-REQUIRED": ("必填列「{column}」为空", "required column '{column}' is empty"),
-    "DQ-BAD-ID": ("身份证号码「{value}」未通过校验", "ID number '{value}' fails the GB 11643 check"),
+    "DQ-BAD-ID": ("证件号码「{value}」未通过校验", "ID number '{value}' fails the check of its document type"),
     "DQ-BAD-USCC": ("统一社会信用代码「{value}」未通过校验", "USCC '{value}' fails the GB 32100 check"),
     "DQ-BAD-DATE": ("「{column}」日期「{value}」无效或超出范围", "'{column}' date '{value}' unparseable or out of range"),
     "DQ-BAD-ENUM": ("「{column}」取值「{value}」不在代码表中", "'{column}' value '{value}' is not a code or label"),
@@ -43,6 +43,15 @@ REASONS = {
     "DQ-BAD-REF": ("「{column}」=「{value}」不是有效的引用(规则编号或电子邮箱)",
                    "'{column}' = '{value}' is not a valid reference (rule id or e-mail address)"),
 }
+
+
+def waivable_rule_ids() -> set[str]:
+    """Rule ids a waiver may name (v2): every rule of the rule book but the
+    record rules of ingest (DQ-BAD-*, DQ-REQUIRED, DQ-DATE-ORDER, DQ-DUP-KEY,
+    DQ-ORPHAN, DQ-BAD-REF), which cannot be waived."""
+    from expectations.rulebook import load_rules
+
+    return {rid for rid in load_rules() if rid not in RECORD_RULES and not rid.startswith("DQ-BAD-")}
 
 
 _ID_LIKE = r"^[0-9]{14,17}[0-9Xx]$"

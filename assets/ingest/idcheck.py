@@ -3,6 +3,12 @@
 - Resident ID (GB 11643): 18 characters, digits 1-17, digits 7-14 a real date
   not after ``as_of``, mod-11 check character (``X`` = 10). Deliberately NOT the
   "area code existed in the birth year" check (spec/tech-notes).
+- The other 18-character identity documents (Hong Kong / Macao / Taiwan
+  residence permits, prefix 81/82/83; the 2023 foreign permanent-resident
+  card, first digit 9) use the same layout and check character, so
+  ``id_valid`` accepts them too; python-stdnum's ``cn.ric`` rejects them
+  (area-code lookup), so the tests use it for the check character only.
+- Passport numbers: 5 to 17 characters of A-Z and 0-9 after normalising.
 - Unified social credit code (GB 32100): 18 characters over the alphabet
   ``0-9A-HJ-NPQRTUWXY``, positions 3-8 digits, mod-31 check character.
 
@@ -20,6 +26,9 @@ ID_CHECK = "10X98765432"  # index = weighted sum mod 11
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 ID_RE = r"^[0-9]{17}[0-9X]$"
+PASSPORT_RE = r"^[0-9A-Z]{5,17}$"
+# id_type codes whose number is an 18-character GB 11643 number (birth date and gender inside)
+GB11643_TYPES = ("resident_id", "hk_mo_tw_residence", "foreign_permanent_resident")
 USCC_RE = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 
@@ -63,6 +72,28 @@ def id_valid(expr: pl.Expr, as_of: dt.date) -> pl.Expr:
         & (expr.str.slice(17, 1) == id_check_char(expr))
     )
     return ok.fill_null(False)
+
+
+def passport_valid(expr: pl.Expr) -> pl.Expr:
+    """True when the (already normalised) value is 5-17 characters of A-Z and 0-9."""
+    return expr.str.contains(PASSPORT_RE).fill_null(False)
+
+
+def doc_valid(expr: pl.Expr, id_type: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """The check of the row's document type (persons): GB 11643 for the
+    18-character types (an empty type means ``resident_id``), the passport
+    check for ``passport``; an unknown type passes neither."""
+    t = id_type.fill_null("resident_id")
+    return (pl.when(t.is_in(GB11643_TYPES)).then(id_valid(expr, as_of))
+            .when(t == "passport").then(passport_valid(expr))
+            .otherwise(pl.lit(False)))
+
+
+def any_id_valid(expr: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """Tables other than persons: an 18-character value must pass GB 11643,
+    any other value the passport check (DQ-ORPHAN ties it to a person)."""
+    return (pl.when(expr.str.len_chars() == 18).then(id_valid(expr, as_of))
+            .otherwise(passport_valid(expr))).fill_null(False)
 
 
 def uscc_check_char(expr: pl.Expr) -> pl.Expr:

@@ -221,7 +221,7 @@ def carry_forward(con, res: IngestResult, table: Table, run_id: str, as_of: dt.d
                 "FROM quarantine WHERE table_name = ?", params=[name]).pl()
     rules = ", ".join(f"'{r}'" for r in RECORD_RULES)
     mismatch = " OR rule_id = 'DQ-ID-MISMATCH'" if name == "persons" else ""
-    cols = [c for c, _, _ in FINDINGS_COLUMNS]
+    cols = [c for c, _, _ in FINDINGS_COLUMNS if c != "waived"]  # waivers are the rule layer's
     sel = ", ".join("CAST(detail AS VARCHAR) AS detail" if c == "detail" else f'"{c}"' for c in cols)
     f = con.sql(f"SELECT {sel} FROM findings WHERE (rule_id IN ({rules}) AND "
                 f"json_extract_string(detail, '$.table') = ?){mismatch}", params=[name]).pl()

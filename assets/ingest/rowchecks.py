@@ -11,6 +11,7 @@ import polars as pl
 
 from assets.ingest import idcheck
 from assets.ingest.bind import Source, strict_column
+from assets.ingest.findings import waivable_rule_ids
 from core.contract import EMAIL_PATTERN, USCC_COLUMNS, Column, Table
 from assets.ingest.normalize import (add_years, clean_text, parse_bool, parse_date, parse_enum, parse_integer,
                                      parse_money, parse_month)
@@ -54,7 +55,7 @@ def type_columns(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame
             t = vcol
         if strict and kind != "text":
             t = pl.when(bad).then(None).otherwise(t)
-        ok = [(idcheck.id_valid(pl.col(f"t__{c.name}"), as_of) & ~bad).alias(f"ok__{c.name}")] \
+        ok = [(idcheck.any_id_valid(pl.col(f"t__{c.name}"), as_of) & ~bad).alias(f"ok__{c.name}")] \
             if kind == "id_number" else []
         vt = [f"v__{c.name}", f"t__{c.name}"]
         if _mostly_distinct(df, on):  # a join back would cost more than parsing every row
@@ -74,6 +75,10 @@ def type_columns(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame
         u = (df.select(on).unique().with_columns(v.alias(vt[0])).with_columns(t.alias(vt[1]))
              .with_columns(ok))
         df = df.join(u, on=on, how="left", nulls_equal=True, maintain_order="left")
+    if table.name == "persons":  # v2: the row's id_type says which check (idcheck.doc_valid)
+        df = df.with_columns((pl.col("ok__id_number") & idcheck.doc_valid(pl.col("t__id_number"),
+                                                                         pl.col("t__id_type"), as_of))
+                             .alias("ok__id_number"))
     return df
 
 
@@ -135,6 +140,16 @@ def row_failures(df: pl.DataFrame, table: Table, as_of: dt.date) -> pl.DataFrame
         v = pl.col("v__uscc")
         ok = idcheck.uscc_valid(v)
         add("DQ-BAD-USCC", v.is_not_null() & ~ok, "uscc", pl.col("uscc"))
+    if table.name == "persons":  # v2: a passport holder's birth date and gender are not in the number
+        passport = pl.col("t__id_type") == "passport"
+        for col in ("birth_date", "gender"):
+            add("DQ-REQUIRED", (passport & pl.col(f"v__{col}").is_null()).fill_null(False), col, pl.col(col))
+    if table.name == "withholding_agents":
+        v = pl.col("v__agent_uscc")
+        add("DQ-BAD-USCC", v.is_not_null() & ~idcheck.uscc_valid(v), "agent_uscc", pl.col("agent_uscc"))
+    if table.name == "waivers":
+        v = pl.col("v__rule_id")
+        add("DQ-BAD-REF", v.is_not_null() & ~v.is_in(sorted(waivable_rule_ids())), "rule_id", pl.col("rule_id"))
     if table.name == "employer_contacts":  # v2: an e-mail address when given (issue 18)
         v = pl.col("v__email")
         add("DQ-BAD-REF", v.is_not_null() & ~v.str.contains(EMAIL_PATTERN), "email", pl.col("email"))

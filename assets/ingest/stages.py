@@ -352,14 +352,17 @@ def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame 
         loaded = loaded.with_columns(idcheck.id_birth_date(idc).alias("_id_birth"),
                                      idcheck.id_gender(idc).alias("_id_gender"))
         mm = []
+        gb = pl.col("t__id_type") != "passport"  # v2: passports keep the given birth date and gender
         for col, idcol in (("gender", "_id_gender"), ("birth_date", "_id_birth")):
-            m = pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
+            m = gb & pl.col(f"t__{col}").is_not_null() & (pl.col(f"t__{col}") != pl.col(idcol))
             mm.append(loaded.filter(m).select(pl.col("_rid"), pl.col("_src").cast(pl.String), pl.col("_row"),
                                               pl.col("t__id_number").alias("id_number"),
                                               pl.lit(col).alias("column"),
                                               pl.col(f"t__{col}").cast(pl.String).alias("value"),
                                               pl.col(idcol).cast(pl.String).alias("id_value")))
         mismatches = pl.concat(mm)
-        loaded = loaded.with_columns(pl.col("_id_birth").alias("t__birth_date"),
-                                     pl.col("_id_gender").alias("t__gender"))
+        loaded = loaded.with_columns(pl.when(gb).then(pl.col("_id_birth")).otherwise(pl.col("t__birth_date"))
+                                     .alias("t__birth_date"),
+                                     pl.when(gb).then(pl.col("_id_gender")).otherwise(pl.col("t__gender"))
+                                     .alias("t__gender"))
     return loaded.select([pl.col(f"t__{c.name}").alias(c.name) for c in table.columns]), mismatches

@@ -124,7 +124,7 @@ def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_p
     # findings of the ingest rules
     from assets.warehouse import FINDINGS_COLUMNS, replace_findings
 
-    names = [c for c, _, _ in FINDINGS_COLUMNS]
+    names = [c for c, _, _ in FINDINGS_COLUMNS if c != "waived"]  # waivers are the rule layer's
     parts = [p.select(names) for p in f_parts if p.height]
     findings_df = pl.concat(parts) if parts else None
     if findings_df is not None:
@@ -133,7 +133,7 @@ def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_p
         try:
             replace_findings(con, OWNED_RULES, "SELECT run_id, as_of, rule_id, severity, entity_type, entity_key, "
                                                "uscc, id_number, due_on, message_zh, message_en, "
-                                               "CAST(detail AS JSON) FROM _ingest_findings")
+                                               "CAST(detail AS JSON) AS detail FROM _ingest_findings")
         finally:
             con.unregister("_ingest_findings")
     else:

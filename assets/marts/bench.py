@@ -234,10 +234,10 @@ def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: i
              ELSE 'rejected' END, CASE WHEN i % 4 = 2 THEN '材料不全' END, NULL
         FROM _p JOIN _u u USING (k) WHERE i % 10 = 0""")
     con.execute(f"""INSERT INTO findings SELECT 'bench', {A}, 'NC-CONTRIB-GAP', 'warning', 'permit', p.permit_no,
-        p.uscc, p.id_number, NULL, '缴费有缺口', 'gap', '{{}}' FROM permits p JOIN _p ON _p.id = p.id_number
+        p.uscc, p.id_number, NULL, '缴费有缺口', 'gap', '{{}}', false FROM permits p JOIN _p ON _p.id = p.id_number
         WHERE _p.i % 37 = 0 AND p.status = 'active'""")
     con.execute(f"""INSERT INTO findings SELECT 'bench', {A}, 'ELIG-TENURE-6M', 'error', 'application',
-        application_id, uscc, id_number, NULL, '在本单位工作不满6个月', 'tenure', '{{}}' FROM applications
+        application_id, uscc, id_number, NULL, '在本单位工作不满6个月', 'tenure', '{{}}', false FROM applications
         WHERE status = 'draft'""")
 
 

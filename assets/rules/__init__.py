@@ -16,7 +16,7 @@ from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse
 from expectations.rulebook import load_rules
 
-INPUT_ASSETS = list(TABLES)  # the nine contract tables (core.contract)
+INPUT_ASSETS = list(TABLES)  # the contract tables (core.contract; v2 adds withholding_agents, waivers)
 
 
 def datadocs_dir(settings: PermitsSettings, run_id: str) -> Path:

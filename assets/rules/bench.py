@@ -61,8 +61,9 @@ def build(con, people: int, months: int = 24, as_of: str = "2026-06-15") -> None
     # months x 2 kinds per person, a few holes
     first = dt.date.fromisoformat(as_of).replace(day=1)
     con.execute(f"""
-        INSERT INTO contributions (id_number, month, kind, amount_cny)
-        SELECT id, CAST(DATE '{first.isoformat()}' - to_months(CAST(m AS INTEGER)) AS DATE), k, 100
+        INSERT INTO contributions (id_number, month, kind, withholder_uscc, amount_cny)
+        SELECT id, CAST(DATE '{first.isoformat()}' - to_months(CAST(m AS INTEGER)) AS DATE), k,
+               CASE WHEN i % 53 = 0 AND m <= 3 THEN 'OTHER' ELSE uscc END, 100
         FROM _ids, range(1, {months} + 1) r(m), (VALUES ('income_tax'), ('social_insurance')) kk(k)
         WHERE NOT (i % 37 = 0 AND m = 5 AND k = 'social_insurance')""")
     con.execute("""

@@ -86,8 +86,8 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     con.execute("BEGIN")
     con.execute("DELETE FROM findings_history WHERE run_id = ?", [run_id])
     ids = ", ".join(sql_str(r) for r in sorted(rules)) or "NULL"
-    con.execute(f"INSERT INTO findings_history SELECT {cols}, policy FROM _run_findings")
-    con.execute(f"INSERT INTO findings_history SELECT {cols}, {sql_str(policy.version)} FROM findings "
+    con.execute(f"INSERT INTO findings_history BY NAME SELECT {cols}, policy FROM _run_findings")
+    con.execute(f"INSERT INTO findings_history BY NAME SELECT {cols}, {sql_str(policy.version)} AS policy FROM findings "
                 f"WHERE run_id = ? AND rule_id NOT IN ({ids})", [run_id])
     con.execute("COMMIT")
     t_write = time.perf_counter() - t0 - t_prep - t_eval

@@ -9,6 +9,7 @@ plus ``expected_findings.csv`` (the answer key: rule_id, entity_key) and
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .answer_key import covered_months_indexed, evaluate
+from . import v2
+from .answer_key import apply_waivers, covered_months_indexed, evaluate, withholder_findings
 from .contacts import write_contacts
 from .core import REFERENCE_DATE, SCALES, _Builder
 from .writer import FileSpec, Writer
@@ -65,18 +67,22 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
     t = logical.tables
     city = scale != "demo"
     as_of = logical.reference_date.astype(object)
+    # v2 cases (foreign holders, other ID documents, agents, payers elsewhere, deferrals ending)
+    scen_ids = set(b.P["ids"][b.scen != ""].tolist())
+    plan = v2.plan(t, as_of, np.random.default_rng([seed, 2026]), scen_ids)
     rng = np.random.default_rng([seed, 4242])
     w = Writer(out, rng, t, scale)
 
     # ---- contributions: Parquet by person chunk (+ a messy CSV for 2026 of the first chunk)
     chunk = 100_000 if city else b.N
-    covered_parts, n_contrib = [], 0
+    covered_parts, wh_parts, n_contrib = [], [], 0
     side_contrib = None
     for ci, lo in enumerate(range(0, b.N, chunk)):
         persons = np.arange(lo, min(lo + chunk, b.N))
-        c = b.contributions(persons, keep_index=True)
+        c = v2.mutate_contributions(b.contributions(persons, keep_index=True), plan)
         covered_parts.append(covered_months_indexed(c))
         c = c.drop("pi")
+        wh_parts.append(withholder_findings(t, c, as_of))
         n_contrib += c.height
         if ci == 0:
             side_contrib = c.filter(pl.col("month") >= pl.date(2026, 1, 1))
@@ -134,7 +140,13 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
         ("DQ-DUP-KEY", person_row(id_number=dup_pid, name="张重号")),
         ("DQ-DUP-KEY", person_row(id_number=dup_pid, name="李重号")),
     ]
+    hk_bad = v2._gb11643("810000", dt.date(1991, 4, 2), 123)
     persons_broken_b = [
+        ("DQ-BAD-ID", person_row(id_number="AB12", id_type="passport", birth_date="1980-01-01", gender="M")),
+        ("DQ-BAD-ID", person_row(id_number=w.bad_check(hk_bad), id_type="hk_mo_tw_residence")),
+        ("DQ-BAD-ID", person_row(id_number="P1234567-8", id_type="护照", birth_date="1975-05-05", gender="F")),
+        ("DQ-REQUIRED", person_row(id_number="E99887766", id_type="passport", gender="M")),   # no birth date
+        ("DQ-BAD-ENUM", person_row(id_type="军官证")),
         ("DQ-BAD-ID", person_row(id_number=w.new_id()[:17])),
         ("DQ-REQUIRED", person_row(id_number="")),
         ("DQ-BAD-ENUM", person_row(housing_type="宿舍")),
@@ -182,7 +194,8 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
     ]
     dep_broken = [
         ("DQ-BAD-ID", {"holder_id_number": q(), "id_number": w.bad_check(w.new_id("2015-01-01")), "relation": "child", "name": "王小测"}),
-        ("DQ-BAD-ID", {"holder_id_number": q(), "id_number": w.new_id("1992-01-01")[:16], "relation": "spouse", "name": "刘测",
+        # (v2: a 16-digit value would pass as a passport number in this table; 18 characters are always GB 11643)
+        ("DQ-BAD-ID", {"holder_id_number": q(), "id_number": w.bad_check(w.new_id("1992-01-01")), "relation": "spouse", "name": "刘测",
                        "marriage_certificate": "是"}),
         ("DQ-BAD-ENUM", {"holder_id_number": q(), "id_number": w.new_id("1960-01-01"), "relation": "父母", "name": "赵测"}),
         ("DQ-REQUIRED", {"holder_id_number": q(), "id_number": w.new_id("2016-01-01"), "relation": "child", "name": ""}),
@@ -227,6 +240,24 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
                         "status": "approved", "decided_on": "2024-03-20"}),
     ]
 
+    agents_broken = [
+        ("DQ-BAD-USCC", {"uscc": emp0, "agent_name": "北京错码人力资源有限公司", "agent_uscc": w.bad_check(w.new_uscc(), "0123456789ABCDEFGHJKLMNPQRTUWXY")}),
+        ("DQ-BAD-USCC", {"uscc": emp1, "agent_name": "北京短码人力资源有限公司", "agent_uscc": w.new_uscc()[:16]}),
+        ("DQ-BAD-USCC", {"uscc": w.employer_list[2], "agent_name": "北京坏码劳务派遣有限公司", "agent_uscc": w.bad_check(w.new_uscc(), "0123456789ABCDEFGHJKLMNPQRTUWXY")}),
+        ("DQ-ORPHAN", {"uscc": w.new_uscc(), "agent_name": "北京孤儿人力资源有限公司"}),
+        ("DQ-REQUIRED", {"uscc": emp0, "agent_name": ""}),
+    ]
+    waivers_broken = [
+        ("DQ-BAD-REF", {"rule_id": "DQ-BAD-ID", "entity_key": "persons.csv:3", "reason": "证件号码以公安系统为准",
+                        "approved_by": "市人才服务中心", "approved_on": "2026-03-01"}),
+        ("DQ-BAD-REF", {"rule_id": "ELIG-EMPLOYER-AGE-2Y", "entity_key": "SQ202600000001", "reason": "规则编号写错",
+                        "approved_by": "海淀区人才服务中心", "approved_on": "2026-03-01"}),
+        ("DQ-BAD-REF", {"rule_id": "DQ-ORPHAN", "entity_key": "employments.csv:7", "reason": "补录",
+                        "approved_by": "朝阳区人才服务中心", "approved_on": "2026-03-01"}),
+        ("DQ-REQUIRED", {"rule_id": "EMP-BRANCH-QUOTA", "entity_key": emp0, "reason": "", "approved_by": "市人才服务中心",
+                         "approved_on": "2026-03-01"}),
+    ]
+
     # ---- DQ-ID-MISMATCH: given gender / birth date disagree with the ID (kept; the ID wins)
     mism = set(b.P["ids"][b.idx("DQ-ID-MISMATCH")].tolist())
     mism_list = sorted(mism)
@@ -235,7 +266,8 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
     def persons_mutate(f: pl.DataFrame) -> pl.DataFrame:
         ids = f["id_number"].str.replace_all(" ", "").to_list()
         g, bd = f["gender"].to_list(), f["birth_date"].to_list()
-        blank = rng.random(f.height) < 0.08
+        # passports carry their own birth date and gender (required): never blanked
+        blank = (rng.random(f.height) < 0.08) & ~f["id_type"].is_in(["passport", "护照"]).to_numpy()
         for i, pid in enumerate(ids):
             norm = pid.translate(str.maketrans("０１２３４５６７８９", "0123456789")).upper()
             if norm in mism:
@@ -276,6 +308,8 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
                permits_broken, dups=1)
         w.emit(FileSpec("applications", "applications.csv", "csv", "utf-8", date_style="mixed", labels=0.3, messy_ids=0.02),
                t["applications"], apps_broken, dups=3)
+        w.emit(FileSpec("withholding_agents", "代扣代缴单位.csv", "csv", "utf-8-sig", zh_headers=True, date_style="cn",
+                        labels=0.5), t["withholding_agents"], agents_broken, dups=1)
     else:
         w.emit(FileSpec("employers", "employers.csv", "csv", "gb18030", zh_headers=True, date_style="mixed", labels=0.7,
                         money="grouped"), t["employers"], employers_broken, dups=20)
@@ -296,18 +330,23 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
                         messy_ids=0.01), side_contrib, contrib_broken, dups=4)
         w.emit(FileSpec("dependents", "随往人员.csv", "csv", "utf-8-sig", zh_headers=True, labels=1.0, bools=1, messy_ids=0.05),
                t["dependents"], dep_broken, dups=5)
+        w.emit(FileSpec("withholding_agents", "代扣代缴单位.csv", "csv", "gb18030", zh_headers=True, date_style="mixed",
+                        labels=0.5), t["withholding_agents"], agents_broken, dups=2)
 
     # ---- employer contacts (v2, issue 18): own module, its defects join the key
     contact_key, contact_files = write_contacts(out, t["employers"]["uscc"].to_list(), seed, w.new_uscc)
     w.key += contact_key
     w.files.update(contact_files)
 
-    # ---- the answer key
-    rule_findings = evaluate(t, as_of, covered=covered)
-    key = pl.concat([
+    # ---- the answer key (and the waiver register, which names findings of the data)
+    rule_findings = pl.concat([evaluate(t, as_of, covered=covered), *wh_parts]).unique()
+    t["waivers"] = v2.waivers(rule_findings, t, as_of)
+    w.emit(FileSpec("waivers", "例外登记.csv", "csv", "utf-8-sig", zh_headers=True, date_style="cn"), t["waivers"],
+           waivers_broken, dups=1)
+    key = apply_waivers(pl.concat([
         rule_findings,
         pl.DataFrame(w.key + key_id_mismatch, schema={"rule_id": pl.String, "entity_key": pl.String}, orient="row"),
-    ]).unique().sort("rule_id", "entity_key")
+    ]).unique(), t, as_of).sort("rule_id", "entity_key")
     key.write_csv(out / "expected_findings.csv")
     counts = {name: (t[name].height if t.get(name) is not None else None) for name in t}
     counts["contributions"] = n_contrib
@@ -316,6 +355,8 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
         "findings": dict(sorted(key.group_by("rule_id").len().iter_rows())),
         "files": w.files,
         "intended": len(logical.intended),
+        "v2": plan.counts,
+        "waived": int(key["waived"].sum()),
     }
     (out / "dataset.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info

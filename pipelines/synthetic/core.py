@@ -935,7 +935,9 @@ class _Builder:
         for j, p in enumerate(self.idx("NC-CONTRIB-GAP")):
             rm.append((p, ref_m - 3 - (j % 5), "social_insurance" if j % 2 else "income_tax"))
         for p in self.idx("RENEW-CONTRIB-GAP"):
-            rm.append((p, ref_m - 1, "social_insurance"))
+            # v2: windows end at M(d) - L (L = 2); these renewals are filed in the reference month, so the
+            # newest required month is ref - 2 -- also the permit's NC-CONTRIB-GAP window (same length)
+            rm.append((p, ref_m - 2, "social_insurance"))
         self.removed = rm
 
     def contributions(self, persons: np.ndarray | None = None, keep_index: bool = False) -> pl.DataFrame:
@@ -1077,4 +1079,6 @@ class _Builder:
             sel = apps.filter((pl.col("type") == "renewal") & pl.col("id_number").is_in(people.tolist())
                               & pl.col("status").is_in(V.OPEN_STATUSES))
             self.intended += [(s, a) for a in sel["application_id"].to_list()]
+        # v2: the renewal's contribution gap lies in the permit's NC-CONTRIB-GAP window too
+        self.intended += [("NC-CONTRIB-GAP", self.cur_permit[p]) for p in self.idx("RENEW-CONTRIB-GAP")]
         return Logical(self.ref, tables, self.intended)
