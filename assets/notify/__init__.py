@@ -67,7 +67,13 @@ def notifications(context: AssetExecutionContext, settings: PermitsSettings, war
 
     t0 = time.perf_counter()
     as_of = resolve_as_of(context, settings)
-    site_dir = Path(settings.site_dir)
+    from reports.site import staged_path
+
+    live_site = Path(settings.site_dir)
+    # the site step stages this run's site and warehouse_commit swaps it in afterwards: the
+    # attachments and the index page's status block are this run's, so read and patch the staged one
+    staged = staged_path(live_site.resolve(), context.run.run_id)
+    site_dir = staged if staged.is_dir() else live_site
     tags = context.run.tags or {}
     backfill = tags.get("permits/backfill") or tags.get("dagster/backfill")
     try:
@@ -81,7 +87,7 @@ def notifications(context: AssetExecutionContext, settings: PermitsSettings, war
         cfg, summary = None, {"skipped": True, "reason": "backfill of a past day / 回填历史日期,不发送提醒"}
     if cfg is not None:
         with warehouse.run_connection(context.run.run_id) as con:
-            engine = make_engine(notify.db or None, default_path=site_dir.parent / "server.sqlite")
+            engine = make_engine(notify.db or None, default_path=live_site.parent / "server.sqlite")
             try:
                 summary = run_notify(con, as_of, cfg, engine, site_dir,
                                      Path(notify.dry_run_dir) if notify.dry_run_dir else None,
