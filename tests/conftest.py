@@ -11,6 +11,26 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
+def chromium_ready():
+    """Chromium and a CJK font installed (tests/browser_setup.py), once per session; a failed
+    set-up fails the browser tests instead of skipping them."""
+    from browser_setup import BrowserSetupError, ensure_browser
+
+    try:
+        ensure_browser()
+    except BrowserSetupError as exc:
+        pytest.fail(f"browser set-up failed: {exc}")
+
+
+@pytest.fixture(scope="module")
+def ctx(chromium_ready):
+    """A headless Chromium browser context for one test module (the browser tests share it)."""
+    from browser_setup import browser
+
+    with browser() as c:
+        yield c
+
+@pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> dict:
     from pipelines.cli import DEMO_SEED
     from pipelines.synthetic import generate

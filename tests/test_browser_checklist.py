@@ -11,21 +11,11 @@ import unicodedata
 import duckdb
 import pytest
 
-from browser_setup import SCREENSHOTS, BrowserSetupError, browser, ensure_browser, open_page
+from browser_setup import SCREENSHOTS, open_page
 
 pytestmark = pytest.mark.browser
 
 A4_PT = (595.28, 841.89)
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        ensure_browser()
-    except BrowserSetupError as exc:
-        pytest.fail(f"browser set-up failed: {exc}")
-    with browser() as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

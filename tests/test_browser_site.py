@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from browser_setup import SCREENSHOTS, BrowserSetupError, browser, ensure_browser, open_page
+from browser_setup import SCREENSHOTS, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +27,6 @@ CHART_CHECK = """() => Array.from(document.querySelectorAll('.plot')).map(d => (
     marks: d.querySelectorAll('.trace .point, .trace path.point, .scatterlayer .trace path, .funnellayer .trace').length,
     attr: d.getAttribute('data-traces')
 }))"""
-
-
-@pytest.fixture(scope="session")
-def chromium_ready():
-    try:
-        ensure_browser()
-    except BrowserSetupError as exc:
-        pytest.fail(f"browser set-up failed: {exc}")
-
-
-@pytest.fixture(scope="module")
-def ctx(chromium_ready):
-    with browser() as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

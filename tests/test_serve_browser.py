@@ -7,22 +7,12 @@ test-output/screenshots/ (serve-login.png, serve-login-en.png, serve-employer.pn
 from __future__ import annotations
 
 import pytest
-from browser_setup import SCREENSHOTS, BrowserSetupError, browser, ensure_browser, open_page
+from browser_setup import SCREENSHOTS, open_page
 from serve_helpers import PASSWORD, ServerProcess, add_accounts, build_site
 
 from pipelines.serve.db import open_db
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        ensure_browser()
-    except BrowserSetupError as exc:
-        pytest.fail(f"browser set-up failed: {exc}")
-    with browser() as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
