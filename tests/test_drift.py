@@ -26,6 +26,7 @@ from assets.marts.build import build_all  # noqa: E402
 from assets.marts.sample import create_contract_tables, insert, make_id, make_uscc  # noqa: E402
 from assets.rules.core import evaluate_rulebook  # noqa: E402
 from assets.settings import PACKAGED_POLICY  # noqa: E402
+from core.contract import TABLE_ORDER  # noqa: E402
 from core.dates import add_months  # noqa: E402
 
 # rules.md § Permits: the rule whose finding puts an active permit in each state
@@ -86,8 +87,7 @@ def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[
     cands = con.sql(f"SELECT uscc, id_number, {', '.join(cols.values())} FROM candidates").fetchall()
     copy = duckdb.connect()
     create_contract_tables(copy)
-    for table in ("employers", "persons", "employments", "work_history", "education_history", "contributions",
-                  "dependents", "permits", "applications"):
+    for table in TABLE_ORDER:  # every contract table (agents and waivers decide rules too)
         df = con.sql(f"SELECT * FROM {table}").df()  # noqa: F841  (read by the INSERT below)
         copy.execute(f"INSERT INTO {table} SELECT * FROM df")
     apps = [{"application_id": f"T{i}", "type": "new", "id_number": idn, "uscc": u, "status": "draft"}
@@ -207,7 +207,8 @@ def build_world(con, employers: list[dict], people: list[dict]) -> None:
 
 def override_policy(tmp: Path) -> tuple[Path, dict]:
     doc = yaml.safe_load(PACKAGED_POLICY.read_text(encoding="utf-8"))
-    doc["districts"] = {"haidian": {"min_capital_cny": 2_000_000, "expiry_notice_days": 30, "max_age_male": 50}}
+    doc["districts"] = {"haidian": {"min_capital_cny": 2_000_000, "expiry_notice_days": 30, "max_age_male": 50,
+                                    "contribution_lag_months": 1}}
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path, doc
@@ -250,7 +251,8 @@ def test_draft_renewal_without_date_is_not_in_hand():
 
 def test_district_override_changes_both_sides_the_same_way(tmp_path):
     """haidian: capital 1.5M passes the default (1M) but not the override (2M);
-    a permit 60 days from expiry is due within 90 days but not within 30."""
+    a permit 60 days from expiry is due within 90 days but not within 30; payments on record up
+    to M(as_of)-2 cover the default window (L = 2) but not the override's (L = 1)."""
     person = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
                   special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
                   achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
@@ -258,7 +260,7 @@ def test_district_override_changes_both_sides_the_same_way(tmp_path):
                   permit=None, renewal=None)
     emp = dict(district="haidian", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
                account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=1_500_000)
-    people = [person, {**person, "permit": (60, "active")}]
+    people = [person, {**person, "permit": (60, "active")}, {**person, "contrib_to": -1}]
     policy_path, _ = override_policy(tmp_path)
     seen = {}
     for name, path in (("default", PACKAGED_POLICY), ("override", policy_path)):
@@ -266,11 +268,14 @@ def test_district_override_changes_both_sides_the_same_way(tmp_path):
         build_world(con, [emp, emp, emp], people)
         run_both(con, path)
         seen[name] = (con.sql("SELECT chk_employer_capital FROM candidates").fetchall(),
-                      con.sql("SELECT window_state FROM permit_status").fetchall())
+                      con.sql("SELECT window_state FROM permit_status").fetchall(),
+                      con.sql("SELECT chk_contrib FROM candidates ORDER BY id_number").fetchall())
         assert window_disagreements(con) == [] and candidate_disagreements(con, path) == []
         con.close()
-    assert seen["default"] == ([("ok",)], [("due_soon",)])
-    assert seen["override"] == ([("blocked",)], [("not_due",)])
+    assert seen["default"][:2] == ([("ok",), ("ok",)], [("due_soon",)])
+    assert seen["override"][:2] == ([("blocked",), ("blocked",)], [("not_due",)])
+    assert sorted(seen["default"][2]) == [("ok",), ("ok",)]
+    assert sorted(seen["override"][2]) == [("ok",), ("wait",)]   # only M(as_of)-1 missing: declared late
 
 
 if __name__ == "__main__":  # the same comparisons on any built warehouse (e.g. a held-out input folder's)

@@ -18,6 +18,9 @@ MA = dt.date(2026, 6, 1)
 GOOD_EMP = {"entity_type": "enterprise", "district": "haidian", "established_on": dt.date(2010, 1, 1),
             "registered_capital_cny": 5_000_000, "account_opened_on": dt.date(2011, 1, 1)}
 
+FOREIGN = {"id_type": "passport", "birth_date": dt.date(1990, 3, 7), "gender": "M", "nationality": "美国",
+           "work_permit_no": "WP0001", "work_permit_expires_on": dt.date(2027, 1, 1)}
+
 # case -> (person overrides, employer overrides, extra setup key, expected blocking rule ids)
 CASES = {
     "ok": ({}, {}, None, []),
@@ -39,6 +42,11 @@ CASES = {
     "photo_small": ({"photo_width": 294}, {}, None, ["ELIG-PHOTO"]),
     "photo_JPG_ok": ({"photo_format": "JPG"}, {}, None, []),
     "title_route": ({"highest_degree": "none", "title_level": "intermediate"}, {}, None, []),
+    # (v2) foreign nationals (passport): a valid work permit is an eligibility check too (ELIG-WORK-PERMIT)
+    "foreign_no_permit": ({**FOREIGN, "work_permit_no": None}, {}, "passport", ["ELIG-WORK-PERMIT"]),
+    "foreign_permit_expired": ({**FOREIGN, "work_permit_expires_on": A - dt.timedelta(days=1)}, {}, "passport",
+                               ["ELIG-WORK-PERMIT"]),
+    "foreign_permit_ends_on_as_of": ({**FOREIGN, "work_permit_expires_on": A}, {}, "passport", []),
 }
 
 
@@ -55,7 +63,7 @@ def cands():
         birth, male = dt.date(1990, 3, 7), True
         if isinstance(extra, tuple):
             _, birth, male = extra
-        pid = make_id("110105", birth, 10 + k, male)
+        pid = make_id("110105", birth, 10 + k, male) if extra != "passport" else f"E{9000000 + k}"
         ids[case] = pid
         rows["persons"].append(good_person(pid, f"人{k}", **pover))
         hired = dt.date(2020, 1, 1) if case not in ("old_man", "old_woman") else add_months(A, -4)
