@@ -80,11 +80,19 @@ def window_oracle(con, policy: dict) -> dict[str, str]:
 def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[str]:
     """Copy the warehouse, file a draft new application for every candidate, run
     the rule step on the copy and compare its ELIG findings with the candidate's
-    check states (ok <=> no finding of that rule)."""
+    check states (ok <=> no finding of that rule). A rule with a ``breaks_at`` entry
+    (e.g. the age limit) is judged at the date every waiting check holds: a check
+    'blocked' without a finding at as_of must then break in the rule step run again
+    at that date (the candidate's projected date: as_of, or the latest forecast date
+    of its waiting checks)."""
     from expectations.candidates import candidate_rules
 
-    cols = {rid: r["candidate"]["column"] for rid, r in candidate_rules().items()}
-    cands = con.sql(f"SELECT uscc, id_number, {', '.join(cols.values())} FROM candidates").fetchall()
+    crules = candidate_rules()
+    cols = {rid: r["candidate"]["column"] for rid, r in crules.items()}
+    ok_on = {rid: r["candidate"]["ok_on_column"] for rid, r in crules.items() if r["candidate"].get("ok_on_column")}
+    later = {rid for rid, r in crules.items() if r["candidate"].get("breaks_at")}
+    cands = con.sql(f"SELECT uscc, id_number, {', '.join(list(cols.values()) + list(ok_on.values()))} "
+                    "FROM candidates").fetchall()
     copy = duckdb.connect()
     create_contract_tables(copy)
     for table in TABLE_ORDER:  # every contract table (agents and waivers decide rules too)
@@ -95,13 +103,23 @@ def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[
     insert(copy, "applications", apps)
     evaluate_rulebook(copy, as_of, "drift", policy_path, with_gx=False)
     found = set(copy.sql("SELECT entity_key, rule_id FROM findings").fetchall())
-    copy.close()
-    bad = []
-    for i, (u, idn, *states) in enumerate(cands):
-        for (rid, col), state in zip(cols.items(), states):
+    bad, recheck = [], {}
+    for i, (u, idn, *values) in enumerate(cands):
+        states = dict(zip(cols, values[:len(cols)]))
+        dates = dict(zip(ok_on, values[len(cols):]))
+        projected = max([as_of] + [d for rid, d in dates.items() if states[rid] == "wait" and d is not None])
+        for rid, state in states.items():
             breaks = (f"T{i}", rid) in found
-            if breaks != (state != "ok"):
-                bad.append(f"{u}/{idn[:6]}…: {col} = {state}, rule step {'breaks' if breaks else 'passes'} {rid}")
+            if rid in later and state == "blocked" and not breaks and projected > as_of:
+                recheck.setdefault(projected, []).append((i, u, idn, rid))
+            elif breaks != (state != "ok"):
+                bad.append(f"{u}/{idn[:6]}…: {cols[rid]} = {state}, rule step {'breaks' if breaks else 'passes'} {rid}")
+    for day, items in sorted(recheck.items()):
+        evaluate_rulebook(copy, day, "drift-later", policy_path, with_gx=False)
+        found = set(copy.sql("SELECT entity_key, rule_id FROM findings").fetchall())
+        bad += [f"{u}/{idn[:6]}…: {cols[rid]} = blocked, rule step passes {rid} at as_of and at {day}"
+                for i, u, idn, rid in items if (f"T{i}", rid) not in found]
+    copy.close()
     return bad
 
 
@@ -246,6 +264,27 @@ def test_draft_renewal_without_date_is_not_in_hand():
         "P0": "open", "P1": "renewal_in_hand"}
     assert con.sql("SELECT entity_key FROM findings WHERE rule_id = 'EXP-WINDOW-OPEN'").fetchall() == [("P0",)]
     assert {r[0] for r in con.sql("SELECT permit_no FROM todo_renewals").fetchall()} == {"P0"}
+    con.close()
+
+
+def test_age_limit_reached_while_waiting_is_judged_at_the_projected_date():
+    """A man of 60 hired 2026-04-28 waits for tenure until 2026-10-28; born 1965-09-25 he is 61 by
+    then (blocked, and the rule step breaks at that date); born a year later he is not (ok)."""
+    person = dict(employer=0, birth=dt.date(1965, 9, 25), male=True, highest_degree="bachelor", title_level=None,
+                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
+                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2026, 4, 28),
+                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
+                  permit=None, renewal=None)
+    emp = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
+               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+    con = duckdb.connect()
+    build_world(con, [emp, emp, emp], [person, {**person, "birth": dt.date(1966, 9, 25)}])
+    run_both(con, PACKAGED_POLICY)
+    assert sorted(con.sql("SELECT chk_age_limit, chk_tenure FROM candidates").fetchall()) == [
+        ("blocked", "wait"), ("ok", "wait")]
+    assert candidate_disagreements(con, PACKAGED_POLICY) == []
+    con.execute("UPDATE candidates SET chk_age_limit = 'blocked'")   # a mart blocking both would be caught
+    assert len(candidate_disagreements(con, PACKAGED_POLICY)) == 1
     con.close()
 
 
