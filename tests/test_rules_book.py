@@ -61,7 +61,6 @@ def test_spec_rule_ids_match():
 
 
 def test_gx_suites_load_whole():
-    pytest.importorskip("great_expectations")
     from expectations.gx_suites import build_suites, expectation_dicts
 
     suites = build_suites()
