@@ -391,6 +391,16 @@ def test_messages_use_the_seeds_terms():
     assert all("请走" not in m and "发于" not in m.replace("签发于", "") for m in msg.values())
 
 
+def test_account_not_opened_message_has_no_placeholder():
+    t = base_tables()
+    t["employers"][0]["account_opened_on"] = None
+    r = findings_of(t, "ELIG-EMPLOYER-NOT-OPENED")["A1"]
+    assert "尚未开通" in r["message_zh"] and "—" not in r["message_zh"] and "has not been opened" in r["message_en"]
+    t["employers"][0]["account_opened_on"] = "2026-06-20"     # after d = 2026-06-10
+    r = findings_of(t, "ELIG-EMPLOYER-NOT-OPENED")["A1"]
+    assert "于 2026-06-20 开通,晚于申请日 2026-06-10" in r["message_zh"]
+
+
 def test_renewal_too_late_message():
     t = base_tables()
     t["permits"] = [permit(issued="2023-01-10", expires="2026-04-01")]
