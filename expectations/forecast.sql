@@ -26,3 +26,18 @@ CREATE OR REPLACE TEMP MACRO contrib_ok_on(missing, window_from, window_to, hire
          WHEN month_start(hired_on) >= ym_date(window_to) THEN
               add_months(month_start(as_of()), month_index(month_start(hired_on)) - month_index(ym_date(window_from)))
     END;
+
+-- Forecast of a broken withholder check (ELIG-WITHHOLDER facts: not_withheld, window_from,
+-- window_to) "if payments continue" as they are now: when the window's newest month is properly
+-- withheld, the first day the window starts after the last month that is not; when it is not,
+-- and the person joined this employer after the window (the bad months are the old employer's),
+-- the day the window starts at the hire month; otherwise NULL (someone else pays now).
+CREATE OR REPLACE TEMP MACRO withholder_ok_on(bad, window_from, window_to, hired_on) AS
+    CASE WHEN bad IS NULL OR len(bad) = 0 THEN NULL
+         WHEN NOT list_contains(list_transform(bad, lambda x: x.month), window_to) THEN
+              add_months(month_start(as_of()),
+                         month_index(ym_date(list_max(list_transform(bad, lambda x: x.month))))
+                         - month_index(ym_date(window_from)) + 1)
+         WHEN month_start(hired_on) > ym_date(window_to) THEN
+              add_months(month_start(as_of()), month_index(month_start(hired_on)) - month_index(ym_date(window_from)))
+    END;

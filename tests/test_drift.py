@@ -200,8 +200,8 @@ def build_world(con, employers: list[dict], people: list[dict]) -> None:
         m = add_months(ma, p["contrib_from"])
         while m <= add_months(ma, p["contrib_to"] - 1):
             if p["contrib_hole"] is None or m != add_months(ma, p["contrib_hole"]):
-                rows["contributions"] += [{"id_number": pid, "month": m, "kind": kind, "amount_cny": 100}
-                                          for kind in ("income_tax", "social_insurance")]
+                rows["contributions"] += [{"id_number": pid, "month": m, "kind": kind, "amount_cny": 100,
+                                           "withholder_uscc": u} for kind in ("income_tax", "social_insurance")]
             m = add_months(m, 1)
         rows["work_history"].append({"id_number": pid, "start_on": p["work_start"], "end_on": None,
                                      "organization": "某公司"})

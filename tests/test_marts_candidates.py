@@ -47,6 +47,8 @@ CASES = {
     "foreign_permit_expired": ({**FOREIGN, "work_permit_expires_on": A - dt.timedelta(days=1)}, {}, "passport",
                                ["ELIG-WORK-PERMIT"]),
     "foreign_permit_ends_on_as_of": ({**FOREIGN, "work_permit_expires_on": A}, {}, "passport", []),
+    # (v2) paid by a company that is neither the employer nor its registered agent (ELIG-WITHHOLDER)
+    "other_withholder": ({}, {}, "other_withholder", ["ELIG-WITHHOLDER"]),
 }
 
 
@@ -69,7 +71,8 @@ def cands():
         hired = dt.date(2020, 1, 1) if case not in ("old_man", "old_woman") else add_months(A, -4)
         rows["employments"].append({"id_number": pid, "uscc": u, "hired_on": hired})
         last = add_months(MA, -1) if extra != "stopped" else add_months(MA, -5)
-        rows["contributions"] += covered_months(pid, dt.date(2020, 1, 1), last)
+        rows["contributions"] += covered_months(pid, dt.date(2020, 1, 1), last,
+                                                withholder_uscc=u if extra != "other_withholder" else make_uscc(99))
         w, e = history(pid, pover.get("work_start_date", dt.date(2012, 7, 15)))
         if extra == "gap":
             w = [{"id_number": pid, "start_on": dt.date(2012, 7, 15), "end_on": dt.date(2015, 1, 31),
@@ -122,7 +125,7 @@ def test_age_limit_passed_before_tenure_completes():
     insert(con, "persons", [good_person(pid, "老王")])
     hired = add_months(A, -4)  # tenure complete 2026-08-15, before his 61st birthday -> still ok
     insert(con, "employments", [{"id_number": pid, "uscc": u, "hired_on": hired}])
-    insert(con, "contributions", covered_months(pid, dt.date(2020, 1, 1), add_months(MA, -1)))
+    insert(con, "contributions", covered_months(pid, dt.date(2020, 1, 1), add_months(MA, -1), withholder_uscc=u))
     w, e = history(pid, dt.date(2012, 7, 15))
     insert(con, "work_history", w)
     insert(con, "education_history", e)
@@ -135,3 +138,36 @@ def test_age_limit_passed_before_tenure_completes():
     build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit, blocking_rule_ids FROM candidates").fetchall() == [
         (None, "blocked", ["ELIG-AGE-LIMIT"])]
+
+
+def test_withholder_forecast():
+    """ELIG-WITHHOLDER for candidates (window M(d)-7 .. M(d)-2, as_of 2026-06-15: 2025-11 .. 2026-04).
+    Paid by another company up to 2026-01, by the employer since: waits until the window starts after
+    January (2026-09-01). Joined on 2026-05-10 from an old employer that paid every window month:
+    waits until the window starts at the hire month (2026-12-01). Paid by another company now: blocked."""
+    con = duckdb.connect()
+    create_contract_tables(con)
+    u, other = make_uscc(7), make_uscc(8)
+    insert(con, "employers", [{"uscc": u, "name": "x", **GOOD_EMP}])
+    people = {"mid": (dt.date(2019, 1, 1), dt.date(2026, 1, 1)), "joined": (dt.date(2026, 5, 10), dt.date(2026, 4, 1)),
+              "now": (dt.date(2019, 1, 1), None)}
+    pids = {}
+    for k, (key, (hired, other_until)) in enumerate(people.items()):
+        pid = pids[key] = make_id("110105", dt.date(1990, 3, 7), 60 + k, True)
+        insert(con, "persons", [good_person(pid, key)])
+        insert(con, "employments", [{"id_number": pid, "uscc": u, "hired_on": hired}])
+        w, e = history(pid, dt.date(2012, 7, 15))
+        insert(con, "work_history", w)
+        insert(con, "education_history", e)
+        last_other = other_until or add_months(MA, -1)
+        rows = covered_months(pid, dt.date(2024, 1, 1), last_other, withholder_uscc=other)
+        if other_until:
+            rows += covered_months(pid, add_months(other_until, 1), add_months(MA, -1), withholder_uscc=u)
+        insert(con, "contributions", rows)
+    prepare(con, A, PACKAGED_POLICY)
+    build_candidates(con, A)
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT id_number, chk_withholder, withholder_ok_on FROM candidates").fetchall()}
+    assert got[pids["mid"]] == ("wait", dt.date(2026, 9, 1))
+    assert got[pids["joined"]][0] == "wait" and got[pids["joined"]][1] == dt.date(2026, 12, 1)
+    assert got[pids["now"]] == ("blocked", None)

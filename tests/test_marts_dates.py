@@ -176,7 +176,7 @@ def test_eligible_on_is_the_latest_time_condition(as_of, cases):
             start = ref_add_months(ma, -run)
             # run = 1 (only the month before as_of on record) lies after the window M(d)-7 .. M(d)-2:
             # the forecast must still see it (ELIG-CONTRIB-6M's _run_from)
-            contribs += covered_months(pid, start, ref_add_months(ma, -1))
+            contribs += covered_months(pid, start, ref_add_months(ma, -1), withholder_uscc=u)
             c_ok = ref_add_months(start, 6 + 1)  # v2: the window M(d)-7 .. M(d)-2 (L = 2) starts at `start`
         elif dt.date(hired.year, hired.month, 1) >= ref_add_months(ma, -2):  # v2: hired in or after M(d)-L
             c_ok = ref_add_months(dt.date(hired.year, hired.month, 1), 6 + 1)  # new hire: payments assumed to start
