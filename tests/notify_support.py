@@ -108,9 +108,10 @@ def markers_in(text: str) -> set[str]:
 
 # ------------------------------------------------------------------ SMTP
 class SmtpSink:
-    """aiosmtpd on 127.0.0.1; ``security`` none | starttls | tls (self-signed certificate in ``tmp``)."""
+    """aiosmtpd on 127.0.0.1; ``security`` none | starttls | tls (self-signed certificate in ``tmp``);
+    ``login`` = (user, password): AUTH required (over TLS), ``logins`` lists the users that logged in."""
 
-    def __init__(self, tmp: Path, security: str = "none", on_message=None):
+    def __init__(self, tmp: Path, security: str = "none", on_message=None, login: tuple[str, str] | None = None):
         from aiosmtpd.controller import Controller
 
         self.messages: list[bytes] = []
@@ -122,7 +123,18 @@ class SmtpSink:
         if security != "none":
             ctx, self.cafile = _server_tls(tmp)
             kw = {"ssl_context": ctx} if security == "tls" else {"tls_context": ctx, "require_starttls": True}
+        self.logins: list[str] = []
         sink = self
+        if login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == login
+                if ok:
+                    sink.logins.append(login[0])
+                return AuthResult(success=ok, handled=False)  # a refusal answers 535
+
+            kw.update(authenticator=authenticator, auth_required=True)
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):

@@ -183,6 +183,7 @@ def test_two_days_of_the_demo_run_twice_each_reminder_once(demo_run, tmp_path):
         open2, contacts2, owners2, rs = _state(wh, d2)
         rs = json.loads(rs[0][0])
         assert rs["status"] == "sent" and rs["mode"] == "send" and rs["digests_planned"] == len(day2)
+        assert 'data-status="sent"' in (site / "index.html").read_text(encoding="utf-8"), "the published index page"
         assert sent_by(cli_notify) == [], "re-running day 2 (permits notify) sends nothing"
 
         for day, msgs in ((d1, day1), (d2, day2)):
