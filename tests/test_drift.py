@@ -180,6 +180,16 @@ person_st = st.fixed_dictionaries({
 })
 
 
+# a person and an employer every rule passes (the deterministic tests below vary one thing)
+GOOD_PERSON = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
+                   special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
+                   achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
+                   left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
+                   permit=None, renewal=None)
+GOOD_EMPLOYER = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
+                     account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+
+
 def build_world(con, employers: list[dict], people: list[dict]) -> None:
     create_contract_tables(con)
     ma = dt.date(A.year, A.month, 1)
@@ -251,13 +261,8 @@ def test_draft_renewal_without_date_is_not_in_hand():
     """The drift this issue fixed: an open-window permit whose only renewal is a
     draft with an empty submitted_on has EXP-WINDOW-OPEN and is 'open'."""
     con = duckdb.connect()
-    person = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
-                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
-                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
-                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
-                  permit=(10, "active"), renewal=("draft", None))
-    emp = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
-               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+    person = GOOD_PERSON | dict(permit=(10, "active"), renewal=("draft", None))
+    emp = dict(GOOD_EMPLOYER)
     build_world(con, [emp, emp, emp], [person, {**person, "renewal": ("draft", -3)}])
     run_both(con, PACKAGED_POLICY)
     assert dict(con.sql("SELECT permit_no, window_state FROM permit_status").fetchall()) == {
@@ -270,13 +275,8 @@ def test_draft_renewal_without_date_is_not_in_hand():
 def test_age_limit_reached_while_waiting_is_judged_at_the_projected_date():
     """A man of 60 hired 2026-04-28 waits for tenure until 2026-10-28; born 1965-09-25 he is 61 by
     then (blocked, and the rule step breaks at that date); born a year later he is not (ok)."""
-    person = dict(employer=0, birth=dt.date(1965, 9, 25), male=True, highest_degree="bachelor", title_level=None,
-                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
-                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2026, 4, 28),
-                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
-                  permit=None, renewal=None)
-    emp = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
-               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+    person = GOOD_PERSON | dict(birth=dt.date(1965, 9, 25), hired=dt.date(2026, 4, 28))
+    emp = dict(GOOD_EMPLOYER)
     con = duckdb.connect()
     build_world(con, [emp, emp, emp], [person, {**person, "birth": dt.date(1966, 9, 25)}])
     run_both(con, PACKAGED_POLICY)
@@ -292,13 +292,8 @@ def test_district_override_changes_both_sides_the_same_way(tmp_path):
     """haidian: capital 1.5M passes the default (1M) but not the override (2M);
     a permit 60 days from expiry is due within 90 days but not within 30; payments on record up
     to M(as_of)-2 cover the default window (L = 2) but not the override's (L = 1)."""
-    person = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
-                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
-                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
-                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
-                  permit=None, renewal=None)
-    emp = dict(district="haidian", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
-               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=1_500_000)
+    person = dict(GOOD_PERSON)
+    emp = GOOD_EMPLOYER | dict(district="haidian", registered_capital_cny=1_500_000)
     people = [person, {**person, "permit": (60, "active")}, {**person, "contrib_to": -1}]
     policy_path, _ = override_policy(tmp_path)
     seen = {}
