@@ -20,7 +20,8 @@ import polars as pl
 from . import v2
 from .answer_key import apply_waivers, covered_months_indexed, evaluate, withholder_findings
 from .contacts import write_contacts
-from .core import REFERENCE_DATE, SCALES, _Builder
+from .build import build
+from .state import REFERENCE_DATE, SCALES
 from .writer import FileSpec, Writer
 
 __all__ = ["generate", "REFERENCE_DATE", "SCALES"]
@@ -62,8 +63,7 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
     if fraction != 1:
         sc = dataclasses.replace(sc, employers=max(1000, round(sc.employers * fraction)),
                                  persons=max(20_000, round(sc.persons * fraction)))
-    b = _Builder(sc, seed)
-    logical = b.run()
+    b, logical, stream = build(sc, seed)
     t = logical.tables
     city = scale != "demo"
     as_of = logical.reference_date.astype(object)
@@ -79,7 +79,7 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, fraction: float = 1.
     side_contrib = None
     for ci, lo in enumerate(range(0, b.N, chunk)):
         persons = np.arange(lo, min(lo + chunk, b.N))
-        c = v2.mutate_contributions(b.contributions(persons, keep_index=True), plan)
+        c = v2.mutate_contributions(stream.rows(persons, keep_index=True), plan)
         covered_parts.append(covered_months_indexed(c))
         c = c.drop("pi")
         wh_parts.append(withholder_findings(t, c, as_of))
