@@ -65,7 +65,7 @@ def _titles_and_study(g: State):
         sel = title == lvl
         tname[sel] = np.array(names_l)[rng.integers(0, len(names_l), sel.sum())]
     special = (rng.random(N) < 0.01) & (role == CAND)
-    study = choice(rng, [m for m, _ in V.STUDY_MODES], [0.86, 0.06, 0.03, 0.03, 0.02], N)
+    study = choice(rng, V.STUDY_MODES, [0.86, 0.06, 0.03, 0.03, 0.02], N)
     study = np.where(P["deg"] == "none", None, study).astype(object)
     wsd = P["ws"].copy()
     i = g.idx("ELIG-WORK-BEFORE-GRAD")
