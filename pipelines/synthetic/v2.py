@@ -2,7 +2,8 @@
 builder made: foreign holders with passports and work permits, Hong Kong / Macao / Taiwan and
 foreign permanent-resident ID numbers, employers paying through registered agents (some months
 through an unregistered one), holders paid elsewhere, deferrals ending soon, and the waiver
-register. Each defect is a handful of rows next to many clean ones; the answer key finds them
+register, and holders who changed employer during their permit's holding period (clean). Each
+defect is a handful of rows next to many clean ones; the answer key finds them
 from the tables (pipelines/synthetic/answer_key.py), so nothing here lists expected findings.
 
 Deterministic: everything is drawn from ``rng`` in a fixed order.
@@ -96,6 +97,7 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
     _paid_elsewhere(p, t, ref, holders, rest, agent_emps)
     _application_payers(p, t, ref, scen_ids, foreign_app)
     _deferrals_ending(p, t, ref, scen_ids)
+    _transfers_in_holding_period(p, t, ref, scen_ids, agent_emps)
     return p
 
 
@@ -287,6 +289,41 @@ def _deferrals_ending(pl_: V2Plan, t, ref, scen_ids) -> None:
         decided_on=pl.when(hit).then(pl.col("submitted_on") + pl.duration(days=9)).otherwise("decided_on"),
         return_reason=pl.when(hit).then(pl.lit("新单位注册资本不足,转入未获批准")).otherwise("return_reason"))
     pl_.counts["deferrals_ending"] = len(rejected)
+
+
+def _transfers_in_holding_period(pl_: V2Plan, t, ref, scen_ids, agent_emps: list) -> None:
+    """Holders who changed employer during their permit's holding period (the permit moved with
+    them): the renewal window's first months are withheld by the old employer, which was their
+    employer then -- proper (rules.md: a transfer during the holding period is fine). Clean cases
+    next to RENEW-WITHHOLDER: three open renewals, no finding."""
+    changed = {c.id_number for c in pl_.changes}
+    empl = t["employments"]
+    one_job = empl.group_by("id_number").len().filter(pl.col("len") == 1)["id_number"]
+    permits = t["permits"].filter(pl.col("status") == "active").select("permit_no", "issued_on")
+    cand = (t["applications"].filter((pl.col("type") == "renewal") & pl.col("status").is_in(OPEN)
+                                     & ~pl.col("id_number").is_in(list(scen_ids | changed))
+                                     & ~pl.col("uscc").is_in(agent_emps) & pl.col("id_number").is_in(one_job.implode()))
+            .join(permits, on="permit_no").join(empl.filter(pl.col("left_on").is_null()), on=["id_number", "uscc"])
+            .filter(pl.col("hired_on") < pl.col("issued_on") - pl.duration(days=60))
+            .sort("application_id").head(3))
+    employers = t["employers"].filter(pl.col("entity_type") == "enterprise").sort("uscc")
+    olds = [u for u, _ in employers.select("uscc", "name").rows() if u not in set(agent_emps)]
+    names = dict(employers.select("uscc", "name").rows())
+    moved, rows = {}, []
+    for i, r in enumerate(cand.iter_rows(named=True)):
+        old = next(u for u in olds[i:] if u != r["uscc"])
+        left = _add_months(r["issued_on"].replace(day=1), 6) - dt.timedelta(days=1)   # the 6th month's last day
+        moved[r["id_number"]] = left + dt.timedelta(days=1)
+        rows.append({"id_number": r["id_number"], "uscc": old, "hired_on": r["hired_on"], "contract_end_on": left,
+                     "left_on": left})
+        pl_.changes.append(ContribChange(r["id_number"], _mi(r["hired_on"]), _mi(left), old, names[old]))
+    hit = pl.col("id_number").is_in(list(moved)) & pl.col("left_on").is_null()
+    t["employments"] = pl.concat([
+        empl.with_columns(hired_on=pl.when(hit).then(pl.col("id_number").replace_strict(
+            moved, default=None, return_dtype=pl.Date)).otherwise("hired_on")),
+        pl.DataFrame(rows, schema=empl.select("id_number", "uscc", "hired_on", "contract_end_on", "left_on").schema)
+        .select(empl.columns)]).sort("id_number", "hired_on")
+    pl_.counts["holding_period_transfers"] = len(rows)
 
 
 def mutate_contributions(c: pl.DataFrame, p: V2Plan) -> pl.DataFrame:
