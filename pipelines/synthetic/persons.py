@@ -109,6 +109,9 @@ def _achievements(g: State) -> pl.Series:
     ach_idx[(g.role == CAND) & (rng.random(N) < 0.15)] = n_par
     for j, p in enumerate(np.concatenate([g.idx("ELIG-ACHIEVEMENT-200"), g.idx("RENEW-ACHIEVEMENT-200")])):
         ach_idx[p] = n_par + 1 + j % 4
+    # boundary that still passes: exactly 200 characters once whitespace (incl. U+3000) is removed,
+    # on three clean applicants (their photos and tenure are the other boundaries: [:2], [5:8])
+    ach_idx[np.nonzero((g.role == APPL) & (g.scen == ""))[0][2:5]] = n_par + 5
     return pl.Series(par + extra, dtype=pl.String).gather(pl.Series(ach_idx.astype(np.uint32)))
 
 
