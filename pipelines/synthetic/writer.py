@@ -128,14 +128,7 @@ def format_table(df: pl.DataFrame, spec: FileSpec, rng: np.random.Generator) -> 
             labelled = s.replace_strict(lab, default=None, return_dtype=pl.String)
             cols[c] = pl.select(pl.when(as_label).then(labelled).otherwise(s).fill_null("")).to_series()
         elif c == "registered_capital_cny":
-            if spec.money == "wan":
-                cols[c] = (s / 10_000).round(2).cast(pl.String).str.replace(r"\.0$", "").fill_null("")
-            elif spec.money == "grouped":
-                v = s.fill_null(-1).cast(pl.Int64)
-                grouped = pl.Series([f"{x:,.2f}" if x >= 0 else "" for x in v.to_list()])
-                cols[c] = grouped
-            else:
-                cols[c] = s.cast(pl.Int64).cast(pl.String).fill_null("")
+            cols[c] = _money(s, spec.money)
         elif s.dtype in (pl.Float64, pl.Float32):
             cols[c] = s.round(2).cast(pl.String).fill_null("")
         elif s.dtype.is_integer():
@@ -143,19 +136,35 @@ def format_table(df: pl.DataFrame, spec: FileSpec, rng: np.random.Generator) -> 
         else:
             cols[c] = s.cast(pl.String).fill_null("")
         if c in ID_COLS and spec.messy_ids > 0:
-            pick = rng.random(n) < spec.messy_ids
-            how = rng.integers(0, 3, n)
-            vals = cols[c].to_list()
-            for i in np.nonzero(pick)[0]:
-                v = vals[i]
-                if how[i] == 0:
-                    vals[i] = v.translate(FULLWIDTH)
-                elif how[i] == 1 and v.endswith("X"):
-                    vals[i] = v[:-1] + "x"
-                else:
-                    vals[i] = f"{v[:6]} {v[6:14]} {v[14:]}"
-            cols[c] = pl.Series(vals, dtype=pl.String)
+            cols[c] = _messy_ids(cols[c], spec.messy_ids, rng)
     return pl.DataFrame(cols)
+
+
+def _money(s: pl.Series, style: str) -> pl.Series:
+    """Capital as written: in 万元, with thousands separators, or plain yuan."""
+    if style == "wan":
+        return (s / 10_000).round(2).cast(pl.String).str.replace(r"\.0$", "").fill_null("")
+    if style == "grouped":
+        v = s.fill_null(-1).cast(pl.Int64)
+        return pl.Series([f"{x:,.2f}" if x >= 0 else "" for x in v.to_list()])
+    return s.cast(pl.Int64).cast(pl.String).fill_null("")
+
+
+def _messy_ids(col: pl.Series, share: float, rng: np.random.Generator) -> pl.Series:
+    """IDs as HR systems export them on a share of rows: full-width digits, lower-case x, spaces."""
+    n = len(col)
+    pick = rng.random(n) < share
+    how = rng.integers(0, 3, n)
+    vals = col.to_list()
+    for i in np.nonzero(pick)[0]:
+        v = vals[i]
+        if how[i] == 0:
+            vals[i] = v.translate(FULLWIDTH)
+        elif how[i] == 1 and v.endswith("X"):
+            vals[i] = v[:-1] + "x"
+        else:
+            vals[i] = f"{v[:6]} {v[6:14]} {v[14:]}"
+    return pl.Series(vals, dtype=pl.String)
 
 
 def _write(fdf: pl.DataFrame, spec: FileSpec, out: Path, typed: pl.DataFrame | None = None) -> None:
