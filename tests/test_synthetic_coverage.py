@@ -86,7 +86,8 @@ def _persons(d: Path) -> list[dict]:
 
 def test_other_identity_documents(demo_data):
     """About 2 % passport holders; Hong Kong / Macao / Taiwan and foreign permanent-resident numbers
-    with valid check characters; at least three injected bad numbers of the non-resident types."""
+    with valid check characters; at least three injected bad numbers of the other types, and three
+    passport rows without birth date or gender."""
     d = demo_data["dir"]
     people = _persons(d)
     types = Counter(p["type"] for p in people)
@@ -94,11 +95,14 @@ def test_other_identity_documents(demo_data):
     for typ in ("hk_mo_tw_residence", "foreign_permanent_resident"):
         valid = [p for p in people if p["type"] == typ and len(p["id"]) == 18 and ric.calc_check_digit(p["id"]) == p["id"][17]]
         assert len(valid) >= 3, typ
-    bad_rows = {r["entity_key"] for r in _key(d) if r["rule_id"] == "DQ-BAD-ID"}
     written = _rows(d / "人员信息.csv")
-    other = [k for k in bad_rows if k.startswith("人员信息.csv:")
-             and _code("id_type", written[int(k.split(":")[1]) - 1]["证件类型"] or "resident_id") != "resident_id"]
-    assert len(other) >= 3
+
+    def doc_type(k: str) -> str:
+        return _code("id_type", written[int(k.split(":")[1]) - 1]["证件类型"] or "resident_id")
+
+    for rule, types in (("DQ-BAD-ID", {"passport", "hk_mo_tw_residence"}), ("DQ-REQUIRED", {"passport"})):
+        keys = [r["entity_key"] for r in _key(d) if r["rule_id"] == rule and r["entity_key"].startswith("人员信息.csv:")]
+        assert sum(doc_type(k) in types for k in keys) >= 3, rule
 
 
 def test_agents_and_unregistered_payers(demo_data):

@@ -66,6 +66,8 @@ def _persons(w: Writer) -> dict[str, list]:
         ("DQ-BAD-ID", person_row(id_number=w.bad_check(hk_bad), id_type="hk_mo_tw_residence")),
         ("DQ-BAD-ID", person_row(id_number="P1234567-8", id_type="护照", birth_date="1975-05-05", gender="F")),
         ("DQ-REQUIRED", person_row(id_number="E99887766", id_type="passport", gender="M")),   # no birth date
+        ("DQ-REQUIRED", person_row(id_number="D1234567", id_type="护照", birth_date="1979-03-08")),   # no gender
+        ("DQ-REQUIRED", person_row(id_number="S7654321", id_type="passport", birth_date="", gender="F")),
         ("DQ-BAD-ENUM", person_row(id_type="军官证")),
         ("DQ-BAD-ID", person_row(id_number=w.new_id()[:17])),
         ("DQ-REQUIRED", person_row(id_number="")),
