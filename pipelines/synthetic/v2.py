@@ -112,7 +112,8 @@ def _other_documents(pl_: V2Plan, t, ref, rng, scen_ids, pick) -> tuple[list[str
     # foreigners with an open new / renewal / employer-change application: ELIG-WORK-PERMIT cases
     app_people = (apps.filter(pl.col("status").is_in(OPEN) & pl.col("type").is_in(["new", "renewal", "employer_change"]))
                   .filter(~pl.col("id_number").is_in(list(scen_ids)))["id_number"].unique().sort().to_list())
-    app_people = [p for p in app_people if p not in set(t["dependents"]["holder_id_number"].to_list())]
+    dep_holders = set(t["dependents"]["holder_id_number"].to_list())  # once, not per person (city: quadratic)
+    app_people = [p for p in app_people if p not in dep_holders]
     rng.shuffle(app_people)
     foreign_app = app_people[:max(6, round(0.01 * len(app_people)))]
     taken = set(persons["id_number"].to_list()) | set(t["dependents"]["id_number"].to_list())
@@ -166,19 +167,18 @@ def _passports(pl_: V2Plan, t, ref, rng, taken: set, foreign: list, foreign_app:
     info: dict[str, dict] = {}
     numbers = _passport_numbers(rng, taken)
     expires = dict(zip(t["permits"]["id_number"].to_list(), t["permits"]["expires_on"].to_list()))
-    for old in foreign + foreign_app:
-        new = next(numbers)
-        pl_.remap[old] = new
-        pexp = expires.get(old) or _add_months(ref, 24)
-        wpe = pexp + dt.timedelta(days=int(rng.integers(30, 400)))    # clean: beyond the permit
-        wpno = f"11000{int(rng.integers(10**12, 10**13 - 1))}"
-        holder = old in foreign
-        j = foreign.index(old) if holder else foreign_app.index(old)
-        wpe = _work_permit_end(j, holder, wpe, pexp, ref, rng)
-        if not holder and j == 2:   # ELIG-WORK-PERMIT: no work-permit number
-            wpno = None
-        info[new] = {"id_type": "passport", "nationality": str(rng.choice(NATIONALITIES)), "work_permit_no": wpno,
-                     "work_permit_expires_on": wpe}
+    for holder, group in ((True, foreign), (False, foreign_app)):
+        for j, old in enumerate(group):
+            new = next(numbers)
+            pl_.remap[old] = new
+            pexp = expires.get(old) or _add_months(ref, 24)
+            wpe = pexp + dt.timedelta(days=int(rng.integers(30, 400)))    # clean: beyond the permit
+            wpno = f"11000{int(rng.integers(10**12, 10**13 - 1))}"
+            wpe = _work_permit_end(j, holder, wpe, pexp, ref, rng)
+            if not holder and j == 2:   # ELIG-WORK-PERMIT: no work-permit number
+                wpno = None
+            info[new] = {"id_type": "passport", "nationality": str(rng.choice(NATIONALITIES)), "work_permit_no": wpno,
+                         "work_permit_expires_on": wpe}
     return info
 
 
@@ -186,10 +186,11 @@ def _eighteen_character_ids(pl_: V2Plan, rng, taken: set, hk: list, fpr: list) -
     """Hong Kong / Macao / Taiwan residence permits and foreign permanent-resident cards: the same
     birth date and sequence, another prefix, a valid GB 11643 check character."""
     info: dict[str, dict] = {}
+    hk_set = set(hk)
     for old in hk + fpr:
         birth = dt.date(int(old[6:10]), int(old[10:12]), int(old[12:14]))
         seq = int(old[14:17])
-        if old in hk:
+        if old in hk_set:
             prefix, typ = str(rng.choice(["810000", "820000", "830000"])), "hk_mo_tw_residence"
             nat = {"810000": "中国香港", "820000": "中国澳门", "830000": "中国台湾"}[prefix]
         else:
@@ -255,9 +256,10 @@ def _paid_elsewhere(pl_: V2Plan, t, ref, holders, rest: list, agent_emps: list) 
 def _application_payers(pl_: V2Plan, t, ref, scen_ids, foreign_app: list) -> None:
     """Open new / renewal applications with one month in the window paid by someone else."""
     oa = t["applications"].filter(pl.col("status").is_in(OPEN) & ~pl.col("id_number").is_in(list(scen_ids)))
+    foreign_set = set(foreign_app)
     for typ, back in (("new", 4), ("renewal", 10)):
         cand = oa.filter(pl.col("type") == typ).sort("application_id")["id_number", "submitted_on"].rows()
-        cand = [c for c in cand if c[0] not in set(foreign_app)][:3]
+        cand = [c for c in cand if c[0] not in foreign_set][:3]
         for pid, sub in cand:
             m = _mi(sub or ref) - 2 - (back % 5)
             pl_.changes.append(ContribChange(pid, m, m, None, PAID_ELSEWHERE, kind="income_tax"))
@@ -307,7 +309,8 @@ def _transfers_in_holding_period(pl_: V2Plan, t, ref, scen_ids, agent_emps: list
             .filter(pl.col("hired_on") < pl.col("issued_on") - pl.duration(days=60))
             .sort("application_id").head(3))
     employers = t["employers"].filter(pl.col("entity_type") == "enterprise").sort("uscc")
-    olds = [u for u, _ in employers.select("uscc", "name").rows() if u not in set(agent_emps)]
+    agent_set = set(agent_emps)
+    olds = [u for u in employers["uscc"].to_list() if u not in agent_set]
     names = dict(employers.select("uscc", "name").rows())
     moved, rows = {}, []
     for i, r in enumerate(cand.iter_rows(named=True)):
