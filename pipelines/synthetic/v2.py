@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from core.contract import TABLE_LIST
+
+from .dates import add_months
 from .ids import make_usccs, ric_check_chars
 
 NATIONALITIES = ["美国", "德国", "法国", "英国", "日本", "韩国", "加拿大", "澳大利亚", "新加坡", "意大利", "西班牙", "荷兰"]
@@ -24,9 +27,11 @@ AGENCIES = ["北京外企人力资源服务有限公司", "北京中智人力资
             "北京科锐人才服务有限公司", "北京仕邦人力资源服务有限公司"]
 UNREGISTERED = "北京某某劳务派遣有限公司"
 PAID_ELSEWHERE = "北京别处科技发展有限公司"
-ID_TABLE_COLS = {"persons": ["id_number"], "employments": ["id_number"], "work_history": ["id_number"],
-                 "education_history": ["id_number"], "permits": ["id_number"], "applications": ["id_number"],
-                 "dependents": ["holder_id_number"]}
+# every column that names a person (the contract's references to persons), except the contribution
+# stream's (remapped per chunk in ``mutate_contributions``)
+ID_TABLE_COLS = {"persons": ["id_number"]} | {
+    t.name: [c for c, ref in t.references if ref == "persons"] for t in TABLE_LIST
+    if t.name != "contributions" and any(ref == "persons" for _, ref in t.references)}
 OPEN = ["draft", "person_submitted", "employer_submitted", "under_review", "returned"]
 
 
@@ -39,10 +44,8 @@ def _month(mi: int) -> dt.date:
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
-    import calendar
-
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    return dt.date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
+    """The generator's add_months (dates.py) for one date."""
+    return add_months(np.array([d], dtype="datetime64[D]"), n)[0].astype(object)
 
 
 def _gb11643(prefix6: str, birth: dt.date, seq3: int) -> str:
