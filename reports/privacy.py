@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, Sequence
 
@@ -173,6 +174,18 @@ def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray
         raise ValueError("counts must be a 2-D array (rows x columns)")
     if (x < 0).any():
         raise ValueError("counts must be non-negative")
+    aug, sup, primary, withheld = _marks_of(x.shape, x.tobytes(), int(min_cell))
+    return aug.copy(), sup.copy(), primary.copy(), withheld  # copies: the remembered answer stays as it was
+
+
+@functools.lru_cache(maxsize=256)
+def _marks_of(shape: tuple[int, int], data: bytes, min_cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """``suppression_marks`` of one table, remembered: the pattern is a pure
+    function of the counts and min_cell, and its integer programs are most of
+    a small site build (the bureau's checklist tables: ~2,500 ``milp`` calls
+    at demo scale), which a process building the same data again (a re-run,
+    the test suite's runs on the demo) need not repeat."""
+    x = np.frombuffer(data, dtype=np.int64).reshape(shape)
     r, c = x.shape
     aug = np.zeros((r + 1, c + 1), dtype=np.int64)
     aug[:r, :c] = x
