@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, Sequence
 
@@ -102,7 +103,8 @@ def secondary_note(min_cell: int) -> tuple[str, str]:
 
 
 def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_cell: int,
-                    cells: Iterable[int] | None = None, small_from: int = 1) -> dict[int, tuple[float, float]] | None:
+                    cells: Iterable[int] | None = None, small_from: int = 1,
+                    stop_at_fixed: bool = False) -> dict[int, tuple[float, float]] | None:
     """What a reader can work out about each suppressed cell: its smallest
     and largest integer value given every published cell and total, the
     additive constraints of the table, and what the marks say (a primary cell
@@ -110,7 +112,11 @@ def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_c
     programs (scipy ``milp``), one minimisation and one maximisation per
     cell. ``cells`` limits the answer to those flat indices. ``small_from``:
     the smallest value a reader takes "<m" to mean (1, or 0 once zeros may be
-    hidden too). None when that reading has no solution."""
+    hidden too). None when that reading has no solution. ``stop_at_fixed``:
+    stop after the first cell (in flat order) whose range is one value — all
+    the suppression loop needs, since it protects one such cell at a time;
+    the answer then holds the cells up to it. (Whether there is a solution
+    does not depend on the objective, so the first program already tells.)"""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     r1, c1 = aug.shape
@@ -140,6 +146,8 @@ def feasible_ranges(aug: np.ndarray, sup: np.ndarray, primary: np.ndarray, min_c
                 return None
             ends.append(sign * res.fun)
         out[int(k)] = (round(ends[0]), round(ends[1]))
+        if stop_at_fixed and out[int(k)][0] == out[int(k)][1]:
+            break
     return out
 
 
@@ -173,6 +181,18 @@ def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray
         raise ValueError("counts must be a 2-D array (rows x columns)")
     if (x < 0).any():
         raise ValueError("counts must be non-negative")
+    aug, sup, primary, withheld = _marks_of(x.shape, x.tobytes(), int(min_cell))
+    return aug.copy(), sup.copy(), primary.copy(), withheld  # copies: the remembered answer stays as it was
+
+
+@functools.lru_cache(maxsize=256)
+def _marks_of(shape: tuple[int, int], data: bytes, min_cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """``suppression_marks`` of one table, remembered: the pattern is a pure
+    function of the counts and min_cell, and its integer programs are most of
+    a small site build (the bureau's checklist tables: ~2,500 ``milp`` calls
+    at demo scale), which a process building the same data again (a re-run,
+    the test suite's runs on the demo) need not repeat."""
+    x = np.frombuffer(data, dtype=np.int64).reshape(shape)
     r, c = x.shape
     aug = np.zeros((r + 1, c + 1), dtype=np.int64)
     aug[:r, :c] = x
@@ -243,8 +263,10 @@ def suppression_marks(counts: np.ndarray, min_cell: int = 5) -> tuple[np.ndarray
         # a reader takes "<m" as 1 … m-1, or, where that has no solution (hidden zeros), as 0 … m-1
         pinned = []
         for small_from in ((1, 0) if (primary & (flat == 0)).any() else (1,)):
+            if pinned:  # only the first pinned cell is protected next: the other reading can wait
+                break
             ranges = feasible_ranges(aug, sup.reshape(aug.shape), primary.reshape(aug.shape), min_cell,
-                                     small_from=small_from)
+                                     small_from=small_from, stop_at_fixed=True)
             pinned += [k for k, (lo, hi) in (ranges or {}).items() if lo == hi]
         if not pinned:
             break

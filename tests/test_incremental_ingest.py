@@ -268,7 +268,14 @@ def _without_excel(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp_path):
+@pytest.fixture(scope="module")
+def before_csv(folders, tmp_path_factory) -> Path:
+    """``folders["before"]`` without Excel, converted once per module (reading the
+    demo's workbooks is the slow part); a test copies it before changing it."""
+    return _without_excel(folders["before"], tmp_path_factory.mktemp("before-csv") / "before")
+
+
+def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, before_csv, tmp_path):
     """A table whose files (and whose parents' files) are all unchanged cache
     entries is kept as the warehouse has it, with its quarantine, findings and
     log rows carried forward. Day 1 without the month file, day 2 with it:
@@ -276,7 +283,7 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
     at a later as_of rebuilds the tables with failing rows (and their children).
     Every table equals a fresh full ingest of the same folder at the same date."""
     as_of = folders["as_of"]
-    before = _without_excel(folders["before"], tmp_path / "before")
+    before = shutil.copytree(before_csv, tmp_path / "before")
     after = tmp_path / "after"
     shutil.copytree(before, after)  # copy2: unchanged files keep their mtime (their cache key)
     shutil.copy2(folders["after"] / MONTH_FILE, after / MONTH_FILE)
@@ -286,14 +293,16 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
     day2 = _ingest(after, db, "d2", as_of, cache_dir)
     assert set(day2.skipped) == set(TABLE_ORDER) - {"contributions"}
     fresh = _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
+    a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")  # each warehouse read once, not once per table
     for t in COMPARED:
-        assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: day 2 differs from a full run"
+        assert a[t].equals(b[t]), f"{t}: day 2 differs from a full run"
     assert day2.tables == fresh.tables and day2.findings == fresh.findings
 
     again = _ingest(after, db, "d3", as_of, cache_dir)
     assert set(again.skipped) == set(TABLE_ORDER)
+    a = _snapshot(db)
     for t in COMPARED:
-        assert _snapshot(db)[t].equals(_snapshot(tmp_path / "fresh.duckdb")[t]), f"{t}: re-run differs"
+        assert a[t].equals(b[t]), f"{t}: re-run differs"
 
     # next day (later as_of): files without failing rows still serve; the permits table, fed by a
     # clean Parquet file only once its messy CSV is gone, is kept, its findings re-dated
@@ -315,13 +324,13 @@ def test_unchanged_tables_are_kept_and_the_result_equals_a_full_run(folders, tmp
     assert carried.height == 2 and carried["as_of"].unique().to_list() == [str(later)]
 
 
-def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, tmp_path, monkeypatch):
+def test_a_changed_ingest_rule_rebuilds_the_kept_tables(folders, before_csv, tmp_path, monkeypatch):
     """The findings of a kept table come from the run that built it; a changed
     rule-book entry for the ingest rules (severity, message) must rebuild."""
     import assets.ingest.findings as findings
 
     as_of = folders["as_of"]
-    src = _without_excel(folders["before"], tmp_path / "in")
+    src = shutil.copytree(before_csv, tmp_path / "in")
     db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
     _ingest(src, db, "r1", as_of, cache_dir)
     assert len(_ingest(src, db, "r2", as_of, cache_dir).skipped) == len(TABLE_ORDER)
@@ -349,13 +358,13 @@ def _month_only(folders) -> pl.DataFrame:
     return dec.filter(pl.col("month") == dt.date(2025, 12, 1))
 
 
-def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folders, tmp_path):
+def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folders, before_csv, tmp_path):
     """Day 2 adds a clean month file: contributions keeps its rows and appends
     the new file's (no table rebuilt); day 3 adds another file the same way.
     Each day every table, quarantine row, log row and finding equals a fresh
     full ingest of the same folder."""
     as_of = folders["as_of"]
-    before = _without_excel(folders["before"], tmp_path / "before")
+    before = shutil.copytree(before_csv, tmp_path / "before")
     db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
     _ingest(before, db, "d1", as_of, cache_dir)
     day = before
@@ -384,13 +393,13 @@ def test_a_table_that_only_gained_files_is_appended_and_equals_a_full_run(folder
 
 
 @pytest.mark.parametrize("meets", ["loaded row", "loaded row, NULL in the key", "old late row", "new late row"])
-def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, meets):
+def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, before_csv, tmp_path, meets):
     """A new row whose key is a loaded row's key (here: other amount), the key of
     rows quarantined earlier by DQ-DUP-KEY (so not in the table), or a new pair
     conflicting on a loaded key: appending would differ from a full run (DQ-DUP-KEY reaches back), so the
     table is rebuilt — and equals a full run."""
     as_of = folders["as_of"]
-    before = _without_excel(folders["before"], tmp_path / "before")
+    before = shutil.copytree(before_csv, tmp_path / "before")
     old = pl.read_parquet(before / "contributions_2024_2025.parquet")
     if meets == "old late row":  # day 1 quarantines a conflicting pair (DQ-DUP-KEY); day 2 brings a third
         row = old.slice(30, 1)
@@ -420,12 +429,12 @@ def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, tmp_path, 
     assert res.findings.get("DQ-DUP-KEY", 0) >= 2
 
 
-def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(folders, tmp_path):
+def test_a_warehouse_recorded_before_appends_existed_is_rebuilt_not_appended(folders, before_csv, tmp_path):
     """ingest_state written by the previous version (no base signature, file
     keys or late keys): the earlier late-quarantined keys are unknown, so a new
     file rebuilds the table instead of appending — and equals a full run."""
     as_of = folders["as_of"]
-    before = _without_excel(folders["before"], tmp_path / "before")
+    before = shutil.copytree(before_csv, tmp_path / "before")
     db, cache_dir = tmp_path / "w.duckdb", tmp_path / "cache"
     _ingest(before, db, "d1", as_of, cache_dir)
     con = duckdb.connect(str(db))
