@@ -209,7 +209,9 @@ def test_worker_processes_write_the_same_workbooks(tmp_path):
     wb = openpyxl.load_workbook(next((tmp_path / "two").rglob("todo.xlsx")), read_only=True)
     u = next((tmp_path / "two").rglob("todo.xlsx")).parent.name
     k = int(u[10:17])
-    nos = [r[0] for r in wb["续签待办"].iter_rows(min_row=2, values_only=True)]
+    rows = list(wb["续签待办"].iter_rows(values_only=True))
+    pn = list(rows[0]).index("证件编号")
+    nos = [r[pn] for r in rows[1:]]
     assert nos == [f"P-{k}-{j}" for j in range(3)]
 
 

@@ -86,6 +86,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "active_permits": ("有效证件", "Active permits", "num"),
     "employers": ("单位数", "Employers", "num"),
     "findings": ("问题数", "Findings", "num"),
+    "waived": ("已批准例外", "Waived (approved exceptions)", "num"),
     "errors": ("错误", "Errors", "num"),
     "warnings": ("警告", "Warnings", "num"),
     "infos": ("提示", "Info", "num"),
