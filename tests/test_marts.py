@@ -232,8 +232,9 @@ def test_bad_policy_file_names_the_file(tmp_path):
 
 def test_employer_facing_marts_carry_uscc_and_masked_ids(world):
     con, _ = world
-    for t in ("permit_status", "candidates", "employer_summary", "todo_renewals", "todo_cancellations",
-              "todo_contribution_gaps", "todo_failing_applications", "todo_candidates_90d"):
+    from assets.marts.todo import TODO_LISTS
+
+    for t in ("permit_status", "candidates", "employer_summary", "todo_items", *TODO_LISTS.values()):
         cols = [r[0] for r in q(con, "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", t)]
         assert "uscc" in cols, t
         assert q(con, f"SELECT count(*) FROM {t} WHERE uscc IS NULL")[0][0] == 0, t
