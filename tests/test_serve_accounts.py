@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from serve_helpers import (PASSWORD, csrf_of, db_url, login, logout, make_client, pg_cluster,  # noqa: F401
-                           site_info)
+from serve_helpers import PASSWORD, csrf_of, db_url, login, logout, make_client, site_info  # noqa: F401
 
 from pipelines.serve import accounts as A
 from pipelines.serve.audit import query
