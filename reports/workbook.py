@@ -1,5 +1,9 @@
 """The HR to-do workbook: ``<out_dir>/employers/<uscc>/todo.xlsx`` per employer.
 
+One sheet per to-do list of ``reports.todo_lists`` (the same columns, headers and
+order as the employer page's table of that list), rows sorted by ``due_on`` (the
+date to act by), then the 说明 sheet naming every sheet and column in English.
+
 Each ``todo_*`` mart is read ONCE (not once per employer); every cell's XML is
 built for all employers at once in polars and each file is written by the lean
 writer ``reports.xlsx_lean`` (17x less CPU than xlsxwriter on the same workbooks,
