@@ -1,5 +1,9 @@
 """The HR to-do workbook: ``<out_dir>/employers/<uscc>/todo.xlsx`` per employer.
 
+One sheet per to-do list of ``reports.todo_lists`` (the same columns, headers and
+order as the employer page's table of that list), rows sorted by ``due_on`` (the
+date to act by), then the 说明 sheet naming every sheet and column in English.
+
 Each ``todo_*`` mart is read ONCE (not once per employer); every cell's XML is
 built for all employers at once in polars and each file is written by the lean
 writer ``reports.xlsx_lean`` (17x less CPU than xlsxwriter on the same workbooks,
@@ -20,6 +24,7 @@ import duckdb
 import polars as pl
 
 from reports.privacy import mask_ids_in_text_expr
+from reports.todo_lists import SHEET_KIND, TODO_LISTS
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 # the same set as a regex character class, for the polars (vectorised) path
@@ -34,75 +39,14 @@ class Sheet:
     columns: tuple[tuple[str, str, str, str], ...]
     title_en: str
     optional: bool = False  # the mart may be absent (a warehouse built without it): the sheet is then empty
+    sort: tuple[str, ...] = ()  # rows in this order within an employer (due_on first: the date to act by)
 
 
-SHEETS: tuple[Sheet, ...] = (
-    Sheet("续签待办", "todo_renewals", (
-        ("permit_no", "证件编号", "Permit no.", "text"),
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("expires_on", "有效期至", "Expires on", "date"),
-        ("window_start", "续签办理期开始", "Window opens", "date"),
-        ("window_end", "续签办理期结束", "Window closes", "date"),
-        ("window_state_zh", "状态", "State", "text"),
-        ("days_to_window_start", "距办理期开始天数", "Days to window start", "int"),
-        ("days_left", "剩余天数", "Days left", "int"),
-    ), "Renewals to file"),
-    Sheet("待注销", "todo_cancellations", (
-        ("permit_no", "证件编号", "Permit no.", "text"),
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("reason_zh", "原因", "Reason", "text"),
-        ("left_on", "离职日期", "Left on", "date"),
-        ("deferred_on", "延期注销日期", "Deferred on", "date"),
-        ("days_overdue", "逾期天数", "Days overdue", "int"),
-        ("status_zh", "证件状态", "Permit status", "text"),
-    ), "Cancellations owed"),
-    Sheet("缴费缺口", "todo_contribution_gaps", (
-        ("permit_no", "证件编号", "Permit no.", "text"),
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("missing_month_count", "缺缴月数", "Missing months", "int"),
-        ("missing_detail_zh", "缺缴明细", "Missing months and kinds", "text"),
-        ("first_missing_month", "最早缺缴月份", "First missing month", "date"),
-        ("last_missing_month", "最近缺缴月份", "Last missing month", "date"),
-        ("due_on", "办理期限", "Act by", "date"),
-    ), "Contribution gaps"),
-    Sheet("将被退回的申请", "todo_failing_applications", (
-        ("application_id", "申请编号", "Application id", "text"),
-        ("type_zh", "业务类型", "Type", "text"),
-        ("status_zh", "办理状态", "Status", "text"),
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("submitted_on", "申请日期", "Submitted on", "date"),
-        ("reason_count", "问题数", "Problems", "int"),
-        ("reasons_zh", "退回原因", "Reasons", "text"),
-        ("warnings_zh", "提醒", "Warnings", "text"),
-        ("rule_ids", "规则编号", "Rule ids", "text"),
-    ), "Applications that will be returned"),
-    Sheet("即将符合条件", "todo_candidates_90d", (
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("hired_on", "入职日期", "Hired on", "date"),
-        ("eligible_on", "预计符合条件日期", "Eligible on", "date"),
-        ("days_to_eligible", "距符合条件天数", "Days to eligible", "int"),
-        ("eligible_now", "现在即可申请", "Can apply now", "bool"),
-        ("waiting_for_zh", "尚待满足的条件", "Still waiting for", "text"),
-    ), "Candidates eligible within 90 days"),
-    Sheet("材料清单", "checklist_summary", (  # docs/checklists.md; the printable page is beside the employer page
-        ("application_id", "申请编号", "Application id", "text"),
-        ("type_zh", "业务类型", "Type", "text"),
-        ("status_zh", "办理状态", "Status", "text"),
-        ("name", "姓名", "Name", "text"),
-        ("id_number_masked", "身份证号", "ID number (masked)", "text"),
-        ("submitted_on", "申请日期", "Submitted on", "date"),
-        ("items", "材料项数", "Items", "int"),
-        ("items_missing", "缺少", "Missing", "int"),
-        ("items_check", "需人工核验", "To check", "int"),
-        ("complete", "按数据齐全", "Complete (data)", "bool"),
-        ("checklist_href", "可打印清单(单位页面旁)", "Printable checklist (beside the employer page)", "text"),
-    ), "Checklists of open applications", optional=True),
-)
+# one sheet per to-do list, with the columns of its page table (reports/todo_lists.py)
+SHEETS: tuple[Sheet, ...] = tuple(
+    Sheet(t.sheet, t.mart, tuple((c, zh, en, SHEET_KIND[k]) for c, zh, en, k in t.columns), t.title_en,
+          t.optional, t.sort)
+    for t in TODO_LISTS)
 README_SHEET = "说明"
 
 
@@ -136,12 +80,18 @@ def _read_table(con: duckdb.DuckDBPyConnection, sheet: Sheet, usccs: list[str] |
     if usccs is not None:
         con.register("_wb_usccs", pl.DataFrame({"uscc": usccs}, schema={"uscc": pl.String}).to_arrow())
         where = "WHERE uscc IN (SELECT uscc FROM _wb_usccs)"
+    have = {r[0] for r in con.sql("SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
+                                  params=[sheet.table]).fetchall()}
+    order = ", ".join(["uscc"] + [f"{c} NULLS LAST" for c in sheet.sort if c in have])
     try:
-        df = con.sql(f"SELECT {cols} FROM {sheet.table} {where}").pl()
+        df = con.sql(f"SELECT {cols} FROM {sheet.table} {where} ORDER BY {order}").pl()
     except duckdb.Error as exc:
         raise WorkbookError(f"cannot read mart {sheet.table} for {sheet.name}.xlsx sheet: "
                             f"{str(exc).splitlines()[0]}") from exc
     text_cols = [c for c, _, _, k in sheet.columns if k == "text"]
+    lists = [c for c in text_cols if isinstance(df.schema[c], pl.List)]  # e.g. rule ids: one cell, comma-joined
+    if lists:
+        df = df.with_columns([pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(",") for c in lists])
     # defensive: no unmasked 18-character ID survives in any text cell
     return df.with_columns([mask_ids_in_text_expr(c) for c in text_cols])
 

@@ -72,7 +72,10 @@ def test_permit_status_window_states(world):
 def test_todo_renewals_and_cancellations(world):
     con, w = world
     ren = {r[0]: r[1:] for r in q(con, "SELECT permit_no, uscc, days_left, window_state FROM todo_renewals")}
-    assert set(ren) == {"P-DUESOON", "P-OPEN", "P-LAPSED"}
+    # the lists come from the findings: this hand-made world has EXP-WINDOW-OPEN / EXP-LAPSED
+    # findings and no EXP-DUE-90 one, so P-DUESOON (due_soon in permit_status) is not listed
+    assert set(ren) == {"P-OPEN", "P-LAPSED"}
+    assert {r[0] for r in q(con, "SELECT entity_key FROM findings WHERE rule_id LIKE 'EXP-%'")} == set(ren)
     assert ren["P-LAPSED"][1] < 0 and ren["P-OPEN"][1] > 0
     can = {r[0]: r[1:] for r in q(con, "SELECT permit_no, uscc, left_on, days_overdue FROM todo_cancellations")}
     assert set(can) == {"P-LEAVER", "P-E2-LEAVER"}
@@ -229,8 +232,9 @@ def test_bad_policy_file_names_the_file(tmp_path):
 
 def test_employer_facing_marts_carry_uscc_and_masked_ids(world):
     con, _ = world
-    for t in ("permit_status", "candidates", "employer_summary", "todo_renewals", "todo_cancellations",
-              "todo_contribution_gaps", "todo_failing_applications", "todo_candidates_90d"):
+    from assets.marts.todo import TODO_LISTS
+
+    for t in ("permit_status", "candidates", "employer_summary", "todo_items", *TODO_LISTS.values()):
         cols = [r[0] for r in q(con, "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", t)]
         assert "uscc" in cols, t
         assert q(con, f"SELECT count(*) FROM {t} WHERE uscc IS NULL")[0][0] == 0, t

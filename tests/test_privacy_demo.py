@@ -77,7 +77,10 @@ def test_workbooks_hold_only_own_people_on_generated_data(demo_run, tmp_path):
                                                        AND a.id_number <> b.id_number""").fetchall()
     assert shared, "the generated data should contain namesakes at different employers"
     permits_of = defaultdict(set)
-    for u, no in con.sql("SELECT uscc, permit_no FROM permits").fetchall():
+    # an employer's permits, and those whose finding is charged to it (v2: a deferral's
+    # XFER-DEFERRAL-* findings go to the holder's new employer, rules.md § Permits)
+    for u, no in con.sql("SELECT uscc, permit_no FROM permits UNION SELECT uscc, entity_key FROM findings "
+                         "WHERE entity_type = 'permit' AND uscc IS NOT NULL").fetchall():
         permits_of[u].add(no)
     all_permits = {no for s in permits_of.values() for no in s}
     rows_seen = 0

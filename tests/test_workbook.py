@@ -14,7 +14,13 @@ from assets.settings import PACKAGED_POLICY
 from reports.workbook import SHEETS, WorkbookError, write_todo_workbooks
 
 RAW_ID = re.compile(r"\d{17}[\dX]")
-SHEET_NAMES = ["续签待办", "待注销", "缴费缺口", "将被退回的申请", "即将符合条件"]
+SHEET_NAMES = ["续签待办", "待注销", "缴费缺口", "扣缴单位不符", "待补正的申请", "材料清单", "即将符合条件", "员工年检",
+               "单位年检及事项", "更名换发", "随往人员材料", "延期注销到期", "工作许可到期", "已批准例外", "说明"]
+
+
+def header_col(ws, zh: str) -> int:
+    """1-based column of the header ``zh`` in row 1."""
+    return [c.value for c in ws[1]].index(zh) + 1
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +62,7 @@ def test_one_workbook_per_employer_with_chinese_sheets(books):
         p = out / "employers" / u / "todo.xlsx"
         assert p.is_file()
         wb = openpyxl.load_workbook(p)
-        assert wb.sheetnames[:5] == SHEET_NAMES
+        assert wb.sheetnames == SHEET_NAMES
         for s in SHEETS:
             ws = wb[s.name]
             assert [c.value for c in ws[1]] == [zh for _, zh, _, _ in s.columns]
@@ -72,17 +78,19 @@ def test_rows_dates_and_widths(books):
     wb = openpyxl.load_workbook(out / "employers" / w["E1"] / "todo.xlsx")
     ws = wb["续签待办"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
+    pn, ws0, ws1, left = (header_col(ws, h) - 1 for h in ("证件编号", "续签办理期开始", "续签办理期结束", "剩余天数"))
     expected = con.execute("SELECT permit_no, window_start, window_end, days_left FROM todo_renewals "
-                           "WHERE uscc = ?", [w["E1"]]).fetchall()
-    assert [(r[0], r[4].date(), r[5].date(), r[8]) for r in rows] == expected
+                           "WHERE uscc = ? ORDER BY due_on, permit_no", [w["E1"]]).fetchall()
+    assert [(r[pn], r[ws0].date(), r[ws1].date(), r[left]) for r in rows] == expected
     # real Excel dates with a date format, not text
-    c = ws["D2"]
+    c = ws.cell(2, ws0 + 1)
     assert c.is_date and "yy" in c.number_format
     # the reasons column is wide enough for the longest reason
-    ws2 = wb["将被退回的申请"]
-    reasons = ws2["H2"].value
-    assert "；" in reasons and col_width(ws2, 8) >= min(60, display_width(reasons))
-    assert col_width(ws2, 8) > col_width(ws2, 7)  # wider than the short count column
+    ws2 = wb["待补正的申请"]
+    j = header_col(ws2, "退回原因")
+    reasons = ws2.cell(2, j).value
+    assert "；" in reasons and col_width(ws2, j) >= min(60, display_width(reasons))
+    assert col_width(ws2, j) > col_width(ws2, header_col(ws2, "错误数"))  # wider than the short count column
 
 
 def test_no_formula_and_dangerous_text_neutralised(books):
@@ -155,7 +163,7 @@ def test_subset_of_employers(tmp_path, books):
     n = write_todo_workbooks(con, tmp_path, usccs=[w["E2"]])
     assert n == 1
     assert [p.name for p in (tmp_path / "employers").iterdir()] == [w["E2"]]
-    assert openpyxl.load_workbook(tmp_path / "employers" / w["E2"] / "todo.xlsx").sheetnames[:5] == SHEET_NAMES
+    assert openpyxl.load_workbook(tmp_path / "employers" / w["E2"] / "todo.xlsx").sheetnames == SHEET_NAMES
 
 
 def test_missing_mart_gives_a_clear_error(tmp_path):
@@ -174,9 +182,10 @@ def test_every_row_written_with_real_dates(tmp_path):
     expected = con.execute("SELECT permit_no, expires_on FROM todo_renewals WHERE uscc = ? ORDER BY permit_no",
                            [w["E1"]]).fetchall()
     assert ws.max_row == 1 + len(expected) and len(expected) > 0
-    got = sorted((ws.cell(r, 1).value, ws.cell(r, 4).value.date()) for r in range(2, ws.max_row + 1))
+    pn, exp = header_col(ws, "证件编号"), header_col(ws, "有效期至")
+    got = sorted((ws.cell(r, pn).value, ws.cell(r, exp).value.date()) for r in range(2, ws.max_row + 1))
     assert got == sorted(expected)
-    assert ws["D2"].is_date and isinstance(ws["D2"].value, dt.datetime)
+    assert ws.cell(2, exp).is_date and isinstance(ws.cell(2, exp).value, dt.datetime)
 
 
 @pytest.mark.slow
@@ -200,7 +209,9 @@ def test_worker_processes_write_the_same_workbooks(tmp_path):
     wb = openpyxl.load_workbook(next((tmp_path / "two").rglob("todo.xlsx")), read_only=True)
     u = next((tmp_path / "two").rglob("todo.xlsx")).parent.name
     k = int(u[10:17])
-    nos = [r[0] for r in wb["续签待办"].iter_rows(min_row=2, values_only=True)]
+    rows = list(wb["续签待办"].iter_rows(values_only=True))
+    pn = list(rows[0]).index("证件编号")
+    nos = [r[pn] for r in rows[1:]]
     assert nos == [f"P-{k}-{j}" for j in range(3)]
 
 

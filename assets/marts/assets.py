@@ -13,6 +13,7 @@ from assets.marts import build
 from assets.marts.checklists import CHECKLIST_MARTS
 from core.contract import TABLES as CONTRACT_TABLES
 from assets.marts.comments import MART_DOCS
+from assets.marts.todo import TODO_LISTS
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse, rows_metadata
 
@@ -28,14 +29,16 @@ Builder = Callable[[duckdb.DuckDBPyConnection, dt.date], int]
 DEPS: dict[str, list[str]] = {
     "permit_status": ["permits", "employers", "persons", "applications", "findings"],
     "candidates": TABLES + ["findings"],
-    "todo_renewals": ["permit_status"],
-    "todo_cancellations": ["findings", "permits", "persons"],
-    "todo_contribution_gaps": ["findings", "persons"],
-    "todo_failing_applications": ["findings", "applications", "persons"],
+    "todo_items": ["findings"],
+    **{m: ["todo_items", "persons"] for m in TODO_LISTS.values()},
+    "todo_renewals": ["todo_items", "permit_status"],
+    "todo_cancellations": ["todo_items", "permits", "persons"],
+    "todo_failing_applications": ["todo_items", "applications", "persons"],
+    "todo_dependents": ["todo_items", "dependents", "persons"],
+    "todo_deferrals_ending": ["todo_items", "persons", "employers"],
     "todo_candidates_90d": ["candidates"],
     "employer_summary": ["employers", "employments", "applications", "findings", "permit_status", "candidates",
-                         "todo_renewals", "todo_cancellations", "todo_contribution_gaps",
-                         "todo_failing_applications", "todo_candidates_90d"],
+                         "todo_items", *TODO_LISTS.values()],
     "bureau_permits_by_dimension": ["permits", "employers", "persons"],
     **{t: ["permits", "employers", "persons"] for t in build.XTABS},
     "bureau_monthly_flow": ["applications", "permits"],

@@ -38,21 +38,23 @@ def make_todo_scale(con: duckdb.DuckDBPyConnection, employers: int, rows: int = 
                      FROM range({employers}) t(i)) e, range({rows}) r(j)"""
     con.execute(f"""CREATE OR REPLACE TABLE todo_renewals AS SELECT uscc, permit_no, name, id_number_masked,
         {A} + j AS expires_on, {A} + j - 30 AS window_start, {A} + j + 30 AS window_end,
-        '续签办理期内' AS window_state_zh, j - 30 AS days_to_window_start, j + 30 AS days_left FROM ({base})""")
+        '续签办理期内' AS window_state_zh, j - 30 AS days_to_window_start, j + 30 AS days_left,
+        {A} + j + 30 AS due_on, 'EXP-WINDOW-OPEN' AS rule_ids FROM ({base})""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_cancellations AS SELECT uscc, permit_no, name, id_number_masked,
         '持证人已离职,证件尚未注销' AS reason_zh, {A} - 10 AS left_on, NULL::DATE AS deferred_on,
-        10 AS days_overdue, '有效' AS status_zh FROM ({base}) WHERE j < {max(1, rows // 2)}""")
+        10 AS days_overdue, '有效' AS status_zh, {A} - 10 AS due_on, 'NC-LEFT-NOT-CANCELLED' AS rule_ids,
+        NULL::VARCHAR AS superseded_rule_ids FROM ({base}) WHERE j < {max(1, rows // 2)}""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_contribution_gaps AS SELECT uscc, permit_no, name, id_number_masked,
         2 AS missing_month_count, '2026-01(个人所得税,社会保险)、2026-02(个人所得税)' AS missing_detail_zh,
-        DATE '2026-01-01' AS first_missing_month, DATE '2026-02-01' AS last_missing_month, {A} + 200 AS due_on
-        FROM ({base}) WHERE j < {max(1, rows // 2)}""")
+        DATE '2026-01-01' AS first_missing_month, DATE '2026-02-01' AS last_missing_month, {A} + 200 AS due_on,
+        'NC-CONTRIB-GAP' AS rule_ids FROM ({base}) WHERE j < {max(1, rows // 2)}""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_failing_applications AS SELECT uscc, 'A-' || permit_no AS application_id,
         '新办' AS type_zh, '草稿' AS status_zh, name, id_number_masked, {A} - 3 AS submitted_on, 2 AS reason_count,
         '主要工作业绩不足200字；在本单位工作不满6个月' AS reasons_zh, NULL AS warnings_zh,
-        'ELIG-ACHIEVEMENT-200,ELIG-TENURE-6M' AS rule_ids FROM ({base})""")
+        'ELIG-ACHIEVEMENT-200,ELIG-TENURE-6M' AS rule_ids, true AS will_be_returned, {A} AS due_on FROM ({base})""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_candidates_90d AS SELECT uscc, name, id_number_masked,
         {A} - 100 AS hired_on, {A} + j AS eligible_on, j AS days_to_eligible, j = 0 AS eligible_now,
-        '任职满6个月' AS waiting_for_zh FROM ({base})""")
+        '任职满6个月' AS waiting_for_zh, {A} + j AS due_on FROM ({base})""")
 
 
 def bench_workbooks(employers: int, write: int, rows: int, repeats: int, workers: int = 1) -> dict:

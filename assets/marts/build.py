@@ -20,7 +20,7 @@ from assets.marts.checklists import CHECKLIST_MARTS
 from assets.marts.candidates import build_candidates, build_todo_candidates_90d
 from assets.marts.prepare import prepare
 from assets.marts.status import build_employer_summary, build_permit_status
-from assets.marts.todo import (build_todo_cancellations, build_todo_contribution_gaps,
+from assets.marts.todo import (TODO_BUILDERS, build_todo_cancellations, build_todo_contribution_gaps,
                                build_todo_failing_applications, build_todo_renewals)
 from core.policy import Policy
 
@@ -32,11 +32,7 @@ __all__ = ["prepare", "build_all", "build_permit_status", "build_candidates", "b
 BUILDERS = {
     "permit_status": build_permit_status,
     "candidates": build_candidates,
-    "todo_renewals": build_todo_renewals,
-    "todo_cancellations": build_todo_cancellations,
-    "todo_contribution_gaps": build_todo_contribution_gaps,
-    "todo_failing_applications": build_todo_failing_applications,
-    "todo_candidates_90d": build_todo_candidates_90d,
+    **TODO_BUILDERS,  # todo_items, then one mart per to-do list (assets/marts/todo.py)
     "employer_summary": build_employer_summary,
     **BUREAU_BUILDERS,
     **{name: fn for name, (_, fn) in CHECKLIST_MARTS.items()},  # material checklists (docs/checklists.md)

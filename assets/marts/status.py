@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from assets.marts.prepare import document, rows, run_sql
+from assets.marts.todo import TODO_LISTS
 from expectations.engine import materialise_facts, sql_rules
 from expectations.rulebook import load_rules
 
@@ -28,12 +29,13 @@ def window_rules(rules: dict[str, dict] | None = None) -> dict[str, str]:
 
 def build_permit_status(con: duckdb.DuckDBPyConnection, as_of=None) -> int:
     """Needs ``prepare``. ``as_of`` is the prepared one (kept for the builder signature)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _window_hits (permit_no VARCHAR, state VARCHAR, ord INTEGER)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _window_hits (permit_no VARCHAR, state VARCHAR, ord INTEGER, "
+                "rule_id VARCHAR)")
     rules = load_rules()
     for i, (rid, state) in enumerate(window_rules(rules).items()):
         facts = materialise_facts(con, rules[rid])
-        con.execute(f"INSERT INTO _window_hits SELECT CAST(entity_key AS VARCHAR), ?, ? FROM {facts.table} "
-                    f"WHERE coalesce(breaks, false)", [state, i])
+        con.execute(f"INSERT INTO _window_hits SELECT CAST(entity_key AS VARCHAR), ?, ?, ? FROM {facts.table} "
+                    f"WHERE coalesce(breaks, false)", [state, i, rid])
         con.execute(f"DROP TABLE {facts.table}")
     run_sql(con, "permit_status")
     document(con, "permit_status")
@@ -41,17 +43,21 @@ def build_permit_status(con: duckdb.DuckDBPyConnection, as_of=None) -> int:
 
 
 def build_employer_summary(con: duckdb.DuckDBPyConnection, as_of=None) -> int:
+    """Per-employer counts. Waived findings are not open work (rules.md § Waivers): the
+    findings counts, the window-state counts (a permit whose state-setting finding is waived,
+    permit_status.window_waived, is counted in permits_window_waived instead) and the to-do
+    counts leave them out; findings_waived and todo_waived count them apart."""
     state_cols = {"open": "permits_window_open"}
-    st = ", ".join(f"count(*) FILTER (WHERE window_state = '{s}') AS {state_cols.get(s, 'permits_' + s)}"
-                   for s in WINDOW_STATES)
+    st = ", ".join(f"count(*) FILTER (WHERE window_state = '{s}' AND NOT window_waived) "
+                   f"AS {state_cols.get(s, 'permits_' + s)}" for s in WINDOW_STATES)
+    st += ", count(*) FILTER (WHERE window_waived) AS permits_window_waived"
     app_st = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS apps_{s}" for s in OPEN_STATUSES)
-    todo = {"todo_renewals": "todo_renewals", "todo_cancellations": "todo_cancellations",
-            "todo_contribution_gaps": "todo_contribution_gaps",
-            "todo_failing_applications": "todo_failing_applications", "candidates_90d": "todo_candidates_90d"}
+    todo = {("candidates_90d" if t == "todo_candidates_90d" else t): t for t in TODO_LISTS.values()}
     todo_ctes = ",\n".join(f"{k} AS (SELECT uscc, count(*) AS n FROM {t} GROUP BY uscc)" for k, t in todo.items())
     todo_joins = " ".join(f"LEFT JOIN {k} ON {k}.uscc = e.uscc" for k in todo)
     todo_cols = ", ".join(f"CAST(coalesce({k}.n, 0) AS INTEGER) AS {k}" for k in todo)
     ints = (["permits_total", "permits_active"] + [state_cols.get(s, "permits_" + s) for s in WINDOW_STATES]
+            + ["permits_window_waived"]
             + ["apps_open"] + [f"apps_{s}" for s in OPEN_STATUSES])
     con.execute(f"""
     CREATE OR REPLACE TABLE employer_summary AS
@@ -63,10 +69,11 @@ def build_employer_summary(con: duckdb.DuckDBPyConnection, as_of=None) -> int:
         FROM permit_status GROUP BY uscc),
     ap AS (SELECT uscc, count(*) AS apps_open, {app_st} FROM applications WHERE is_open(status) GROUP BY uscc),
     fs AS (
-        SELECT uscc, count(*) FILTER (WHERE severity = 'error') AS fe,
-               count(*) FILTER (WHERE severity = 'warning') AS fw, count(*) FILTER (WHERE severity = 'info') AS fi,
-               count(*) FILTER (WHERE is_noncompliance(rule_id)) AS nc
-        FROM findings WHERE uscc IS NOT NULL GROUP BY uscc),
+        SELECT uscc, count(*) FILTER (WHERE severity = 'error' AND NOT w) AS fe,
+               count(*) FILTER (WHERE severity = 'warning' AND NOT w) AS fw,
+               count(*) FILTER (WHERE severity = 'info' AND NOT w) AS fi,
+               count(*) FILTER (WHERE is_noncompliance(rule_id) AND NOT w) AS nc, count(*) FILTER (WHERE w) AS fwv
+        FROM (SELECT *, coalesce(waived, false) AS w FROM findings) WHERE uscc IS NOT NULL GROUP BY uscc),
     cand AS (SELECT uscc, count(*) AS n FROM candidates GROUP BY uscc),
     {todo_ctes}
     SELECT as_of() AS as_of, e.uscc, e.name, e.entity_type, lab('entity_type', e.entity_type) AS entity_type_zh,
@@ -77,6 +84,7 @@ def build_employer_summary(con: duckdb.DuckDBPyConnection, as_of=None) -> int:
            CAST(coalesce(fs.fe, 0) AS INTEGER) AS findings_error,
            CAST(coalesce(fs.fw, 0) AS INTEGER) AS findings_warning,
            CAST(coalesce(fs.fi, 0) AS INTEGER) AS findings_info,
+           CAST(coalesce(fs.fwv, 0) AS INTEGER) AS findings_waived,
            CAST(coalesce(cand.n, 0) AS INTEGER) AS candidates, {todo_cols},
            CAST(coalesce(fs.nc, 0) AS INTEGER) AS noncompliance_findings,
            CASE WHEN coalesce(ps.permits_active, 0) > 0

@@ -302,7 +302,8 @@ def bureau_data(con, min_cell: int, ranking_rows: int = 100) -> dict:
         df = df.sort("findings", descending=True)
         sev = df["severity"].to_list() if "severity" in df.columns else [None] * df.height
         table = publishable(df)
-        meta = column_meta(table.columns, ("rule_id", "severity", "entity_type", "findings", "employers"))
+        # open findings; waived ones (approved exceptions) in a column of their own (docs/marts.md)
+        meta = column_meta(table.columns, ("rule_id", "severity", "entity_type", "findings", "employers", "waived"))
         for m in meta:
             if m["k"] == "entity_type":
                 m["t"] = "enum:entity_type_rule"

@@ -73,7 +73,10 @@ def action_table(con, spec: dict, cap: int, only: Optional[list] = None) -> tupl
         df = df.filter(pl.col("uscc").is_in(only))
     if "uscc" not in df.columns:
         raise SiteDataError(f"mart {spec['mart']} has no uscc column / {spec['mart']} 缺少 uscc 列")
-    meta_cols = column_meta([c for c in df.columns if c not in ("uscc", "employer_name")], spec.get("show"))
+    if spec.get("columns"):  # the list's own headers (reports/todo_lists.py: the same as its todo.xlsx sheet)
+        meta_cols = list_column_meta(spec["columns"], df.columns)
+    else:
+        meta_cols = column_meta([c for c in df.columns if c not in ("uscc", "employer_name")], spec.get("show"))
     show = payload_columns(meta_cols)
     sort_cols = [c for c in spec["sort"] if c in df.columns]
     if sort_cols:
@@ -91,6 +94,20 @@ def action_table(con, spec: dict, cap: int, only: Optional[list] = None) -> tupl
     meta = {"key": spec["key"], "zh": spec["zh"], "en": spec["en"], "note_zh": spec["note_zh"],
             "note_en": spec["note_en"], "columns": meta_cols, "cap": cap}
     return grouped, meta
+
+
+def list_column_meta(columns, present) -> list[dict]:
+    """Page column meta of a to-do list, in its order and under its headers; a Chinese text
+    column with an English twin (``x_zh`` / ``x_en``) shows the twin on the English page."""
+    out = []
+    for c, zh, en, kind in columns:
+        if c not in present:
+            continue
+        m = {"k": c, "zh": zh, "en": en, "t": kind}
+        if c.endswith("_zh") and c[:-3] + "_en" in present:
+            m["ek"] = c[:-3] + "_en"
+        out.append(m)
+    return out
 
 
 def expiry_series(con, names, as_of: dt.date) -> tuple[pl.DataFrame | None, list[str]]:

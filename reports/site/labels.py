@@ -6,6 +6,7 @@ still publishes it with a sensible header (the raw name when unknown).
 from __future__ import annotations
 
 from core.labels import labels as _contract_labels
+from reports.todo_lists import PAGE_KIND, TODO_LISTS
 
 # column name -> (中文, English, display type)
 # display types: text, num, date, month, id (masked ID), rule (rule id or list
@@ -85,6 +86,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "active_permits": ("有效证件", "Active permits", "num"),
     "employers": ("单位数", "Employers", "num"),
     "findings": ("问题数", "Findings", "num"),
+    "waived": ("已批准例外", "Waived (approved exceptions)", "num"),
     "errors": ("错误", "Errors", "num"),
     "warnings": ("警告", "Warnings", "num"),
     "infos": ("提示", "Info", "num"),
@@ -172,48 +174,13 @@ EMPLOYER_KPIS: list[tuple[tuple[str, ...], str, str]] = [
     (("findings_warning", "warnings"), "警告", "Warnings"),
 ]
 
-# Employer action tables: key, mart, 中文 title, English title, one-line explanation zh/en,
-# sort columns, columns shown (in order; those present), see docs/marts.md
+# Employer action tables: one per to-do list (reports/todo_lists.py, shared with todo.xlsx:
+# the same columns, headers and order as its sheet), see docs/marts.md
 EMPLOYER_TABLES: list[dict] = [
-    dict(key="renewals", mart="todo_renewals", zh="待办续签", en="Renewals to file",
-         note_zh="续签办理期为到期日前后各一个月;请在办理期截止前提交续签申请。",
-         note_en="The renewal window runs from one month before to one month after expiry; file before it closes.",
-         sort=("window_end", "expires_on"),
-         show=("permit_no", "id_number_masked", "name", "expires_on", "window_start", "window_end", "window_state",
-               "days_to_window_start", "days_left")),
-    dict(key="cancellations", mart="todo_cancellations", zh="待办注销", en="Cancellations owed",
-         note_zh="已离职但证件仍有效、或延期注销已超过6个月的人员,单位应办理证件注销。",
-         note_en="Holders who left while their permit is still active, or whose deferred cancellation is over 6 months old.",
-         sort=("days_overdue",), desc=True,
-         show=("permit_no", "id_number_masked", "name", "rule_id", "reason_zh", "left_on", "deferred_on",
-               "days_overdue", "status")),
-    dict(key="contribution_gaps", mart="todo_contribution_gaps", zh="个税社保缺缴", en="Contribution gaps",
-         note_zh="持证期间个税或社保缺缴的月份,续签时将不予通过。",
-         note_en="Months without income tax or social insurance during the permit term; they block renewal.",
-         sort=("due_on", "first_missing_month"),
-         show=("permit_no", "id_number_masked", "name", "missing_month_count", "missing_detail_zh",
-               "first_missing_month", "last_missing_month", "due_on")),
-    dict(key="failing_applications", mart="todo_failing_applications", zh="将被退回的申请",
-         en="Failing draft applications",
-         note_zh="在办申请中有错误的项目,列出全部原因;点击规则编号查看规则说明。",
-         note_en="Open applications that break a rule, with every reason; click a rule id for its explanation.",
-         sort=("submitted_on", "application_id"),
-         show=("application_id", "name", "id_number_masked", "type", "status", "rule_ids", "reasons_zh",
-               "reason_count", "submitted_on", "permit_no", "warnings_zh")),
-    dict(key="checklists", mart="checklist_summary", zh="在办申请材料清单", en="Checklists of open applications",
-         note_zh="每个在办申请到窗口需携带的材料,以及按数据判断的状态;点击“打印清单”打开可用A4纸打印的清单。",
-         note_en="What to bring to the window for each open application, with each item's state from the data; "
-                 "\"Print checklist\" opens a page to print on A4.",
-         sort=("submitted_on", "application_id"),
-         show=("application_id", "checklist_href", "name", "id_number_masked", "type", "status", "items", "items_ok",
-               "items_missing", "items_check", "complete", "missing_rule_ids")),
-    dict(key="candidates_90d", mart="todo_candidates_90d", zh="90天内可申请人员", en="Candidates eligible within 90 days",
-         note_zh="尚未持证的在职员工,90天内将满足全部时间条件。",
-         note_en="Current employees without a permit who will meet every time-based condition within 90 days.",
-         sort=("eligible_on",),
-         show=("id_number_masked", "name", "hired_on", "highest_degree", "title_level", "eligible_on",
-               "days_to_eligible", "eligible_now", "waiting_for_zh")),
-]
+    dict(key=t.key, mart=t.mart, zh=t.title_zh, en=t.title_en, note_zh=t.note_zh, note_en=t.note_en, sort=t.sort,
+         show=tuple(c for c, _, _, _ in t.columns),
+         columns=tuple((c, zh, en, PAGE_KIND[k]) for c, zh, en, k in t.columns))
+    for t in TODO_LISTS]
 
 # Bureau: permits by dimension, in this order
 DIMENSIONS: list[tuple[str, str, str, str]] = [

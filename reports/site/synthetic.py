@@ -108,16 +108,19 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
                pick({_list(['due_soon', 'open', 'lapsed'])}, x, 53) AS window_state,
                CASE pick({_list(['due_soon', 'open', 'lapsed'])}, x, 53) WHEN 'due_soon' THEN '即将到期'
                     WHEN 'open' THEN '续签办理期内' ELSE '已过续签期' END AS window_state_zh,
-               (h(x, 52) % 120 - 70)::INTEGER AS days_to_window_start, (h(x, 52) % 120 - 10)::INTEGER AS days_left
+               (h(x, 52) % 120 - 70)::INTEGER AS days_to_window_start, (h(x, 52) % 120 - 10)::INTEGER AS days_left,
+               ({a} + INTERVAL (h(x, 52) % 120 - 10) DAY)::DATE AS due_on, 'EXP-WINDOW-OPEN' AS rule_ids
         FROM k""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_cancellations AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 20000000) AS id_number,
                mask_id(pid(i + 20000000)) AS id_number_masked,
                pname(i + 20000000) AS name, 'BJC' || lpad(CAST(i AS VARCHAR), 8, '0') AS permit_no,
-               'NC-LEFT-NOT-CANCELLED' AS rule_id, '持证人已离职,证件未注销' AS reason_zh,
+               'NC-LEFT-NOT-CANCELLED' AS rule_id, 'NC-LEFT-NOT-CANCELLED' AS rule_ids,
+               NULL::VARCHAR AS superseded_rule_ids, '持证人已离职,证件未注销' AS reason_zh,
                'Holder left; permit not cancelled' AS reason_en,
                ({a} - INTERVAL (h(i, 61) % 200) DAY)::DATE AS left_on, NULL::DATE AS deferred_on,
-               (h(i, 61) % 200)::INTEGER AS days_overdue, 'active' AS status, '有效' AS status_zh
+               (h(i, 61) % 200)::INTEGER AS days_overdue, 'active' AS status, '有效' AS status_zh,
+               ({a} - INTERVAL (h(i, 61) % 200) DAY)::DATE AS due_on
         FROM range({n}) t(i) WHERE h(i, 60) % 3 = 0""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_contribution_gaps AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 30000000) AS id_number,
@@ -126,7 +129,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
                [DATE '2025-03-01', DATE '2025-04-01'] AS missing_months, 2 AS missing_month_count,
                '2025-03(个税)、2025-04(个税,社保)' AS missing_detail_zh,
                DATE '2025-03-01' AS first_missing_month, DATE '2025-04-01' AS last_missing_month,
-               ({a} + INTERVAL 30 DAY)::DATE AS due_on
+               ({a} + INTERVAL 30 DAY)::DATE AS due_on, 'NC-CONTRIB-GAP' AS rule_ids
         FROM range({n}) t(i) WHERE h(i, 70) % 2 = 0""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_failing_applications AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 40000000) AS id_number,
@@ -136,7 +139,8 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
                ({a} - INTERVAL 5 DAY)::DATE AS submitted_on, 2 AS reason_count,
                'ELIG-TALENT,ELIG-PHOTO' AS rule_ids,
                '不满足人才条件:无学士以上学位且无中级以上职称；照片格式 png 不符合要求(应为 jpg/jpeg)' AS reasons_zh,
-               'Talent condition not met; photo format png not accepted' AS reasons_en, NULL::VARCHAR AS warnings_zh
+               'Talent condition not met; photo format png not accepted' AS reasons_en, NULL::VARCHAR AS warnings_zh,
+               true AS will_be_returned, {a} AS due_on
         FROM range({n}) t(i) WHERE h(i, 80) % 2 = 1""")
     con.execute(f"""CREATE OR REPLACE TABLE todo_candidates_90d AS
         SELECT {a} AS as_of, uscc_of(i) AS uscc, pid(i + 50000000) AS id_number,
@@ -144,7 +148,8 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
                pname(i + 50000000) AS name, ({a} - INTERVAL 150 DAY)::DATE AS hired_on,
                'bachelor' AS highest_degree, '学士' AS highest_degree_zh, 'none' AS title_level, '无' AS title_level_zh,
                ({a} + INTERVAL (h(i, 90) % 90) DAY)::DATE AS eligible_on, (h(i, 90) % 90)::INTEGER AS days_to_eligible,
-               h(i, 90) % 90 = 0 AS eligible_now, '任职满6个月' AS waiting_for_zh
+               h(i, 90) % 90 = 0 AS eligible_now, '任职满6个月' AS waiting_for_zh,
+               ({a} + INTERVAL (h(i, 90) % 90) DAY)::DATE AS due_on
         FROM range({n}) t(i) WHERE h(i, 91) % 2 = 0""")
     # bureau
     kpis = [("employers", "聘用单位", "Employers", n), ("permits_active", "有效证件", "Active permits", n * 6),

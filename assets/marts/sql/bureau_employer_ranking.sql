@@ -1,8 +1,9 @@
--- Employers by non-compliance findings (is_noncompliance, sql/macros.sql) per 100 active permits.
+-- Employers by non-compliance findings (is_noncompliance, sql/macros.sql) per 100 active permits;
+-- waived findings (approved exceptions) are not non-compliance.
 CREATE OR REPLACE TABLE bureau_employer_ranking AS
 WITH nc AS (
     SELECT uscc, count(*) AS n, mode(rule_id) AS top_rule_id FROM findings
-    WHERE uscc IS NOT NULL AND is_noncompliance(rule_id) GROUP BY uscc),
+    WHERE uscc IS NOT NULL AND is_noncompliance(rule_id) AND NOT coalesce(waived, false) GROUP BY uscc),
 ap AS (SELECT uscc, count(*) AS n FROM _active_permits GROUP BY uscc),
 j AS (
     SELECT e.uscc, e.name, e.district, lab('district', e.district) AS district_zh,

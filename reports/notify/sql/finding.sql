@@ -10,5 +10,6 @@ FROM _notify_findings f
 LEFT JOIN permit_status p ON f.entity_type = 'permit' AND p.permit_no = f.entity_key
 WHERE NOT f.waived AND f.severity IN ('error', 'warning')
   AND f.rule_id NOT IN ('EXP-WINDOW-OPEN', 'EXP-LAPSED', 'EXP-DUE-90')
-  AND NOT (f.entity_type = 'application' AND f.entity_key IN (SELECT application_id FROM todo_failing_applications))
+  AND NOT (f.entity_type = 'application' AND f.entity_key IN (SELECT application_id FROM todo_failing_applications
+                                                      WHERE reasons_zh IS NOT NULL))
   AND (f.due_on IS NULL OR f.due_on < $as_of OR f.due_on > $horizon)

@@ -8,3 +8,4 @@ SELECT uscc, 'returned' AS kind,
        format('{} {} {} application {} ({}) will be returned — correct it before it is submitted. Reasons: {}', name,
               id_number_masked, type, application_id, status, reasons_en) AS line_en
 FROM todo_failing_applications
+WHERE reasons_zh IS NOT NULL  -- warnings only: not returned (finding.sql reports them)
