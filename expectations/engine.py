@@ -30,6 +30,8 @@ from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
 PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
+# the contributions aggregated per person and kind (_cov_kind, _cov): the one costly part
+COVERAGE = Path(__file__).resolve().parent / "coverage.sql"
 # macros over the rules' fact columns (forecasts for the candidates mart, month lists)
 MACROS = Path(__file__).resolve().parent / "forecast.sql"
 STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
@@ -60,9 +62,11 @@ def sql_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
     return out
 
 
-def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV) -> None:
+def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV, coverage: bool = True) -> None:
     """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
-    and everything in preamble.sql."""
+    and everything in preamble.sql; with ``coverage`` also the contribution
+    coverage (``prepare_coverage``), which rules on contributions need — the
+    marts, which judge none, leave it out (the tables are there, empty)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
     con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
@@ -79,6 +83,13 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     create_macros(con)
     con.execute(PREAMBLE.read_text(encoding="utf-8"))
     con.execute(MACROS.read_text(encoding="utf-8"))
+    if coverage:
+        prepare_coverage(con)
+
+
+def prepare_coverage(con) -> None:
+    """Fill _cov_kind and _cov (coverage.sql) on a prepared connection."""
+    con.execute(COVERAGE.read_text(encoding="utf-8"))
 
 
 def ensure_input_tables(con) -> list[str]:
