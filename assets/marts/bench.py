@@ -302,13 +302,29 @@ import json, sys, tempfile, time
 from pathlib import Path
 import duckdb
 from assets.marts.bench import AS_OF, make_people_scale
-from assets.marts.build import build_all
 from assets.settings import PACKAGED_POLICY
 try:
     from assets.marts.bench import rule_step_candidates
 except ImportError:  # a checkout whose marts judge the candidates themselves
     rule_step_candidates = None
+import assets.marts.build as B
 persons, employers = int(sys.argv[1]), int(sys.argv[2])
+cpu = {}
+def timed(name, fn):
+    def run(*a, **k):
+        c0 = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            cpu[name] = cpu.get(name, 0.0) + time.process_time() - c0
+    return run
+# CPU per mart: the builders are looked up in these dicts / module names when build_all runs
+for table in ("BUILDERS", "BUREAU_BUILDERS"):
+    if isinstance(getattr(B, table, None), dict):
+        getattr(B, table).update({m: timed(m, f) for m, f in getattr(B, table).items()})
+for name in [n for n in vars(B) if n.startswith("build_") and n != "build_all"] + ["prepare"]:
+    if callable(getattr(B, name)):
+        setattr(B, name, timed(name.removeprefix("build_"), getattr(B, name)))
 with tempfile.TemporaryDirectory() as d:
     con = duckdb.connect(str(Path(d) / "w.duckdb"))
     con.execute("SET enable_progress_bar = false")
@@ -316,10 +332,11 @@ with tempfile.TemporaryDirectory() as d:
     rw, rc = rule_step_candidates(con) if rule_step_candidates else (0.0, 0.0)
     tm = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    rows = build_all(con, AS_OF, PACKAGED_POLICY, timings=tm)
+    rows = B.build_all(con, AS_OF, PACKAGED_POLICY, timings=tm)
     w, c = time.perf_counter() - t0, time.process_time() - c0
     con.close()
-print(json.dumps({"wall": w, "cpu": c, "rule_wall": rw, "rule_cpu": rc, "timings": tm, "rows": rows}))
+print(json.dumps({"wall": w, "cpu": c, "rule_wall": rw, "rule_cpu": rc, "timings": tm, "cpu_per_mart": cpu,
+                  "rows": rows}))
 """
 
 
@@ -346,13 +363,15 @@ def bench_compare(trees: dict[str, Path], persons: int, employers: int, repeats:
             runs[name].append(r)
             print(f"{name}: build_all {r['wall']:.2f} s wall {r['cpu']:.2f} s CPU; rule step part "
                   f"{r['rule_wall']:.2f} / {r['rule_cpu']:.2f} s; load {r['load']:.1f}", flush=True)
-    common = set.intersection(*(set(rs[0]["timings"]) for rs in runs.values()))
+    # prepare is in every build_all (some checkouts do not time it separately)
+    common = set.intersection(*(set(rs[0]["timings"]) for rs in runs.values())) | {"prepare"}
     extra = {k: sorted(set(rs[0]["timings"]) - common) for k, rs in runs.items()}
     out: dict = {"persons": persons, "employers": employers, "repeats": repeats, "common_marts": sorted(common),
                  "not_common": extra, "trees": {}}
     med = statistics.median
     for name, rs in runs.items():
         common_wall = [r["wall"] - sum(r["timings"][m] for m in extra[name]) for r in rs]
+        common_cpu = [r["cpu"] - sum(r["cpu_per_mart"].get(m, 0.0) for m in extra[name]) for r in rs]
         out["trees"][name] = {
             "tree": str(trees[name]),
             "build_all_wall_s": [round(r["wall"], 2) for r in rs], "build_all_cpu_s": [round(r["cpu"], 2) for r in rs],
@@ -363,6 +382,11 @@ def bench_compare(trees: dict[str, Path], persons: int, employers: int, repeats:
             "median_build_all_cpu_s": round(med(r["cpu"] for r in rs), 2),
             "median_common_wall_s": round(med(common_wall), 2),
             "median_common_plus_rule_part_wall_s": round(med(w + r["rule_wall"] for w, r in zip(common_wall, rs)), 2),
+            "common_cpu_s": [round(c, 2) for c in common_cpu],
+            "median_common_cpu_s": round(med(common_cpu), 2),
+            "median_common_plus_rule_part_cpu_s": round(med(c + r["rule_cpu"] for c, r in zip(common_cpu, rs)), 2),
+            "median_cpu_per_mart": {m: round(med(r["cpu_per_mart"].get(m, 0.0) for r in rs), 3)
+                                    for m in rs[0]["cpu_per_mart"]},
             "median_seconds_per_mart": {m: round(med(r["timings"][m] for r in rs), 2) for m in rs[0]["timings"]},
             "load": [round(r["load"], 1) for r in rs],
             "rows": rs[-1]["rows"]}
@@ -374,7 +398,11 @@ def bench_compare(trees: dict[str, Path], persons: int, employers: int, repeats:
             "build_all_wall": round(t["median_build_all_wall_s"] / base["median_build_all_wall_s"], 2),
             "common_wall": round(t["median_common_wall_s"] / base["median_common_wall_s"], 2),
             "common_plus_rule_part_wall": round(t["median_common_plus_rule_part_wall_s"]
-                                                / base["median_common_plus_rule_part_wall_s"], 2)}
+                                                / base["median_common_plus_rule_part_wall_s"], 2),
+            "build_all_cpu": round(t["median_build_all_cpu_s"] / base["median_build_all_cpu_s"], 2),
+            "common_cpu": round(t["median_common_cpu_s"] / base["median_common_cpu_s"], 2),
+            "common_plus_rule_part_cpu": round(t["median_common_plus_rule_part_cpu_s"]
+                                               / base["median_common_plus_rule_part_cpu_s"], 2)}
     return out
 
 
@@ -415,7 +443,7 @@ def main() -> None:
         res = bench_compare(trees, a.persons, a.employers, a.repeats)
         if a.out:
             a.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
-        print(json.dumps({k: {x: v for x, v in t.items() if x.startswith(("median_b", "median_c", "ratio", "load"))}
+        print(json.dumps({k: {x: v for x, v in t.items() if x.startswith(("median_b", "median_common", "ratio", "load"))}
                           for k, t in res["trees"].items()}, indent=1))
     else:
         print(bench_marts(a.persons, a.employers, a.repeats, not a.without_rule_step))
