@@ -101,7 +101,8 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
     # foreigners with an open new / renewal / employer-change application: ELIG-WORK-PERMIT cases
     app_people = (apps.filter(pl.col("status").is_in(OPEN) & pl.col("type").is_in(["new", "renewal", "employer_change"]))
                   .filter(~pl.col("id_number").is_in(list(scen_ids)))["id_number"].unique().sort().to_list())
-    app_people = [p for p in app_people if p not in set(t["dependents"]["holder_id_number"].to_list())]
+    dep_holders = set(t["dependents"]["holder_id_number"].to_list())  # once, not per person (city: quadratic)
+    app_people = [p for p in app_people if p not in dep_holders]
     rng.shuffle(app_people)
     foreign_app = app_people[:max(6, round(0.01 * len(app_people)))]
     taken = set(persons["id_number"].to_list()) | set(t["dependents"]["id_number"].to_list())
@@ -210,9 +211,10 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
         pl_.changes.append(ContribChange(rm.get(p, p), ref_m - 44, ref_m - 44, other, None))
     # -- 4. open new / renewal applications with one month in the window paid by someone else
     oa = t["applications"].filter(pl.col("status").is_in(OPEN) & ~pl.col("id_number").is_in(list(scen_ids)))
+    foreign_set = set(foreign_app)
     for typ, back in (("new", 4), ("renewal", 10)):
         cand = oa.filter(pl.col("type") == typ).sort("application_id")["id_number", "submitted_on"].rows()
-        cand = [c for c in cand if c[0] not in set(foreign_app)][:3]
+        cand = [c for c in cand if c[0] not in foreign_set][:3]
         for pid, sub in cand:
             d = sub or ref
             m = _mi(d) - 2 - (back % 5)
