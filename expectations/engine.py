@@ -30,8 +30,9 @@ from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
 PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
-# the contributions aggregated per person and kind (_cov_kind, _cov): the one costly part
-COVERAGE = Path(__file__).resolve().parent / "coverage.sql"
+# the tables only rules read (persons' derived fields, the contributions aggregated per
+# person and kind: _persons_x, _cov_kind, _cov): the costly part of the preparation
+RULE_TABLES = Path(__file__).resolve().parent / "rule_tables.sql"
 # macros over the rules' fact columns (forecasts for the candidates mart, month lists)
 MACROS = Path(__file__).resolve().parent / "forecast.sql"
 STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
@@ -62,11 +63,11 @@ def sql_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
     return out
 
 
-def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV, coverage: bool = True) -> None:
+def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV, rule_tables: bool = True) -> None:
     """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
-    and everything in preamble.sql; with ``coverage`` also the contribution
-    coverage (``prepare_coverage``), which rules on contributions need — the
-    marts, which judge none, leave it out (the tables are there, empty)."""
+    and everything in preamble.sql; with ``rule_tables`` also the tables only
+    rules read (``prepare_rule_tables``) — the marts, which judge no rule,
+    leave them out (the coverage tables are there, empty)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
     con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
@@ -83,13 +84,13 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     create_macros(con)
     con.execute(PREAMBLE.read_text(encoding="utf-8"))
     con.execute(MACROS.read_text(encoding="utf-8"))
-    if coverage:
-        prepare_coverage(con)
+    if rule_tables:
+        prepare_rule_tables(con)
 
 
-def prepare_coverage(con) -> None:
-    """Fill _cov_kind and _cov (coverage.sql) on a prepared connection."""
-    con.execute(COVERAGE.read_text(encoding="utf-8"))
+def prepare_rule_tables(con) -> None:
+    """Create _persons_x and fill _cov_kind / _cov (rule_tables.sql) on a prepared connection."""
+    con.execute(RULE_TABLES.read_text(encoding="utf-8"))
 
 
 def ensure_input_tables(con) -> list[str]:

@@ -69,15 +69,7 @@ inhand AS (
 SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand, ih.renewal_application_id
 FROM pw LEFT JOIN inhand ih ON ih.permit_no = pw.permit_no;
 
--- (v2) birth date and gender of a person: from the ID number for the 18-character
--- document types, from the birth_date / gender columns for passports
-CREATE OR REPLACE TEMP TABLE _persons_x AS
-SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
-            ELSE id_birth_date(pe.id_number) END AS birth_on,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
-            ELSE id_gender(pe.id_number) END AS sex
-FROM persons pe;
+-- (v2) _persons_x (birth date and gender of every person): rule_tables.sql, with the coverage
 
 -- (v2) which employer owns an XFER-DEFERRAL-* finding: the holder's newest employments
 -- row without left_on whose uscc differs from the permit's (newest = latest hired_on, then
@@ -208,8 +200,8 @@ SELECT coalesce(hp.id_number, ha.id_number) AS holder_id_number, coalesce(hp.usc
 FROM hp FULL OUTER JOIN ha ON ha.id_number = hp.id_number;
 
 -- contributions per person and kind (_cov_kind) and per policy kind set (_cov): filled by
--- coverage.sql (engine.prepare_coverage, one group-by over the big table); empty here, so
--- that a connection that judges no contributions (the marts) does not pay for them.
+-- rule_tables.sql (engine.prepare_rule_tables, one group-by over the big table); empty here,
+-- so that a connection that judges no rules (the marts) does not pay for them.
 CREATE OR REPLACE TEMP TABLE _cov_kind (id_number VARCHAR, kind VARCHAR, b BIT);
 CREATE OR REPLACE TEMP TABLE _cov (id_number VARCHAR, kmask BIGINT, bits VARCHAR);
 

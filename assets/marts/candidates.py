@@ -14,7 +14,7 @@ import duckdb
 
 from assets.marts.prepare import build_one, document, rows
 from expectations.candidates import candidate_rules, evaluate_candidates, load_candidates
-from expectations.engine import prepare_coverage, sql_str
+from expectations.engine import prepare_rule_tables, sql_str
 from expectations.rulebook import load_rules
 
 
@@ -35,8 +35,8 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) ->
     rules = load_rules()
     if load_candidates(con):
         crules = candidate_rules(rules)
-    else:  # no verdicts of this run's rule step: judge them here, with the coverage they need
-        prepare_coverage(con)
+    else:  # no verdicts of this run's rule step: judge them here, with the rule tables they read
+        prepare_rule_tables(con)
         crules = evaluate_candidates(con, rules)
     states, forecasts, blocked_ids, blocked_zh, blocked_en, waits = [], [], [], [], [], []
     for rid, r in crules.items():

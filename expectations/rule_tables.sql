@@ -1,5 +1,16 @@
--- Contribution coverage of the rule book (run by expectations/engine.py: prepare_coverage,
--- after preamble.sql, which creates the empty tables and the macros that read them).
+-- The rule book's own tables over the big inputs, which only rules read (run by
+-- expectations/engine.py: prepare_rule_tables, after preamble.sql, which creates the macros
+-- and the empty coverage tables the macros bind to). The marts skip them.
+
+-- (v2) birth date and gender of a person: from the ID number for the 18-character
+-- document types, from the birth_date / gender columns for passports
+CREATE OR REPLACE TEMP TABLE _persons_x AS
+SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
+            ELSE id_birth_date(pe.id_number) END AS birth_on,
+       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
+            ELSE id_gender(pe.id_number) END AS sex
+FROM persons pe;
 
 -- contributions, aggregated once (one group-by over the big table): per person and
 -- kind a bit string over the months cov_min .. cov_max (variables set by the engine;
