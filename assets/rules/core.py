@@ -64,13 +64,17 @@ def write_rules_table(con, rules: dict[str, dict]) -> None:
 
 
 def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, work_dir: Path | None = None,
-                      with_gx: bool = True, rules_dir: Path | None = None, calendar_csv: Path | None = None) -> dict:
+                      with_gx: bool = True, rules_dir: Path | None = None, calendar_csv: Path | None = None,
+                      candidates: bool = False) -> dict:
     """Evaluate every SQL rule at as_of and write the warehouse tables.
 
     Replaces the findings of the rule layer's rule ids, rewrites ``rules``,
     appends this run's findings (all layers) to ``findings_history``, validates
     the same facts with GX (Data Docs in ``work_dir/datadocs``) and saves
-    ``work_dir/rules/results.json``. Returns the results dict."""
+    ``work_dir/rules/results.json``. With ``candidates`` (the pipeline's rule
+    step) it also judges the candidates' hypothetical applications on the same
+    prepared connection (``candidate_applications`` / ``candidate_checks``, read
+    by the candidates mart). Returns the results dict."""
     t0 = time.perf_counter()
     policy = policy if isinstance(policy, Policy) else load_policy(Path(policy))
     all_rules = load_rules(rules_dir) if rules_dir else load_rules()
@@ -83,7 +87,8 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     # the candidates' hypothetical applications, judged here on the same prepared views
     # (the candidates mart reads candidate_checks instead of preparing them again)
     t1 = time.perf_counter()
-    save_candidates(con, run_id, rules)
+    if candidates:
+        save_candidates(con, run_id, rules)
     t_cand = time.perf_counter() - t1
     cols = ", ".join(c for c, _, _ in FINDINGS_COLUMNS)
     replace_findings(con, sorted(rules), f"SELECT {cols} FROM _run_findings")
