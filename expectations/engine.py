@@ -67,7 +67,7 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
     and everything in preamble.sql; with ``rule_tables`` also the tables only
     rules read (``prepare_rule_tables``) — the marts, which judge no rule,
-    leave them out (the coverage tables are there, empty)."""
+    leave them out (then they do not exist: whatever reads them fails)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
     con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
@@ -86,6 +86,8 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     con.execute(MACROS.read_text(encoding="utf-8"))
     if rule_tables:
         prepare_rule_tables(con)
+    else:  # absent, not empty: SQL that reads them without prepare_rule_tables fails loudly
+        con.execute("DROP TABLE _cov; DROP TABLE _cov_kind")
 
 
 def prepare_rule_tables(con) -> None:

@@ -200,8 +200,9 @@ SELECT coalesce(hp.id_number, ha.id_number) AS holder_id_number, coalesce(hp.usc
 FROM hp FULL OUTER JOIN ha ON ha.id_number = hp.id_number;
 
 -- contributions per person and kind (_cov_kind) and per policy kind set (_cov): filled by
--- rule_tables.sql (engine.prepare_rule_tables, one group-by over the big table); empty here,
--- so that a connection that judges no rules (the marts) does not pay for them.
+-- rule_tables.sql (engine.prepare_rule_tables, one group-by over the big table); created empty
+-- here because the macros below bind to them; a connection that judges no rules (the marts)
+-- does not fill them (engine.prepare(rule_tables=False) drops them).
 CREATE OR REPLACE TEMP TABLE _cov_kind (id_number VARCHAR, kind VARCHAR, b BIT);
 CREATE OR REPLACE TEMP TABLE _cov (id_number VARCHAR, kmask BIGINT, bits VARCHAR);
 
