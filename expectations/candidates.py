@@ -58,7 +58,8 @@ SAVED_COLUMNS = {
     "eligible_on": "projected_on, or empty when a check blocks / 预计符合条件日期(有不符合项时为空)",
 }
 SAVED_CHECKS_COLUMNS = {
-    "application_id": "Hypothetical application (candidate_applications) / 假设申请编号",
+    "application_id": "Hypothetical application (candidate_applications); only checks that do not pass have a row "
+                      "/ 假设申请编号(仅记录未通过的检查)",
     "rule_id": "Candidate rule (an ELIG rule with a candidate: entry) / 规则编号",
     "breaks": "The rule's facts break for the application at as_of / 基准日是否不符合",
     "ok_on": "Date the rule stops breaking if time passes (its candidate: ok_on), else empty / 预计满足日期",
@@ -166,7 +167,8 @@ def save_candidates(con, run_id: str, rules: dict[str, dict] | None = None) -> i
     """The rule step's part: judge the candidates (``evaluate_candidates``) on
     the rule step's prepared connection and write ``candidate_applications``
     (one row per candidate) and ``candidate_checks`` (one row per candidate and
-    rule). Returns the number of candidates."""
+    rule that does not pass; a rule without a row passes). Returns the number
+    of candidates."""
     evaluate_candidates(con, rules)
     con.execute("SET VARIABLE candidates_run_id = ?", [run_id])
     con.execute(SAVE_SQL.read_text(encoding="utf-8"))
