@@ -18,7 +18,7 @@ import duckdb
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
+from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of, run_input_dir
 from assets.warehouse import Warehouse, comment_table, existing_tables, sql_str, table_counts
 
 RUN_SUMMARY_COLUMNS: list[tuple[str, str, str]] = [
@@ -107,10 +107,10 @@ def collect_run_summary(context, con: duckdb.DuckDBPyConnection, settings: Permi
     now = time.time()
     return {
         "run_id": run_id,
-        "as_of": resolve_as_of(context, settings),
+        "as_of": resolve_as_of(context),
         "policy": policy_version(settings),
         "policy_file": str(settings.policy_path()),
-        "input_dir": settings.input_dir,
+        "input_dir": str(run_input_dir(context.run, settings) or ""),
         "started_at": _ts(started),
         "committed_at": _ts(now),
         "seconds": round(now - started, 3) if started else None,
@@ -227,7 +227,7 @@ def warehouse_commit(context: AssetExecutionContext, config: CommitConfig, wareh
 
     t0 = time.perf_counter()
     run_id = context.run.run_id
-    as_of = resolve_as_of(context, settings)
+    as_of = resolve_as_of(context)
     newest = newest_committed_as_of(warehouse.live_path())
     past = newest is not None and as_of < newest
     with warehouse.run_connection(run_id) as con:

@@ -27,18 +27,17 @@ from pathlib import Path
 from typing import Optional
 
 import duckdb
-import yaml
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue, multi_asset_check
 from pydantic import Field
 
 from core.contract import TABLE_ORDER
+from core.policy import load_max_row_drop_share
 from assets.settings import AS_OF_PARTITIONS, PermitsSettings
 from assets.warehouse import Warehouse, existing_tables
 
 CHECK = "no_data_loss"
 FOLDER_CHECK = "input_files_complete"
 GUARD_OP = "input_guard"
-DEFAULT_MAX_DROP = 0.20
 # ingest_files statuses that mean "this file's rows did not reach the warehouse at all"
 BLOCKING_STATUSES = ("rejected", "error", "unreadable", "too_large")
 # statuses of a file whose table was recognised and read
@@ -53,17 +52,8 @@ class GuardConfig(Config):
 
 
 def max_drop_share(policy_file: Path) -> float:
-    """``run_guard.max_row_drop_share`` of the policy file (default 0.20)."""
-    try:
-        doc = yaml.safe_load(Path(policy_file).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return DEFAULT_MAX_DROP
-    value = (doc.get("run_guard") or {}).get("max_row_drop_share", DEFAULT_MAX_DROP)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_MAX_DROP
-    return min(max(value, 0.0), 1.0)
+    """``run_guard.max_row_drop_share`` of the policy file (default 0.20; core.policy reads it)."""
+    return load_max_row_drop_share(policy_file)
 
 
 def _loaded(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.settings import AS_OF_PARTITIONS, PermitsSettings, prune_stale_work, resolve_as_of
+from assets.settings import AS_OF_PARTITIONS, PermitsSettings, prune_stale_work, resolve_as_of, run_input_dir
 from assets.warehouse import Warehouse, WarehouseIOError, acquire_lock, io_error, release_lock, _held_locks
 
 
@@ -34,14 +34,15 @@ def _inside(a: Path, b: Path) -> bool:
     return a == b or b in a.parents
 
 
-def check_site_dir(site_dir: Path, input_dir: Path, warehouse: Path) -> None:
+def check_site_dir(site_dir: Path, input_dir: Path | None, warehouse: Path) -> None:
     """Refuse a site folder that would publish the input files or swap the
     warehouse away: the site may not be, contain or sit inside the input
     folder, and may not be or contain the warehouse's folder. (A site beside
     the warehouse, e.g. data/site and data/warehouse.duckdb, is the default
-    layout and is fine.)"""
-    site, inp, wh = (Path(p).expanduser().resolve() for p in (site_dir, input_dir, warehouse))
-    if _inside(site, inp) or _inside(inp, site):
+    layout and is fine.) ``input_dir`` None: the input folder is not known."""
+    site, wh = (Path(p).expanduser().resolve() for p in (site_dir, warehouse))
+    inp = Path(input_dir).expanduser().resolve() if input_dir is not None else None
+    if inp is not None and (_inside(site, inp) or _inside(inp, site)):
         raise SiteDirError(f"网站文件夹与输入文件夹重叠,会发布原始输入文件 / the site folder {site} overlaps the "
                            f"input folder {inp}: the raw input files would be published; choose another --site")
     if _inside(wh.parent, site):
@@ -144,12 +145,12 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
     from reports.site import stage_site, staged_path
 
     t0 = time.perf_counter()
-    as_of = resolve_as_of(context, settings)
+    as_of = resolve_as_of(context)
     policy = _policy(settings)
     min_cell = int((policy.get("defaults") or {}).get("min_cell", 5))
     site_dir = Path(settings.site_dir).resolve()
     run_id = context.run.run_id
-    check_site_dir(site_dir, Path(settings.input_dir), warehouse.live_path())
+    check_site_dir(site_dir, run_input_dir(context.run, settings), warehouse.live_path())
     acquire_site_lock(site_dir, run_id, warehouse.lock_timeout_seconds)
     prune_stale_work(site_dir, keep=run_id)
     try:

@@ -1,4 +1,13 @@
-"""Run settings as a Dagster resource.
+"""Where the pipeline lives (a resource) and what one run reads (run config).
+
+- ``PermitsSettings`` (a ConfigurableResource): the deployment's folders and
+  policy file, bound once by ``pipelines.definitions`` (or by the ``permits``
+  command for its own run). Runs never override it field by field.
+- The run's own values: the evaluation day is the run's partition key
+  (``resolve_as_of``; the runner, the schedule, the inbox sensor and backfills
+  always launch with one); the input folder is ``IngestConfig`` of the
+  ``ingest`` step (empty = the deployment's inbox folder, which is what a run
+  launched from the UI with the defaults reads).
 
 Every path here is an absolute path decided by whoever builds the Definitions
 (the `permits` command or `pipelines.definitions` for the UI); asset code never
@@ -10,7 +19,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dagster import ConfigurableResource, DailyPartitionsDefinition
+from dagster import Config, ConfigurableResource, DailyPartitionsDefinition
 from pydantic import Field
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -27,11 +36,17 @@ def today_shanghai() -> dt.date:
 AS_OF_PARTITIONS = DailyPartitionsDefinition(start_date="2020-01-01", timezone="Asia/Shanghai", end_offset=400)
 
 
-def resolve_as_of(context, settings: "PermitsSettings") -> dt.date:
-    """The run's as_of: the partition key when partitioned, else settings.as_of."""
-    if getattr(context, "has_partition_key", False) and context.has_partition_key:
-        return dt.date.fromisoformat(context.partition_key)
-    return settings.as_of_date()
+class NoPartition(ValueError):
+    """A run of the as_of-partitioned graph was launched without a partition."""
+
+
+def resolve_as_of(context) -> dt.date:
+    """The run's as_of: its partition key (one partition per evaluation day)."""
+    if not getattr(context, "has_partition_key", False):
+        raise NoPartition("运行缺少评估基准日分区 / the run has no partition: every asset is partitioned by as_of; "
+                          "launch it for a partition (the day to evaluate), e.g. `permits run --as-of YYYY-MM-DD` "
+                          "or pick a partition in the UI")
+    return dt.date.fromisoformat(context.partition_key)
 
 
 def work_root(site_dir) -> Path:
@@ -60,28 +75,17 @@ def prune_stale_work(site_dir, keep: str, older_than_s: float = 6 * 3600) -> lis
 
 
 class PermitsSettings(ConfigurableResource):
-    """Where a run reads and writes, and which date it evaluates."""
+    """The deployment: where the site is published, which policy applies, and
+    the folders of the inbox automation. Per-run values are not here (see the
+    module docstring)."""
 
-    input_dir: str = Field(description="Folder of input files in the data contract's formats")
     site_dir: str = Field(description="Folder of the published static site")
-    as_of: str = Field(default="", description="Evaluation date YYYY-MM-DD; empty = today in Asia/Shanghai")
     policy_file: str = Field(default="", description="Policy parameters YAML; empty = expectations/policy.yaml")
-    inbox_dir: str = Field(default="", description="Folder the inbox sensor watches")
+    inbox_dir: str = Field(default="", description="Folder the inbox sensor watches; also the input folder of a run "
+                                                   "whose ingest config names none")
     archive_dir: str = Field(default="", description="Processed inbox files go to <archive_dir>/<run_id>/")
     rejected_dir: str = Field(default="", description="Unreadable inbox files go here with a reason file")
     sensor_stable_seconds: int = Field(default=30, description="A file must be unchanged this long before a run starts")
-
-    def run_config(self, **override) -> dict:
-        """This resource's run config with ``override`` applied: run config
-        replaces a resource's bound values wholesale, so it carries every field
-        (the one place that copies them: the runner, the schedule and the
-        sensor all call this)."""
-        cfg = {f: getattr(self, f) for f in type(self).model_fields}
-        cfg.update(override)
-        return cfg
-
-    def as_of_date(self) -> dt.date:
-        return dt.date.fromisoformat(self.as_of) if self.as_of else today_shanghai()
 
     def work_dir(self, run_id: str) -> Path:
         """Scratch folder of one run (GX results, Data Docs); removed when the
@@ -91,3 +95,33 @@ class PermitsSettings(ConfigurableResource):
 
     def policy_path(self) -> Path:
         return Path(self.policy_file) if self.policy_file else PACKAGED_POLICY
+
+
+# the op of the ingest multi-asset (assets.ingest.assets), which takes IngestConfig
+INGEST_OP = "ingest"
+
+
+class IngestConfig(Config):
+    """Run config of the ``ingest`` step: the folder this run reads."""
+
+    input_dir: str = Field(default="", description="Folder of input files in the data contract's formats; empty = "
+                                                   "the deployment's inbox folder (settings.inbox_dir) / 输入文件夹")
+
+    def folder(self, settings: PermitsSettings) -> Path:
+        """The input folder: ``input_dir``, else the deployment's inbox."""
+        folder = self.input_dir or settings.inbox_dir
+        if not folder:
+            raise ValueError("没有输入文件夹 / no input folder: set input_dir in the run config of the ingest step "
+                             "(ops.ingest.config.input_dir) or the inbox folder of the deployment")
+        return Path(folder)
+
+
+def run_input_dir(run, settings: PermitsSettings) -> Path | None:
+    """The input folder of ``run`` (a DagsterRun), as its ingest step was
+    configured: for the steps after ingest that record or guard it (the run
+    summary, the site's overlap check). None when it cannot be told."""
+    cfg = ((getattr(run, "run_config", None) or {}).get("ops") or {}).get(INGEST_OP) or {}
+    try:
+        return IngestConfig(**(cfg.get("config") or {})).folder(settings)
+    except ValueError:
+        return None

@@ -49,9 +49,19 @@ class Policy:
         return out
 
 
+def read_policy_doc(path: Path) -> dict:
+    """The one place a policy file is parsed (rule parameters, ingest limits, run guard)."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"policy file {path}: cannot read / 无法读取政策参数文件: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise PolicyError(f"policy file {path}: not a mapping / 政策参数文件格式错误")
+    return doc
+
+
 def _packaged_parameters() -> list[str]:
-    doc = yaml.safe_load(PACKAGED_POLICY.read_text(encoding="utf-8")) or {}
-    return list(doc.get("defaults") or {})
+    return list(read_policy_doc(PACKAGED_POLICY).get("defaults") or {})
 
 
 def _same_kind(default, value) -> bool:
@@ -69,10 +79,7 @@ def load_policy(path: Path) -> Policy:
     file other than the packaged one must define every parameter the packaged
     one does (the rules need them all)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"policy file {path}: cannot read / 无法读取政策参数文件: {exc}") from exc
+    doc = read_policy_doc(path)
     defaults = doc.get("defaults")
     if not isinstance(defaults, dict) or not defaults:
         raise PolicyError(f"policy file {path}: no 'defaults' mapping / 缺少 defaults")
@@ -114,11 +121,7 @@ def load_ingest_limits(path: Path | None = None) -> dict[str, int]:
     does not set come from the packaged ``expectations/policy.yaml``."""
     out: dict[str, int] = {}
     for p in ([PACKAGED_POLICY] if path is None or Path(path) == PACKAGED_POLICY else [PACKAGED_POLICY, Path(path)]):
-        try:
-            doc = yaml.safe_load(Path(p).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise PolicyError(f"policy file {p}: cannot read / 无法读取政策参数文件: {exc}") from exc
-        section = doc.get("ingest_limits") or {}
+        section = read_policy_doc(p).get("ingest_limits") or {}
         if not isinstance(section, dict):
             raise PolicyError(f"policy file {p}: 'ingest_limits' must be a mapping / ingest_limits 格式错误")
         for key, value in section.items():
@@ -132,3 +135,17 @@ def load_ingest_limits(path: Path | None = None) -> dict[str, int]:
     if missing:
         raise PolicyError(f"policy file {PACKAGED_POLICY}: ingest_limits lacks {', '.join(missing)} / 缺少限制项")
     return out
+
+
+DEFAULT_MAX_ROW_DROP_SHARE = 0.20
+
+
+def load_max_row_drop_share(path: Path) -> float:
+    """``run_guard.max_row_drop_share`` of a policy file, clamped to 0..1; the default (0.20) when
+    the file or the value cannot be read (the guard must not stop a run for its own setting)."""
+    try:
+        value = float((read_policy_doc(path).get("run_guard") or {}).get("max_row_drop_share",
+                                                                          DEFAULT_MAX_ROW_DROP_SHARE))
+    except (PolicyError, TypeError, ValueError):
+        return DEFAULT_MAX_ROW_DROP_SHARE
+    return min(max(value, 0.0), 1.0)

@@ -112,7 +112,7 @@ def _check_when(where: str, when: Any, rules: dict) -> dict:
     return dict(when)
 
 
-def _item(where: str, raw: dict, rules: dict, pending: set[str]) -> dict:
+def _item(where: str, raw: dict, rules: dict) -> dict:
     unknown = set(raw) - ITEM_KEYS
     if unknown:
         _fail(where, f"unknown key(s) {', '.join(sorted(unknown))}")
@@ -124,16 +124,14 @@ def _item(where: str, raw: dict, rules: dict, pending: set[str]) -> dict:
     has_rules, is_check = "rules" in raw, raw.get("state") == "check"
     if has_rules == is_check or ("state" in raw and not is_check):
         _fail(where, "give either `rules: [...]` or `state: check`")
-    usable = []
     for rid in raw.get("rules") or []:
-        if rid in rules:
-            usable.append(rid)
-        elif rid not in pending:
-            _fail(where, f"rule {rid!r} is neither in the rule book nor under pending_rules")
+        if rid not in rules:
+            _fail(where, f"rule {rid!r} is not in the rule book")
     if has_rules and not raw["rules"]:
         _fail(where, "`rules` is empty")
     return {"zh": str(raw["zh"]).strip(), "en": str(raw["en"]).strip(), "seed": str(raw["seed"]).strip(),
-            "section": raw["section"], "when": _check_when(where, raw.get("when"), rules), "rules": tuple(usable)}
+            "section": raw["section"], "when": _check_when(where, raw.get("when"), rules),
+            "rules": tuple(raw.get("rules") or ())}
 
 
 def load_checklists(path: Path = CHECKLISTS_FILE, rules: dict | None = None) -> dict[str, list[Item]]:
@@ -143,7 +141,6 @@ def load_checklists(path: Path = CHECKLISTS_FILE, rules: dict | None = None) -> 
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ChecklistError(f"{Path(path).name}: not valid YAML / 材料清单格式错误: {exc}") from exc
-    pending = set(doc.get("pending_rules") or [])
     blocks = doc.get("blocks") or {}
     types = doc.get("business_types") or {}
     unknown = set(types) - set(BUSINESS_TYPES)
@@ -166,11 +163,11 @@ def load_checklists(path: Path = CHECKLISTS_FILE, rules: dict | None = None) -> 
                     _fail(where, f"unknown block {name!r}")
                 extra = _check_when(where, raw.get("when"), rules)
                 for j, b in enumerate(blocks[name], start=1):
-                    it = _item(f"{btype} item {i} (block {name} item {j})", b, rules, pending)
+                    it = _item(f"{btype} item {i} (block {name} item {j})", b, rules)
                     it["when"] = {**it["when"], **extra}
                     flat.append(it)
             else:
-                flat.append(_item(where, raw, rules, pending))
+                flat.append(_item(where, raw, rules))
         if not flat:
             _fail(btype, "no items")
         out[btype] = [Item(type=btype, item_no=n, **it) for n, it in enumerate(flat, start=1)]

@@ -215,6 +215,23 @@ CREATE OR REPLACE TEMP MACRO window_covered(p_bits, p_lo, p_hi) AS
         AND NOT contains(substr(p_bits, month_index(p_lo) - getvariable('cov_min') + 1,
                                 month_index(p_hi) - month_index(p_lo) + 1), '0'), false));
 
+-- runs of covered months in a _cov.bits string, for the candidates' forecast
+-- (expectations/forecast.sql: contrib_ok_on), which must also see a run of payments that
+-- began after a contribution window (v2 lag L): covered_upto = the bits of the months up to
+-- p_upto without the trailing uncovered ones; covered_last = the newest covered month up to
+-- p_upto; covered_run_from = the first month of the run of covered months ending there
+-- (NULL when no month up to p_upto is covered).
+CREATE OR REPLACE TEMP MACRO covered_upto(p_bits, p_upto) AS
+    rtrim(substr(p_bits, 1, greatest(month_index(p_upto) - getvariable('cov_min') + 1, 0)), '0');
+CREATE OR REPLACE TEMP MACRO month_of_index(p_mi) AS
+    make_date(CAST(p_mi // 12 AS INTEGER), CAST(p_mi % 12 + 1 AS INTEGER), 1);
+CREATE OR REPLACE TEMP MACRO covered_last(p_bits, p_upto) AS
+    CASE WHEN length(covered_upto(p_bits, p_upto)) > 0 THEN
+        month_of_index(getvariable('cov_min') + length(covered_upto(p_bits, p_upto)) - 1) END;
+CREATE OR REPLACE TEMP MACRO covered_run_from(p_bits, p_upto) AS
+    CASE WHEN length(covered_upto(p_bits, p_upto)) > 0 THEN
+        month_of_index(getvariable('cov_min') + length(rtrim(covered_upto(p_bits, p_upto), '1'))) END;
+
 CREATE OR REPLACE TEMP MACRO month_missing(p_bits, p_mi) AS
     (p_bits IS NULL OR p_mi < getvariable('cov_min') OR p_mi > getvariable('cov_max')
      OR substr(p_bits, CAST(p_mi - getvariable('cov_min') + 1 AS BIGINT), 1) <> '1');

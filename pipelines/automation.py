@@ -6,12 +6,18 @@
   been unchanged for ``settings.sensor_stable_seconds``, it rejects files it
   cannot read (moved to ``rejected_dir`` with ``<file>.reason.txt``), snapshots
   the rest (hard links) into ``<archive_dir>/.incoming/<run_key>/`` and requests
-  a run with as_of = today and input_dir = that snapshot. The run key is a hash
-  of the file set (names, sizes, mtimes): the same file set never runs twice.
+  a run for partition as_of = today whose ingest step reads that snapshot. The
+  run key is a hash of the file set (names, sizes, mtimes): the same file set
+  never runs twice.
 - ``inbox_archive_sensor`` — when such a run succeeds, moves its files out of the
   inbox to ``<archive_dir>/<run_id>/``; files the ingest layer could not read
   (``ingest_files.status`` rejected / unsupported / unrecognised / error) go to
   ``rejected_dir`` with the ingest message as their reason file.
+
+Both launch with a partition key (the as_of) and one value of run config, the
+ingest step's input folder (``ingest_run_config``); the runs use the code
+location's resources as they are (its warehouse waits up to an hour for a
+`permits run` holding the lock).
 
 Exports ``schedules`` and ``sensors`` (lists) for ``pipelines.definitions``;
 ``build_schedules``/``build_sensors`` make the same for another job name.
@@ -27,11 +33,11 @@ import time
 import zipfile
 from pathlib import Path
 
-from dagster import (DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, RunRequest,
+from dagster import (DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, RunConfig, RunRequest,
                      ScheduleEvaluationContext, SensorEvaluationContext, SkipReason, run_status_sensor,
                      schedule, sensor)
 
-from assets.settings import SHANGHAI, PermitsSettings, today_shanghai
+from assets.settings import INGEST_OP, SHANGHAI, IngestConfig, PermitsSettings, today_shanghai
 from assets.warehouse import Warehouse
 
 JOB_NAME = "permits_job"  # == pipelines.definitions.JOB_NAME (not imported: definitions imports this module)
@@ -47,9 +53,6 @@ TAG_REJECTED = "permits/rejected_dir"
 TAG_WAREHOUSE = "permits/warehouse"
 
 SUPPORTED_SUFFIXES = {".csv", ".xlsx", ".parquet"}
-# runs started by the schedule or the sensor wait this long for a run of `permits run`
-# holding the warehouse, instead of failing (a failed inbox run is not retried for the same files)
-AUTOMATION_LOCK_WAIT_SECONDS = 1800.0
 # names that are still being written or are not data
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".filepart", ".reason.txt")
 NOT_READ_STATUSES = {"rejected", "unsupported", "unrecognised", "error"}
@@ -59,7 +62,7 @@ NOT_READ_STATUSES = {"rejected", "unsupported", "unrecognised", "error"}
 
 def latest_delivery(settings: PermitsSettings) -> Path | None:
     """The input of the nightly run: the newest archived inbox delivery
-    (``<archive_dir>/<run_id>/`` with its manifest), else ``settings.input_dir``
+    (``<archive_dir>/<run_id>/`` with its manifest), else ``settings.inbox_dir``
     when it holds data files, else None. Every delivery is a full set of the
     contract's tables (a table with no file is empty), so the newest one is the
     current data; the nightly run re-evaluates it at the new as_of."""
@@ -67,7 +70,7 @@ def latest_delivery(settings: PermitsSettings) -> Path | None:
         done = [m for m in Path(settings.archive_dir).glob("*/manifest.json") if not m.parent.name.startswith(".")]
         if done:
             return max(done, key=lambda m: m.stat().st_mtime_ns).parent
-    inp = Path(settings.input_dir) if settings.input_dir else None
+    inp = Path(settings.inbox_dir) if settings.inbox_dir else None
     if inp is not None and inp.is_dir() and any(p.suffix.lower() in SUPPORTED_SUFFIXES for p in inp.iterdir()):
         return inp
     return None
@@ -78,16 +81,13 @@ def build_schedules(job_name: str = JOB_NAME) -> list:
               default_status=DefaultScheduleStatus.STOPPED,
               description="每天 02:00 (北京时间) 用最新一批数据运行全流程, 基准日为当天 / "
                           "daily 02:00 Asia/Shanghai on the latest delivery, as_of = that day")
-    def permits_daily(context: ScheduleEvaluationContext, settings: PermitsSettings, warehouse: Warehouse):
+    def permits_daily(context: ScheduleEvaluationContext, settings: PermitsSettings):
         day = context.scheduled_execution_time.astimezone(SHANGHAI).date().isoformat()
         src = latest_delivery(settings)
         if src is None:
             return SkipReason(f"还没有输入数据 / no input delivered yet (archive {settings.archive_dir or '-'}, "
-                              f"input {settings.input_dir or '-'})")
-        return RunRequest(run_key=f"daily-{day}", partition_key=day,
-                          run_config={"resources": {
-                              "settings": {"config": settings_config(settings, input_dir=str(src), as_of=day)},
-                              "warehouse": {"config": warehouse_config(warehouse)}}},
+                              f"inbox {settings.inbox_dir or '-'})")
+        return RunRequest(run_key=f"daily-{day}", partition_key=day, run_config=ingest_run_config(src),
                           tags={"permits/as_of": day, "permits/trigger": "schedule", "permits/input": str(src)})
 
     return [permits_daily]
@@ -201,16 +201,10 @@ def snapshot_files(files: list[Path], snap: Path, manifest: dict) -> Path:
     return snap
 
 
-def settings_config(settings: PermitsSettings, **override) -> dict:
-    """Every PermitsSettings field (run config replaces the resource wholesale)."""
-    return settings.run_config(**override)
-
-
-def warehouse_config(warehouse: Warehouse) -> dict:
-    """Every Warehouse field, with the automation's lock wait."""
-    cfg = {f: getattr(warehouse, f) for f in type(warehouse).model_fields}
-    cfg["lock_timeout_seconds"] = max(float(cfg.get("lock_timeout_seconds") or 0), AUTOMATION_LOCK_WAIT_SECONDS)
-    return cfg
+def ingest_run_config(input_dir: Path) -> dict:
+    """Run config of a run that reads ``input_dir`` (its only per-run value
+    besides the partition key)."""
+    return {"ops": RunConfig(ops={INGEST_OP: IngestConfig(input_dir=str(input_dir))}).to_config_dict()["ops"]}
 
 
 def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str | None, now: float | None = None,
@@ -259,8 +253,7 @@ def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str 
     as_of = today_shanghai().isoformat()
     req = RunRequest(
         run_key=key, partition_key=as_of,
-        run_config={"resources": {"settings": {"config": settings_config(settings, input_dir=str(snap), as_of=as_of)},
-                                  "warehouse": {"config": warehouse_config(warehouse)}}},
+        run_config=ingest_run_config(snap),
         tags={TAG_KEY: key, TAG_SNAPSHOT: str(snap), TAG_INBOX: str(inbox), TAG_ARCHIVE: str(archive_dir),
               TAG_REJECTED: str(rejected_dir), TAG_WAREHOUSE: str(Path(warehouse.database).resolve()),
               "permits/as_of": as_of,

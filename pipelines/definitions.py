@@ -13,7 +13,7 @@ from assets.ingest import ingest_assets
 from assets.marts import marts_assets
 from assets.notify import NotifySettings, notify_assets
 from assets.publish import publish_assets
-from assets.rules import rules_assets, rules_checks
+from assets.rules import build_rules_checks, rules_assets
 from assets.settings import PermitsSettings
 from assets.warehouse import Warehouse
 
@@ -34,7 +34,6 @@ def default_resources(base: Path | None = None) -> dict:
     base = base or data_dir()
     return {
         "settings": PermitsSettings(
-            input_dir=str(base / "inbox"),
             site_dir=str(base / "site"),
             inbox_dir=str(base / "inbox"),
             archive_dir=str(base / "archive"),
@@ -59,7 +58,7 @@ def build_definitions() -> Definitions:
 
     return Definitions(
         assets=[*ingest_assets, *rules_assets, *marts_assets, *publish_assets, *notify_assets, *commit_assets],
-        asset_checks=[*guard_checks, *rules_checks],
+        asset_checks=[*guard_checks, *build_rules_checks()],
         jobs=[permits_job],
         schedules=schedules,
         sensors=sensors,

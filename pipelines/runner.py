@@ -85,24 +85,31 @@ def check_as_of(as_of: str) -> str:
     return day.isoformat()
 
 
-def run_config_for(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
-                   policy: Optional[Path] = None, lock_timeout: float = 0.0, base=None,
-                   accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
-    """Run config for every resource field; ``base`` is the PermitsSettings
-    whose other fields (inbox, archive, …) are kept (default: the code location's)."""
-    if base is None:
-        from pipelines.definitions import default_resources
+def run_config_for(input_dir: Path, accept_drop: Sequence[str] = (), snapshot: bool = False) -> dict:
+    """The run's own values, as the config of the steps that read them: the
+    input folder (ingest), the accepted drops (input guard) and the dated
+    snapshot (commit). The evaluation day is the run's partition key."""
+    from dagster import RunConfig
 
-        base = default_resources()["settings"]
-    settings = base.run_config(input_dir=str(input_dir), site_dir=str(site), as_of=as_of or "",
-                               **({"policy_file": str(policy)} if policy else {}))
-    from assets.guard import GUARD_OP
+    from assets.commit import CommitConfig
+    from assets.guard import GUARD_OP, GuardConfig
+    from assets.settings import INGEST_OP, IngestConfig
 
-    return {"resources": {"settings": {"config": settings},
-                          "warehouse": {"config": {"database": str(warehouse),
-                                                   "lock_timeout_seconds": float(lock_timeout)}}},
-            "ops": {GUARD_OP: {"config": {"accept_drop": list(accept_drop)}},
-                    **({"warehouse_commit": {"config": {"snapshot": True}}} if snapshot else {})}}
+    cfg = RunConfig(ops={INGEST_OP: IngestConfig(input_dir=str(input_dir)),
+                         GUARD_OP: GuardConfig(accept_drop=list(accept_drop)),
+                         **({"warehouse_commit": CommitConfig(snapshot=True)} if snapshot else {})})
+    return {"ops": cfg.to_config_dict()["ops"]}
+
+
+def run_resources(warehouse: Path, site: Path, policy: Optional[Path] = None, lock_timeout: float = 0.0) -> dict:
+    """The deployment of one `permits run`: its warehouse file, site folder and
+    policy (command-line options), as resources bound for that run. The other
+    resources (notifications) are the code location's."""
+    from assets.settings import PermitsSettings
+    from assets.warehouse import Warehouse
+
+    return {"settings": PermitsSettings(site_dir=str(site), policy_file=str(policy) if policy else ""),
+            "warehouse": Warehouse(database=str(warehouse), lock_timeout_seconds=float(lock_timeout))}
 
 
 def _innermost_message(err) -> str:
@@ -220,18 +227,15 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     if defs is None:
         from pipelines.definitions import defs
     job = defs.resolve_job_def(JOB_NAME)
-    base = defs.resources.get("settings") if defs.resources else None
     instance = instance or (terminal_instance() if console is not None else DagsterInstance.get())
     as_of = check_as_of(as_of or today_shanghai().isoformat())
     warehouse = Path(warehouse)
     check_site_dir(Path(site), Path(input_dir), warehouse)
     t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, as_of, warehouse, site, policy, lock_timeout, base, accept_drop,
-                                snapshot)
-    from assets.guard import GUARD_OP
-
-    if GUARD_OP not in {n.name for n in job.graph.nodes}:  # a graph without the input guard (tests' stand-ins)
-        run_config["ops"].pop(GUARD_OP, None)
+    run_config = run_config_for(input_dir, accept_drop, snapshot)
+    nodes = {n.name for n in job.graph.nodes}
+    run_config["ops"] = {op: cfg for op, cfg in run_config["ops"].items() if op in nodes}  # tests' stand-in graphs
+    resources = run_resources(warehouse, site, policy, lock_timeout)
     run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
     run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
     if console is not None:  # the progress lines replace Dagster's own console log
@@ -257,13 +261,14 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
                 progress = _Progress(console, status)
                 instance.add_event_listener(run_id, progress)
                 result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
-                                                tags=run_tags, partition_key=as_of, run_id=run_id)
+                                                tags=run_tags, partition_key=as_of, run_id=run_id,
+                                                resources=resources)
             if sum(progress.checks.values()):
                 console.print(f"  检查 / asset checks: {progress.checks[True]} passed, "
                               f"{progress.checks[False]} with findings / 发现问题")
         else:
             result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
-                                            tags=run_tags, partition_key=as_of, run_id=run_id)
+                                            tags=run_tags, partition_key=as_of, run_id=run_id, resources=resources)
     except KeyboardInterrupt:
         raise RunInterrupted(_interrupted_message((str(warehouse), run_id) in _committed)) from None
     finally:

@@ -72,3 +72,35 @@ def load_json(p: Path):
 from hypothesis import Phase, settings as _hyp_settings  # noqa: E402
 
 _hyp_settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+# ---- shared by the serve and notify tests (issue 18 helper "notify"): built once per session -------------
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """Debian's PostgreSQL, installed when missing and started on 127.0.0.1 by the tests themselves; one
+    cluster for the session (each test takes a fresh database with ``new_database()``)."""
+    from pg_setup import PgCluster, PostgresSetupError
+
+    try:
+        cluster = PgCluster().start()
+    except PostgresSetupError as exc:
+        pytest.fail(f"PostgreSQL set-up failed: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def serve_template(tmp_path_factory) -> dict:
+    """A published synthetic site (8 employers, ``serve_helpers.build_site``) and a SQLite server database
+    holding ``add_accounts``' users, built once; each serve test module works on its own copy
+    (``serve_helpers.copy_template``), so a module that republishes or adds users changes only its copy."""
+    from serve_helpers import add_accounts, build_site
+
+    from pipelines.serve.db import open_db
+
+    base = tmp_path_factory.mktemp("serve-template")
+    info = build_site(base)
+    engine = open_db(str(base / "server.sqlite"))
+    extra = add_accounts(engine, info)
+    engine.dispose()
+    return {**info, "db": str(base / "server.sqlite"), "accounts": extra}

@@ -108,9 +108,10 @@ def markers_in(text: str) -> set[str]:
 
 # ------------------------------------------------------------------ SMTP
 class SmtpSink:
-    """aiosmtpd on 127.0.0.1; ``security`` none | starttls | tls (self-signed certificate in ``tmp``)."""
+    """aiosmtpd on 127.0.0.1; ``security`` none | starttls | tls (self-signed certificate in ``tmp``);
+    ``login`` = (user, password): AUTH required (over TLS), ``logins`` lists the users that logged in."""
 
-    def __init__(self, tmp: Path, security: str = "none", on_message=None):
+    def __init__(self, tmp: Path, security: str = "none", on_message=None, login: tuple[str, str] | None = None):
         from aiosmtpd.controller import Controller
 
         self.messages: list[bytes] = []
@@ -122,7 +123,18 @@ class SmtpSink:
         if security != "none":
             ctx, self.cafile = _server_tls(tmp)
             kw = {"ssl_context": ctx} if security == "tls" else {"tls_context": ctx, "require_starttls": True}
+        self.logins: list[str] = []
         sink = self
+        if login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == login
+                if ok:
+                    sink.logins.append(login[0])
+                return AuthResult(success=ok, handled=False)  # a refusal answers 535
+
+            kw.update(authenticator=authenticator, auth_required=True)
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
@@ -247,48 +259,3 @@ def write_config(path: Path, smtp_port: int, robot_port: int, security: str = "n
 
 
 ENV = {"TEST_WECOM_KEY": WECOM_KEY, "TEST_DINGTALK_SECRET": SECRET}
-
-
-# ------------------------------------------------------------------ PostgreSQL on loopback (own cluster)
-def start_postgres(folder: Path):
-    """initdb + pg_ctl in ``folder`` (as user postgres when run as root), listening on 127.0.0.1 only.
-    Installs Debian's postgresql when no server binaries are found. Returns (url, stop)."""
-    import glob
-    import os
-    import shutil
-    import subprocess
-
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    bindir = Path(bins[-1]).parent
-    data = folder / "pgdata"
-    folder.mkdir(parents=True, exist_ok=True)
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        os.chmod(folder, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-        for p in Path(folder).parents:  # the server must reach its folder
-            if str(p).startswith(("/tmp/", "/var/tmp/")) and p != Path("/tmp"):
-                os.chmod(p, os.stat(p).st_mode | 0o011)
-    subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                              "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    for attempt in range(3):  # a port taken between free_port() and the server's bind: try another
-        port = free_port()
-        r = subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-w",
-                                      "-t", "120", "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"],
-                           capture_output=True, text=True)
-        if r.returncode == 0:
-            break
-    else:
-        log = (folder / "pg.log").read_text(errors="replace")[-2000:] if (folder / "pg.log").exists() else ""
-        raise RuntimeError(f"PostgreSQL did not start: {r.stdout} {r.stderr} {log}")
-
-    def stop():
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
-
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop

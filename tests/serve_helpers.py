@@ -74,19 +74,6 @@ def add_accounts(engine, info: dict) -> dict:
 import pytest  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """Debian's PostgreSQL, installed when missing and started on 127.0.0.1 by the tests themselves."""
-    from pg_setup import PgCluster, PostgresSetupError
-
-    try:
-        cluster = PgCluster().start()
-    except PostgresSetupError as exc:
-        pytest.fail(f"PostgreSQL set-up failed: {exc}")
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """The server database, once as a SQLite file and once as a fresh PostgreSQL database."""
@@ -95,9 +82,18 @@ def db_url(request, tmp_path):
     return request.getfixturevalue("pg_cluster").new_database()
 
 
+def copy_template(template: dict, dest: Path) -> dict:
+    """This module's own copy of the session's built site, warehouse and accounts database (conftest
+    ``serve_template``): the same as ``build_site`` + ``add_accounts`` into ``dest``, without rebuilding."""
+    import shutil
+
+    shutil.copytree(template["base"], dest, dirs_exist_ok=True)
+    return {**template, "base": dest, "site": dest / "site", "db": str(dest / "server.sqlite")}
+
+
 @pytest.fixture(scope="module")
-def site_info(tmp_path_factory) -> dict:
-    return build_site(tmp_path_factory.mktemp("serve-site"))
+def site_info(serve_template, tmp_path_factory) -> dict:
+    return copy_template(serve_template, tmp_path_factory.mktemp("serve-site"))
 
 
 def make_client(site: Path, db: str, client=("127.0.0.1", 40000), **cfg):

@@ -26,6 +26,7 @@ from assets.marts.build import build_all  # noqa: E402
 from assets.marts.sample import create_contract_tables, insert, make_id, make_uscc  # noqa: E402
 from assets.rules.core import evaluate_rulebook  # noqa: E402
 from assets.settings import PACKAGED_POLICY  # noqa: E402
+from core.contract import TABLE_ORDER  # noqa: E402
 from core.dates import add_months  # noqa: E402
 
 # rules.md § Permits: the rule whose finding puts an active permit in each state
@@ -79,15 +80,22 @@ def window_oracle(con, policy: dict) -> dict[str, str]:
 def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[str]:
     """Copy the warehouse, file a draft new application for every candidate, run
     the rule step on the copy and compare its ELIG findings with the candidate's
-    check states (ok <=> no finding of that rule)."""
+    check states (ok <=> no finding of that rule). A rule with a ``breaks_at`` entry
+    (e.g. the age limit) is judged at the date every waiting check holds: a check
+    'blocked' without a finding at as_of must then break in the rule step run again
+    at that date (the candidate's projected date: as_of, or the latest forecast date
+    of its waiting checks)."""
     from expectations.candidates import candidate_rules
 
-    cols = {rid: r["candidate"]["column"] for rid, r in candidate_rules().items()}
-    cands = con.sql(f"SELECT uscc, id_number, {', '.join(cols.values())} FROM candidates").fetchall()
+    crules = candidate_rules()
+    cols = {rid: r["candidate"]["column"] for rid, r in crules.items()}
+    ok_on = {rid: r["candidate"]["ok_on_column"] for rid, r in crules.items() if r["candidate"].get("ok_on_column")}
+    later = {rid for rid, r in crules.items() if r["candidate"].get("breaks_at")}
+    cands = con.sql(f"SELECT uscc, id_number, {', '.join(list(cols.values()) + list(ok_on.values()))} "
+                    "FROM candidates").fetchall()
     copy = duckdb.connect()
     create_contract_tables(copy)
-    for table in ("employers", "persons", "employments", "work_history", "education_history", "contributions",
-                  "dependents", "permits", "applications"):
+    for table in TABLE_ORDER:  # every contract table (agents and waivers decide rules too)
         df = con.sql(f"SELECT * FROM {table}").df()  # noqa: F841  (read by the INSERT below)
         copy.execute(f"INSERT INTO {table} SELECT * FROM df")
     apps = [{"application_id": f"T{i}", "type": "new", "id_number": idn, "uscc": u, "status": "draft"}
@@ -95,13 +103,23 @@ def candidate_disagreements(con, policy_path: Path, as_of: dt.date = A) -> list[
     insert(copy, "applications", apps)
     evaluate_rulebook(copy, as_of, "drift", policy_path, with_gx=False)
     found = set(copy.sql("SELECT entity_key, rule_id FROM findings").fetchall())
-    copy.close()
-    bad = []
-    for i, (u, idn, *states) in enumerate(cands):
-        for (rid, col), state in zip(cols.items(), states):
+    bad, recheck = [], {}
+    for i, (u, idn, *values) in enumerate(cands):
+        states = dict(zip(cols, values[:len(cols)]))
+        dates = dict(zip(ok_on, values[len(cols):]))
+        projected = max([as_of] + [d for rid, d in dates.items() if states[rid] == "wait" and d is not None])
+        for rid, state in states.items():
             breaks = (f"T{i}", rid) in found
-            if breaks != (state != "ok"):
-                bad.append(f"{u}/{idn[:6]}…: {col} = {state}, rule step {'breaks' if breaks else 'passes'} {rid}")
+            if rid in later and state == "blocked" and not breaks and projected > as_of:
+                recheck.setdefault(projected, []).append((i, u, idn, rid))
+            elif breaks != (state != "ok"):
+                bad.append(f"{u}/{idn[:6]}…: {cols[rid]} = {state}, rule step {'breaks' if breaks else 'passes'} {rid}")
+    for day, items in sorted(recheck.items()):
+        evaluate_rulebook(copy, day, "drift-later", policy_path, with_gx=False)
+        found = set(copy.sql("SELECT entity_key, rule_id FROM findings").fetchall())
+        bad += [f"{u}/{idn[:6]}…: {cols[rid]} = blocked, rule step passes {rid} at as_of and at {day}"
+                for i, u, idn, rid in items if (f"T{i}", rid) not in found]
+    copy.close()
     return bad
 
 
@@ -162,6 +180,16 @@ person_st = st.fixed_dictionaries({
 })
 
 
+# a person and an employer every rule passes (the deterministic tests below vary one thing)
+GOOD_PERSON = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
+                   special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
+                   achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
+                   left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
+                   permit=None, renewal=None)
+GOOD_EMPLOYER = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
+                     account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+
+
 def build_world(con, employers: list[dict], people: list[dict]) -> None:
     create_contract_tables(con)
     ma = dt.date(A.year, A.month, 1)
@@ -182,8 +210,8 @@ def build_world(con, employers: list[dict], people: list[dict]) -> None:
         m = add_months(ma, p["contrib_from"])
         while m <= add_months(ma, p["contrib_to"] - 1):
             if p["contrib_hole"] is None or m != add_months(ma, p["contrib_hole"]):
-                rows["contributions"] += [{"id_number": pid, "month": m, "kind": kind, "amount_cny": 100}
-                                          for kind in ("income_tax", "social_insurance")]
+                rows["contributions"] += [{"id_number": pid, "month": m, "kind": kind, "amount_cny": 100,
+                                           "withholder_uscc": u} for kind in ("income_tax", "social_insurance")]
             m = add_months(m, 1)
         rows["work_history"].append({"id_number": pid, "start_on": p["work_start"], "end_on": None,
                                      "organization": "某公司"})
@@ -207,7 +235,8 @@ def build_world(con, employers: list[dict], people: list[dict]) -> None:
 
 def override_policy(tmp: Path) -> tuple[Path, dict]:
     doc = yaml.safe_load(PACKAGED_POLICY.read_text(encoding="utf-8"))
-    doc["districts"] = {"haidian": {"min_capital_cny": 2_000_000, "expiry_notice_days": 30, "max_age_male": 50}}
+    doc["districts"] = {"haidian": {"min_capital_cny": 2_000_000, "expiry_notice_days": 30, "max_age_male": 50,
+                                    "contribution_lag_months": 1}}
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path, doc
@@ -232,13 +261,8 @@ def test_draft_renewal_without_date_is_not_in_hand():
     """The drift this issue fixed: an open-window permit whose only renewal is a
     draft with an empty submitted_on has EXP-WINDOW-OPEN and is 'open'."""
     con = duckdb.connect()
-    person = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
-                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
-                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
-                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
-                  permit=(10, "active"), renewal=("draft", None))
-    emp = dict(district="chaoyang", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
-               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=5_000_000)
+    person = GOOD_PERSON | dict(permit=(10, "active"), renewal=("draft", None))
+    emp = dict(GOOD_EMPLOYER)
     build_world(con, [emp, emp, emp], [person, {**person, "renewal": ("draft", -3)}])
     run_both(con, PACKAGED_POLICY)
     assert dict(con.sql("SELECT permit_no, window_state FROM permit_status").fetchall()) == {
@@ -248,17 +272,29 @@ def test_draft_renewal_without_date_is_not_in_hand():
     con.close()
 
 
+def test_age_limit_reached_while_waiting_is_judged_at_the_projected_date():
+    """A man of 60 hired 2026-04-28 waits for tenure until 2026-10-28; born 1965-09-25 he is 61 by
+    then (blocked, and the rule step breaks at that date); born a year later he is not (ok)."""
+    person = GOOD_PERSON | dict(birth=dt.date(1965, 9, 25), hired=dt.date(2026, 4, 28))
+    emp = dict(GOOD_EMPLOYER)
+    con = duckdb.connect()
+    build_world(con, [emp, emp, emp], [person, {**person, "birth": dt.date(1966, 9, 25)}])
+    run_both(con, PACKAGED_POLICY)
+    assert sorted(con.sql("SELECT chk_age_limit, chk_tenure FROM candidates").fetchall()) == [
+        ("blocked", "wait"), ("ok", "wait")]
+    assert candidate_disagreements(con, PACKAGED_POLICY) == []
+    con.execute("UPDATE candidates SET chk_age_limit = 'blocked'")   # a mart blocking both would be caught
+    assert len(candidate_disagreements(con, PACKAGED_POLICY)) == 1
+    con.close()
+
+
 def test_district_override_changes_both_sides_the_same_way(tmp_path):
     """haidian: capital 1.5M passes the default (1M) but not the override (2M);
-    a permit 60 days from expiry is due within 90 days but not within 30."""
-    person = dict(employer=0, birth=dt.date(1990, 1, 1), male=True, highest_degree="bachelor", title_level=None,
-                  special_talent=None, work_start=dt.date(2012, 1, 1), housing_type="owned", housing_proof=True,
-                  achievements="业绩" * 100, photo_format="jpg", photo_width=358, hired=dt.date(2015, 1, 1),
-                  left=None, contrib_from=-30, contrib_to=0, contrib_hole=None, edu_first="high_school",
-                  permit=None, renewal=None)
-    emp = dict(district="haidian", entity_type="enterprise", established_on=dt.date(2010, 1, 1),
-               account_opened_on=dt.date(2011, 1, 1), registered_capital_cny=1_500_000)
-    people = [person, {**person, "permit": (60, "active")}]
+    a permit 60 days from expiry is due within 90 days but not within 30; payments on record up
+    to M(as_of)-2 cover the default window (L = 2) but not the override's (L = 1)."""
+    person = dict(GOOD_PERSON)
+    emp = GOOD_EMPLOYER | dict(district="haidian", registered_capital_cny=1_500_000)
+    people = [person, {**person, "permit": (60, "active")}, {**person, "contrib_to": -1}]
     policy_path, _ = override_policy(tmp_path)
     seen = {}
     for name, path in (("default", PACKAGED_POLICY), ("override", policy_path)):
@@ -266,11 +302,14 @@ def test_district_override_changes_both_sides_the_same_way(tmp_path):
         build_world(con, [emp, emp, emp], people)
         run_both(con, path)
         seen[name] = (con.sql("SELECT chk_employer_capital FROM candidates").fetchall(),
-                      con.sql("SELECT window_state FROM permit_status").fetchall())
+                      con.sql("SELECT window_state FROM permit_status").fetchall(),
+                      con.sql("SELECT chk_contrib FROM candidates ORDER BY id_number").fetchall())
         assert window_disagreements(con) == [] and candidate_disagreements(con, path) == []
         con.close()
-    assert seen["default"] == ([("ok",)], [("due_soon",)])
-    assert seen["override"] == ([("blocked",)], [("not_due",)])
+    assert seen["default"][:2] == ([("ok",), ("ok",)], [("due_soon",)])
+    assert seen["override"][:2] == ([("blocked",), ("blocked",)], [("not_due",)])
+    assert sorted(seen["default"][2]) == [("ok",), ("ok",)]
+    assert sorted(seen["override"][2]) == [("ok",), ("wait",)]   # only M(as_of)-1 missing: declared late
 
 
 if __name__ == "__main__":  # the same comparisons on any built warehouse (e.g. a held-out input folder's)

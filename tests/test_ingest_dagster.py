@@ -40,7 +40,9 @@ def test_materialize_ingest_partition(tmp_path):
     from dagster import DagsterInstance, materialize
 
     from assets.ingest import ingest_assets
-    from assets.settings import PermitsSettings
+    from dagster import RunConfig
+
+    from assets.settings import INGEST_OP, IngestConfig, PermitsSettings
     from assets.warehouse import Warehouse, staging_path
 
     inbox = tmp_path / "inbox"
@@ -49,8 +51,11 @@ def test_materialize_ingest_partition(tmp_path):
     base_folder(inbox, [p1], [1])
     write_csv(inbox / "persons_bad.csv", ["id_number", "name"], [["123", "某"]])
     live = tmp_path / "w.duckdb"
+    # the input folder is the run's own config of the ingest step (the deployment's inbox is elsewhere)
     result = materialize(ingest_assets, partition_key="2025-06-30", instance=DagsterInstance.ephemeral(),
-                         resources={"settings": PermitsSettings(input_dir=str(inbox), site_dir=str(tmp_path / "site")),
+                         run_config=RunConfig(ops={INGEST_OP: IngestConfig(input_dir=str(inbox))}),
+                         resources={"settings": PermitsSettings(site_dir=str(tmp_path / "site"),
+                                                                inbox_dir=str(tmp_path / "no-inbox")),
                                     "warehouse": Warehouse(database=str(live))})
     assert result.success
     mats = {m.asset_key.to_user_string(): m.metadata for m in

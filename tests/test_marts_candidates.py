@@ -18,6 +18,9 @@ MA = dt.date(2026, 6, 1)
 GOOD_EMP = {"entity_type": "enterprise", "district": "haidian", "established_on": dt.date(2010, 1, 1),
             "registered_capital_cny": 5_000_000, "account_opened_on": dt.date(2011, 1, 1)}
 
+FOREIGN = {"id_type": "passport", "birth_date": dt.date(1990, 3, 7), "gender": "M", "nationality": "美国",
+           "work_permit_no": "WP0001", "work_permit_expires_on": dt.date(2027, 1, 1)}
+
 # case -> (person overrides, employer overrides, extra setup key, expected blocking rule ids)
 CASES = {
     "ok": ({}, {}, None, []),
@@ -39,6 +42,13 @@ CASES = {
     "photo_small": ({"photo_width": 294}, {}, None, ["ELIG-PHOTO"]),
     "photo_JPG_ok": ({"photo_format": "JPG"}, {}, None, []),
     "title_route": ({"highest_degree": "none", "title_level": "intermediate"}, {}, None, []),
+    # (v2) foreign nationals (passport): a valid work permit is an eligibility check too (ELIG-WORK-PERMIT)
+    "foreign_no_permit": ({**FOREIGN, "work_permit_no": None}, {}, "passport", ["ELIG-WORK-PERMIT"]),
+    "foreign_permit_expired": ({**FOREIGN, "work_permit_expires_on": A - dt.timedelta(days=1)}, {}, "passport",
+                               ["ELIG-WORK-PERMIT"]),
+    "foreign_permit_ends_on_as_of": ({**FOREIGN, "work_permit_expires_on": A}, {}, "passport", []),
+    # (v2) paid by a company that is neither the employer nor its registered agent (ELIG-WITHHOLDER)
+    "other_withholder": ({}, {}, "other_withholder", ["ELIG-WITHHOLDER"]),
 }
 
 
@@ -55,13 +65,14 @@ def cands():
         birth, male = dt.date(1990, 3, 7), True
         if isinstance(extra, tuple):
             _, birth, male = extra
-        pid = make_id("110105", birth, 10 + k, male)
+        pid = make_id("110105", birth, 10 + k, male) if extra != "passport" else f"E{9000000 + k}"
         ids[case] = pid
         rows["persons"].append(good_person(pid, f"人{k}", **pover))
         hired = dt.date(2020, 1, 1) if case not in ("old_man", "old_woman") else add_months(A, -4)
         rows["employments"].append({"id_number": pid, "uscc": u, "hired_on": hired})
         last = add_months(MA, -1) if extra != "stopped" else add_months(MA, -5)
-        rows["contributions"] += covered_months(pid, dt.date(2020, 1, 1), last)
+        rows["contributions"] += covered_months(pid, dt.date(2020, 1, 1), last,
+                                                withholder_uscc=u if extra != "other_withholder" else make_uscc(99))
         w, e = history(pid, pover.get("work_start_date", dt.date(2012, 7, 15)))
         if extra == "gap":
             w = [{"id_number": pid, "start_on": dt.date(2012, 7, 15), "end_on": dt.date(2015, 1, 31),
@@ -114,7 +125,7 @@ def test_age_limit_passed_before_tenure_completes():
     insert(con, "persons", [good_person(pid, "老王")])
     hired = add_months(A, -4)  # tenure complete 2026-08-15, before his 61st birthday -> still ok
     insert(con, "employments", [{"id_number": pid, "uscc": u, "hired_on": hired}])
-    insert(con, "contributions", covered_months(pid, dt.date(2020, 1, 1), add_months(MA, -1)))
+    insert(con, "contributions", covered_months(pid, dt.date(2020, 1, 1), add_months(MA, -1), withholder_uscc=u))
     w, e = history(pid, dt.date(2012, 7, 15))
     insert(con, "work_history", w)
     insert(con, "education_history", e)
@@ -127,3 +138,36 @@ def test_age_limit_passed_before_tenure_completes():
     build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit, blocking_rule_ids FROM candidates").fetchall() == [
         (None, "blocked", ["ELIG-AGE-LIMIT"])]
+
+
+def test_withholder_forecast():
+    """ELIG-WITHHOLDER for candidates (window M(d)-7 .. M(d)-2, as_of 2026-06-15: 2025-11 .. 2026-04).
+    Paid by another company up to 2026-01, by the employer since: waits until the window starts after
+    January (2026-09-01). Joined on 2026-05-10 from an old employer that paid every window month:
+    waits until the window starts at the hire month (2026-12-01). Paid by another company now: blocked."""
+    con = duckdb.connect()
+    create_contract_tables(con)
+    u, other = make_uscc(7), make_uscc(8)
+    insert(con, "employers", [{"uscc": u, "name": "x", **GOOD_EMP}])
+    people = {"mid": (dt.date(2019, 1, 1), dt.date(2026, 1, 1)), "joined": (dt.date(2026, 5, 10), dt.date(2026, 4, 1)),
+              "now": (dt.date(2019, 1, 1), None)}
+    pids = {}
+    for k, (key, (hired, other_until)) in enumerate(people.items()):
+        pid = pids[key] = make_id("110105", dt.date(1990, 3, 7), 60 + k, True)
+        insert(con, "persons", [good_person(pid, key)])
+        insert(con, "employments", [{"id_number": pid, "uscc": u, "hired_on": hired}])
+        w, e = history(pid, dt.date(2012, 7, 15))
+        insert(con, "work_history", w)
+        insert(con, "education_history", e)
+        last_other = other_until or add_months(MA, -1)
+        rows = covered_months(pid, dt.date(2024, 1, 1), last_other, withholder_uscc=other)
+        if other_until:
+            rows += covered_months(pid, add_months(other_until, 1), add_months(MA, -1), withholder_uscc=u)
+        insert(con, "contributions", rows)
+    prepare(con, A, PACKAGED_POLICY)
+    build_candidates(con, A)
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT id_number, chk_withholder, withholder_ok_on FROM candidates").fetchall()}
+    assert got[pids["mid"]] == ("wait", dt.date(2026, 9, 1))
+    assert got[pids["joined"]][0] == "wait" and got[pids["joined"]][1] == dt.date(2026, 12, 1)
+    assert got[pids["now"]] == ("blocked", None)

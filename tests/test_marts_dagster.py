@@ -36,7 +36,7 @@ def test_materialize_marts_through_dagster(tmp_path):
     w = small_world(con)
     con.close()
     as_of = w["as_of"].isoformat()
-    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    settings = PermitsSettings(site_dir=str(tmp_path / "site"))
     res = materialize(marts_assets, partition_key=as_of, instance=DagsterInstance.ephemeral(),
                       resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
     try:
@@ -73,7 +73,7 @@ def test_materialize_a_subset(tmp_path):
     con = duckdb.connect(str(live))
     w = small_world(con)
     con.close()
-    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    settings = PermitsSettings(site_dir=str(tmp_path / "site"))
     res = materialize(marts_assets, partition_key=w["as_of"].isoformat(), instance=DagsterInstance.ephemeral(),
                       selection=["permit_status", "todo_renewals"],
                       resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
@@ -97,7 +97,7 @@ def test_missing_input_table_is_empty_as_in_the_rule_step(tmp_path):
     small_world(con)
     con.execute("DROP TABLE permits")
     con.close()
-    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    settings = PermitsSettings(site_dir=str(tmp_path / "site"))
     res = materialize(marts_assets, partition_key="2026-06-15", instance=DagsterInstance.ephemeral(),
                       selection=["permit_status"], raise_on_error=False,
                       resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
@@ -116,7 +116,7 @@ def test_broken_input_table_names_the_problem(tmp_path):
     small_world(con)
     con.execute("ALTER TABLE permits DROP COLUMN expires_on")
     con.close()
-    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    settings = PermitsSettings(site_dir=str(tmp_path / "site"))
     res = materialize(marts_assets, partition_key="2026-06-15", instance=DagsterInstance.ephemeral(),
                       selection=["permit_status"], raise_on_error=False,
                       resources={"settings": settings, "warehouse": Warehouse(database=str(live))})

@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 
 import duckdb
-from hypothesis import assume, HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.marts.build import build_candidates, build_permit_status, prepare
@@ -174,11 +174,9 @@ def test_eligible_on_is_the_latest_time_condition(as_of, cases):
         edus += e
         if run is not None:
             start = ref_add_months(ma, -run)
-            # Known gap (docs/rules.md, "forecast after the lag"): with L = 2 the facts hold only the
-            # window's months, so a run paid only after the window (run = 1: only the month before as_of)
-            # is invisible to them: the forecast is then from the hire month, or empty.
-            assume(run != 1)
-            contribs += covered_months(pid, start, ref_add_months(ma, -1))
+            # run = 1 (only the month before as_of on record) lies after the window M(d)-7 .. M(d)-2:
+            # the forecast must still see it (ELIG-CONTRIB-6M's _run_from)
+            contribs += covered_months(pid, start, ref_add_months(ma, -1), withholder_uscc=u)
             c_ok = ref_add_months(start, 6 + 1)  # v2: the window M(d)-7 .. M(d)-2 (L = 2) starts at `start`
         elif dt.date(hired.year, hired.month, 1) >= ref_add_months(ma, -2):  # v2: hired in or after M(d)-L
             c_ok = ref_add_months(dt.date(hired.year, hired.month, 1), 6 + 1)  # new hire: payments assumed to start

@@ -45,6 +45,37 @@ def test_smtp_over_starttls_and_tls_delivers_parseable_mail(tmp_path, security):
         robots.stop()
 
 
+def test_smtp_login_with_the_password_from_the_environment_which_never_leaks(tmp_path):
+    import json
+
+    import yaml
+
+    user, pw = "notify@permits.example.cn", "pw-SMTP-4242-s3cret"
+    smtp, robots = SmtpSink(tmp_path, security="starttls", login=(user, pw)), RobotSink()
+    try:
+        path = write_config(tmp_path / "n.yaml", smtp.port, robots.port, security="starttls", cafile=smtp.cafile)
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw["smtp"].update(username=user, password="${TEST_SMTP_PASSWORD}")
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        con = duckdb.connect(str(build_warehouse(tmp_path / "wh.duckdb", D1)), read_only=True)
+        wrong = "wrong-" + pw
+        bad = notify(con, D1, load_config(path, env={**ENV, "TEST_SMTP_PASSWORD": wrong}),
+                     make_engine(str(tmp_path / "bad.sqlite")), sleep=lambda s: None)
+        assert smtp.messages == [] and smtp.logins == [] and "email" in bad["failed_channels"]
+        assert bad["channels"]["email"]["error"] == "smtp: SMTPAuthenticationError 535"  # name and code only
+        good = notify(con, D1, load_config(path, env={**ENV, "TEST_SMTP_PASSWORD": pw}),
+                      make_engine(str(tmp_path / "good.sqlite")))
+        con.close()
+        assert good["channels"]["email"] == {"sent": 3, "failed": 0, "deferred": 0, "error": None}
+        assert len(smtp.messages) == 3 and smtp.logins == [user], "one login for the run's connection"
+        for text in (json.dumps(bad), json.dumps(good), (tmp_path / "bad.sqlite").read_bytes().decode("utf-8", "replace"),
+                     (tmp_path / "good.sqlite").read_bytes().decode("utf-8", "replace")):
+            assert pw not in text and wrong not in text
+    finally:
+        smtp.stop()
+        robots.stop()
+
+
 def test_smtp_tls_refuses_an_untrusted_certificate(tmp_path):
     smtp, robots = SmtpSink(tmp_path, security="tls"), RobotSink()
     try:  # no cafile: the self-signed certificate is not trusted, nothing is sent, the run completes

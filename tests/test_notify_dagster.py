@@ -29,7 +29,7 @@ def test_the_asset_sends_records_and_shows_its_status(tmp_path, monkeypatch):
         cfg = write_config(tmp_path / "notify.yaml", smtp.port, robots.port)
         res = materialize(
             [notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),
-            resources={"settings": PermitsSettings(input_dir=str(tmp_path), site_dir=str(site)),
+            resources={"settings": PermitsSettings(site_dir=str(site)),
                        "warehouse": Warehouse(database=str(live)),
                        "notify": NotifySettings(config_file=str(cfg), db=str(tmp_path / "server.sqlite"))})
         assert res.success, "a failing channel does not fail the run"
@@ -60,7 +60,7 @@ def test_an_unreachable_ledger_is_reported_and_does_not_fail_the_run(tmp_path, m
     cfg = write_config(tmp_path / "notify.yaml", free_port(), free_port())
     res = materialize(
         [notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),
-        resources={"settings": PermitsSettings(input_dir=str(tmp_path), site_dir=str(site)),
+        resources={"settings": PermitsSettings(site_dir=str(site)),
                    "warehouse": Warehouse(database=str(live)),
                    "notify": NotifySettings(config_file=str(cfg),
                                             db=f"postgresql://u:pw-s3cret@127.0.0.1:{free_port()}/x")})
@@ -80,7 +80,7 @@ def test_backfill_runs_of_past_days_send_nothing(tmp_path, monkeypatch):
         site = tmp_path / "site"
         site.mkdir()
         cfg = write_config(tmp_path / "notify.yaml", smtp.port, robots.port)
-        resources = {"settings": PermitsSettings(input_dir=str(tmp_path), site_dir=str(site)),
+        resources = {"settings": PermitsSettings(site_dir=str(site)),
                      "warehouse": Warehouse(database=str(live)),
                      "notify": NotifySettings(config_file=str(cfg), db=str(tmp_path / "server.sqlite"))}
         past = materialize([notifications], partition_key=D1.isoformat(), instance=DagsterInstance.ephemeral(),

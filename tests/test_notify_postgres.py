@@ -1,30 +1,22 @@
-"""The ledger on PostgreSQL (``--db postgresql://…``): a cluster of our own on
-127.0.0.1; two runs of one day send each message once, the next day only what
+"""The ledger on PostgreSQL (``--db postgresql://…``): a fresh database of the
+session's cluster on 127.0.0.1 (conftest ``pg_cluster``); two runs of one day send each message once, the next day only what
 is new."""
 from __future__ import annotations
 
 import duckdb
-import pytest
 
 from core.serverdb import make_engine
 from reports.notify import ledger as L
 from reports.notify.config import load_config
 from reports.notify.service import notify
-from tests.notify_support import D1, D2, ENV, RobotSink, SmtpSink, build_warehouse, start_postgres, write_config
+from tests.notify_support import D1, D2, ENV, RobotSink, SmtpSink, build_warehouse, write_config
 
 
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory):
-    url, stop = start_postgres(tmp_path_factory.mktemp("pg"))
-    yield url
-    stop()
-
-
-def test_ledger_on_postgresql_sends_each_message_once(tmp_path, pg_url):
+def test_ledger_on_postgresql_sends_each_message_once(tmp_path, pg_cluster):
     smtp, robots = SmtpSink(tmp_path), RobotSink()
     try:
         cfg = load_config(write_config(tmp_path / "n.yaml", smtp.port, robots.port), env=ENV)
-        engine = make_engine(pg_url)
+        engine = make_engine(pg_cluster.new_database())
         assert engine.dialect.name == "postgresql"
         for day in (D1, D1, D2, D2):
             con = duckdb.connect(str(build_warehouse(tmp_path / f"wh-{day}.duckdb", day)), read_only=True)

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from rich.console import Console
 
 from pipelines.runner import (DAGSTER_YAML, backfill_dates, ensure_dagster_home, execute_backfill, execute_run,
-                              run_config_for)
+                              run_config_for, run_resources)
 from test_orchestration_toy import toy_defs, write_people
 
 
@@ -81,10 +81,10 @@ def test_cli_progress_names_each_step_as_it_completes(tmp_path):
     console = Console(file=buf, force_terminal=False, width=120)
     s = run_toy(tmp_path / "in", "2026-03-01", tmp_path / "w.duckdb", tmp_path / "site", console=console)
     out = buf.getvalue()
-    for step in ("people", "findings", "employer_summary", "site", "warehouse_commit"):
+    for step in ("ingest", "findings", "employer_summary", "site", "warehouse_commit"):
         assert f"✓ {step}" in out
     # in completion order
-    assert out.index("✓ people") < out.index("✓ findings") < out.index("✓ site") < out.index("✓ warehouse_commit")
+    assert out.index("✓ ingest") < out.index("✓ findings") < out.index("✓ site") < out.index("✓ warehouse_commit")
     assert s["run_id"] in out
     assert "asset checks: 1 passed, 0 with findings" in out
     assert (s["rows_read"], s["rows_loaded"], s["input_files"]) == (10, 10, 1)
@@ -109,20 +109,50 @@ def test_run_summary_log_page_has_counts_not_personal_data(tmp_path):
     page = logs[0]
     assert "read 25" in page and "loaded 25" in page and "people.csv → people" in page and "error" in page
     assert "P0-000" not in page  # no person keys in the log
-    for step in ("people", "findings", "employer_summary", "site"):
+    for step in ("ingest", "findings", "employer_summary", "site"):
         assert f"  {step} " in page
 
 
-def test_run_config_passes_every_settings_field(tmp_path):
+def test_run_config_holds_only_the_runs_own_values(tmp_path):
     from assets.settings import PermitsSettings
+    from assets.warehouse import Warehouse
 
-    cfg = run_config_for(tmp_path / "in", "2026-01-01", tmp_path / "w.duckdb", tmp_path / "site",
-                         lock_timeout=5, base=toy_defs(tmp_path).resources["settings"])
-    s = cfg["resources"]["settings"]["config"]
-    assert set(s) == set(PermitsSettings.model_fields)
-    assert s["inbox_dir"] == str(tmp_path / "inbox") and s["input_dir"] == str(tmp_path / "in")
-    assert cfg["resources"]["warehouse"]["config"] == {"database": str(tmp_path / "w.duckdb"),
-                                                       "lock_timeout_seconds": 5.0}
+    cfg = run_config_for(tmp_path / "in", accept_drop=["people"], snapshot=True)
+    # per-run values are step config; no resource is overridden through run config
+    assert cfg == {"ops": {"ingest": {"config": {"input_dir": str(tmp_path / "in")}},
+                           "input_guard": {"config": {"accept_drop": ["people"]}},
+                           "warehouse_commit": {"config": {"snapshot": True}}}}
+    res = run_resources(tmp_path / "w.duckdb", tmp_path / "site", lock_timeout=5)
+    assert isinstance(res["settings"], PermitsSettings) and res["settings"].site_dir == str(tmp_path / "site")
+    assert isinstance(res["warehouse"], Warehouse) and res["warehouse"].lock_timeout_seconds == 5.0
+    assert res["warehouse"].database == str(tmp_path / "w.duckdb")
+
+
+def test_a_launchpad_run_with_the_defaults_reads_the_inbox(tmp_path, monkeypatch):
+    """The code location's job needs no run config (the UI's Launchpad defaults
+    are valid), and its ingest step then reads the deployment's inbox."""
+    from dagster import validate_run_config
+
+    from assets.settings import INGEST_OP, IngestConfig, run_input_dir
+    from pipelines.automation import JOB_NAME
+    from pipelines.definitions import build_definitions
+
+    monkeypatch.setenv("PERMITS_DATA_DIR", str(tmp_path))
+    defs = build_definitions()
+    settings = defs.resources["settings"]
+    assert validate_run_config(defs.resolve_job_def(JOB_NAME), {})["ops"][INGEST_OP]["config"] == {"input_dir": ""}
+    assert IngestConfig().folder(settings) == tmp_path / "inbox" == run_input_dir(None, settings)
+    assert IngestConfig(input_dir=str(tmp_path / "x")).folder(settings) == tmp_path / "x"
+
+
+def test_as_of_is_the_partition_key_and_a_run_without_one_is_refused():
+    from dagster import build_asset_context
+
+    from assets.settings import NoPartition, resolve_as_of
+
+    assert resolve_as_of(build_asset_context(partition_key="2026-03-05")) == dt.date(2026, 3, 5)
+    with pytest.raises(NoPartition, match="partition"):  # Dagster itself would run it; the graph cannot
+        resolve_as_of(build_asset_context())
 
 
 def test_dagster_home_queues_runs_one_at_a_time(tmp_path):

@@ -20,7 +20,8 @@ def live_state(wh) -> dict:
         for t in names:
             if t in ("findings_history", "run_summary", "run_steps"):
                 continue
-            out[t] = con.sql(f'SELECT count(*), max(CAST(hash(COLUMNS(*)) AS HUGEINT)) FROM "{t}"').fetchall()[0][:1]
+            # row count and an order-free checksum of every column: the content, not only the size
+            out[t] = con.sql(f'SELECT count(*), sum(CAST(hash(COLUMNS(*)) AS HUGEINT)) FROM "{t}"').fetchall()[0]
         out["_findings"] = sorted(con.sql("SELECT rule_id, entity_key, as_of FROM findings").fetchall())
         out["_history_days"] = sorted(r[0] for r in con.sql("SELECT DISTINCT as_of FROM findings_history").fetchall())
         out["_runs"] = sorted((str(a), r) for r, a in con.sql("SELECT run_id, as_of FROM run_summary").fetchall())

@@ -2,6 +2,7 @@
 once, templates compile, the rules table holds every rule (ingest too)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -60,7 +61,6 @@ def test_spec_rule_ids_match():
 
 
 def test_gx_suites_load_whole():
-    pytest.importorskip("great_expectations")
     from expectations.gx_suites import build_suites, expectation_dicts
 
     suites = build_suites()
@@ -101,3 +101,24 @@ def test_rules_table_holds_all_rules_including_ingest():
     assert RULE_LAYER_IDS < ids
     cols = [c for (c,) in con.sql("SELECT column_name FROM (DESCRIBE rules)").fetchall()]
     assert cols[:6] == ["rule_id", "severity", "entity_type", "title_zh", "title_en", "source"]
+
+
+def test_every_threshold_a_finding_used_is_named_in_its_detail(ro_con):
+    """rules.md § Policy parameters (v2): a finding's detail names the policy version and the values
+    it used. Every policy parameter a rule's facts read from `_policy` (``p.<name>``) is a key of the
+    detail of each of its findings on the demo data."""
+    from assets.settings import PACKAGED_POLICY
+    from core.policy import load_policy
+
+    params = set(load_policy(PACKAGED_POLICY).defaults) - {"contribution_kinds"}  # kinds: a list, named as such
+    checked = 0
+    for rid, r in load_rules().items():
+        facts = (r.get("check") or {}).get("facts") or ""
+        if "_policy p" not in facts:
+            continue
+        used = set(re.findall(r"\bp\.([a-z_]+)", facts)) & params
+        for (detail,) in ro_con.execute("SELECT detail FROM findings WHERE rule_id = ?", [rid]).fetchall():
+            d = json.loads(detail)
+            assert "policy" in d and not (used - set(d)), (rid, sorted(used - set(d)))
+            checked += 1
+    assert checked > 100

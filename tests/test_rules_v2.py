@@ -85,6 +85,30 @@ def test_renewal_window_uses_lag():
     assert d["missing"] == [{"month": "2026-04", "kinds": ["income_tax", "social_insurance"]}]
 
 
+def test_lag_at_month_ends_for_renewals_and_permits(tmp_path):
+    """RENEW-CONTRIB-GAP at d = 30 June / 1 July and NC-CONTRIB-GAP at as_of = 30 June / 1 July: the
+    window's newest month moves from April to May at the month start; a district with L = 1 asks
+    for May already on 30 June."""
+    t = base_tables()
+    t["permits"] = [permit(issued="2025-03-20", expires="2026-07-15")]
+    t["applications"] = [app("R0630", "2026-06-30", type_="renewal", permit_no="X1"),
+                         app("R0701", "2026-07-01", type_="renewal", permit_no="X1")]
+    t["contributions"] = contributions_for(P1, "2025-03", "2026-04", withholder_uscc=E1)
+    got = findings_of(t, "RENEW-CONTRIB-GAP", as_of="2026-07-02")
+    assert set(got) == {"R0701"}
+    assert json.loads(got["R0701"]["detail"])["missing"] == [
+        {"month": "2026-05", "kinds": ["income_tax", "social_insurance"]}]
+    lag1 = policy_file(tmp_path, haidian={"contribution_lag_months": 1})
+    assert set(findings_of(t, "RENEW-CONTRIB-GAP", as_of="2026-07-02", policy=lag1)) == {"R0630", "R0701"}
+    t["applications"] = []
+    t["permits"] = [permit(issued="2024-01-10", expires="2027-01-10")]
+    t["contributions"] = contributions_for(P1, "2024-01", "2026-04", withholder_uscc=E1)
+    assert findings_of(t, "NC-CONTRIB-GAP", as_of="2026-06-30") == {}
+    nc = findings_of(t, "NC-CONTRIB-GAP", as_of="2026-07-01")
+    assert set(nc) == {"X1"} and json.loads(nc["X1"]["detail"])["window_to"] == "2026-05"
+    assert set(findings_of(t, "NC-CONTRIB-GAP", as_of="2026-06-30", policy=lag1)) == {"X1"}
+
+
 # ---- proper withholders ---------------------------------------------------------------------------
 
 def test_agent_valid_from_the_middle_of_the_window():
@@ -365,6 +389,16 @@ def test_messages_use_the_seeds_terms():
     assert "一般办理时限 15 个工作日" in msg["SLA-15WD"] and "承诺" not in msg["SLA-15WD"]
     assert "签发于" in msg["NC-NAME-CHANGE-REISSUE"]
     assert all("请走" not in m and "发于" not in m.replace("签发于", "") for m in msg.values())
+
+
+def test_account_not_opened_message_has_no_placeholder():
+    t = base_tables()
+    t["employers"][0]["account_opened_on"] = None
+    r = findings_of(t, "ELIG-EMPLOYER-NOT-OPENED")["A1"]
+    assert "尚未开通" in r["message_zh"] and "—" not in r["message_zh"] and "has not been opened" in r["message_en"]
+    t["employers"][0]["account_opened_on"] = "2026-06-20"     # after d = 2026-06-10
+    r = findings_of(t, "ELIG-EMPLOYER-NOT-OPENED")["A1"]
+    assert "于 2026-06-20 开通,晚于申请日 2026-06-10" in r["message_zh"]
 
 
 def test_renewal_too_late_message():

@@ -12,7 +12,7 @@ from dagster import (DagsterInstance, RunRequest, SkipReason, build_run_status_s
                      build_schedule_context, build_sensor_context)
 from hypothesis import given, settings as hsettings, strategies as st
 
-from assets.settings import SHANGHAI, PermitsSettings, today_shanghai
+from assets.settings import INGEST_OP, SHANGHAI, PermitsSettings, today_shanghai
 from assets.warehouse import Warehouse
 from pipelines import automation
 from pipelines.automation import (ARCHIVE_SENSOR_NAME, INBOX_SENSOR_NAME, TAG_KEY, TAG_SNAPSHOT, build_schedules,
@@ -38,6 +38,9 @@ def test_schedule_is_daily_0200_shanghai_and_in_definitions():
 
     s = defs.get_schedule_def("permits_daily")
     assert s.cron_schedule == "0 2 * * *" and s.execution_timezone == "Asia/Shanghai"
+    # the schedule's and the sensor's runs use the code location's warehouse, which waits for a
+    # `permits run` holding the lock instead of failing
+    assert defs.resources["warehouse"].lock_timeout_seconds >= 600
     assert s.job_name == JOB_NAME == automation.JOB_NAME
     names = {x.name for x in defs.sensors}
     assert {INBOX_SENSOR_NAME, ARCHIVE_SENSOR_NAME} <= names
@@ -48,7 +51,7 @@ def fed(tmp_path_factory):
     """Settings whose input folder holds data (no archive yet)."""
     d = tmp_path_factory.mktemp("fed")
     write_people(d / "inbox", 3)
-    return PermitsSettings(input_dir=str(d / "inbox"), site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
+    return PermitsSettings(site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
                            archive_dir=str(d / "archive"), rejected_dir=str(d / "rejected"))
 
 
@@ -63,11 +66,8 @@ def test_schedule_partition_is_the_shanghai_day(fed):
     req = sched(_sched_ctx(dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC), fed))
     assert req.partition_key == "2026-03-05"
     assert req.run_key == "daily-2026-03-05"
-    cfg = req.run_config["resources"]["settings"]["config"]
-    assert cfg["as_of"] == "2026-03-05" and cfg["input_dir"] == fed.input_dir
-    assert set(cfg) == set(PermitsSettings.model_fields)
-    # scheduled runs wait for a `permits run` holding the warehouse instead of failing
-    assert req.run_config["resources"]["warehouse"]["config"]["lock_timeout_seconds"] >= 600
+    # the run's one value besides its partition: the ingest step's input folder; no resource is overridden
+    assert req.run_config == {"ops": {INGEST_OP: {"config": {"input_dir": fed.inbox_dir}}}}
 
 
 @hsettings(max_examples=20, deadline=None)
@@ -81,7 +81,7 @@ def test_schedule_partition_property(fed, when):
 
 def test_schedule_uses_the_newest_archived_delivery_or_skips(tmp_path):
     d = tmp_path / "d"
-    s = PermitsSettings(input_dir=str(d / "inbox"), site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
+    s = PermitsSettings(site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
                         archive_dir=str(d / "archive"), rejected_dir=str(d / "rejected"))
     when = dt.datetime(2026, 3, 4, 18, 0, tzinfo=UTC)
     res = _schedule()(_sched_ctx(when, s))
@@ -95,7 +95,7 @@ def test_schedule_uses_the_newest_archived_delivery_or_skips(tmp_path):
     (d / "archive" / ".incoming" / "k").mkdir(parents=True)
     (d / "archive" / ".incoming" / "k" / "manifest.json").write_text("{}")  # a snapshot of a run not yet done
     req = _schedule()(_sched_ctx(when, s))
-    assert req.run_config["resources"]["settings"]["config"]["input_dir"] == str(d / "archive" / "run-b")
+    assert req.run_config["ops"][INGEST_OP]["config"]["input_dir"] == str(d / "archive" / "run-b")
     assert req.tags["permits/input"] == str(d / "archive" / "run-b")
 
 
@@ -115,7 +115,7 @@ def test_schedule_ticks_at_0200_beijing():
 @pytest.fixture()
 def box(tmp_path):
     d = tmp_path / "data"
-    s = PermitsSettings(input_dir=str(d / "inbox"), site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
+    s = PermitsSettings(site_dir=str(d / "site"), inbox_dir=str(d / "inbox"),
                         archive_dir=str(d / "archive"), rejected_dir=str(d / "rejected"), sensor_stable_seconds=30)
     (d / "inbox").mkdir(parents=True)
     return {"dir": d, "inbox": d / "inbox", "settings": s, "warehouse": Warehouse(database=str(d / "warehouse.duckdb"))}
@@ -160,15 +160,11 @@ def test_waits_until_stable_then_requests_once(box):
     req = _request(res)
     assert req is not None and req.partition_key == today_shanghai().isoformat()
     snap = Path(req.tags[TAG_SNAPSHOT])
-    assert req.run_config["resources"]["settings"]["config"]["input_dir"] == str(snap)
+    assert req.run_config == {"ops": {INGEST_OP: {"config": {"input_dir": str(snap)}}}}
     assert (snap / f.name).read_bytes() == f.read_bytes()
     assert os.stat(snap / f.name).st_ino == os.stat(f).st_ino  # hard link, not a copy
     manifest = json.loads((snap / "manifest.json").read_text())
     assert manifest["files"] == [{"name": f.name, "size": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns}]
-    # every settings field is passed (run config replaces the resource wholesale)
-    assert set(req.run_config["resources"]["settings"]["config"]) == set(PermitsSettings.model_fields)
-    whc = req.run_config["resources"]["warehouse"]["config"]
-    assert whc["database"] == box["warehouse"].database and whc["lock_timeout_seconds"] >= 600
     # same file set again: no second run
     again = _tick(box, res.cursor)
     assert not again.run_requests and req.run_key in again.skip_message

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from serve_helpers import (PASSWORD, csrf_of, db_url, login, logout, make_client, pg_cluster,  # noqa: F401
-                           site_info)
+from serve_helpers import PASSWORD, csrf_of, db_url, login, logout, make_client, site_info  # noqa: F401
 
 from pipelines.serve import accounts as A
 from pipelines.serve.audit import query
@@ -244,8 +243,12 @@ def test_cli_users_and_audit(db_url, site_info, tmp_path):
     assert r.exit_code == 2
 
 
-def test_a_session_ended_elsewhere_stops_working_within_the_cache_time(site_info, tmp_path):
+def test_a_session_ended_elsewhere_stops_working_within_the_cache_time(site_info, tmp_path, monkeypatch):
     import time
+
+    from types import SimpleNamespace
+
+    from pipelines.serve import app as serve_app
 
     u = site_info["usccs"][0]
     db = str(tmp_path / "server.sqlite")
@@ -255,7 +258,8 @@ def test_a_session_ended_elsewhere_stops_working_within_the_cache_time(site_info
         assert login(client, u).status_code == 303
         assert client.get(f"/employers/{u}/").status_code == 200
         A.set_disabled(open_db(db), u)              # as `permits users disable` does from another process
-        time.sleep(1.1)
+        # the cache time passes: the server's clock (only its) moves 1.1 s on, no wall-clock sleep
+        monkeypatch.setattr(serve_app, "time", SimpleNamespace(monotonic=lambda: time.monotonic() + 1.1))
         assert client.get(f"/employers/{u}/", follow_redirects=False).status_code == 303
         page = None
     A.set_disabled(srv.engine, u, False)

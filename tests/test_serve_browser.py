@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import pytest
 from browser_setup import SCREENSHOTS, open_page
-from serve_helpers import PASSWORD, ServerProcess, add_accounts, build_site
-
-from pipelines.serve.db import open_db
+from serve_helpers import PASSWORD, ServerProcess, copy_template
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve-browser")
-    info = build_site(base, employers=6)
-    db = str(base / "server.sqlite")
-    engine = open_db(db)
-    add_accounts(engine, info)
-    engine.dispose()
-    with ServerProcess(info["site"], db, log=base / "server.log") as srv:
+def server(serve_template, tmp_path_factory):
+    info = copy_template(serve_template, tmp_path_factory.mktemp("serve-browser"))  # site + add_accounts' users
+    with ServerProcess(info["site"], info["db"], log=info["base"] / "server.log") as srv:
         yield {**info, "url": srv.url}
 
 

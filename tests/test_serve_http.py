@@ -11,8 +11,7 @@ import threading
 
 import httpx
 import pytest
-from serve_helpers import (PASSWORD, REPO, ServerProcess, add_accounts, build_site, http_login, pg_cluster,  # noqa: F401
-                           raw_get, republish)
+from serve_helpers import PASSWORD, REPO, ServerProcess, copy_template, http_login, raw_get, republish
 
 from pipelines.serve import accounts as A
 from pipelines.serve.audit import query
@@ -20,15 +19,12 @@ from pipelines.serve.db import open_db
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve-http")
-    info = build_site(base, employers=6)
-    db = str(base / "server.sqlite")
-    engine = open_db(db)
-    add_accounts(engine, info)
+def world(serve_template, tmp_path_factory):
+    info = copy_template(serve_template, tmp_path_factory.mktemp("serve-http"))  # site + add_accounts' users
+    engine = open_db(info["db"])
     A.add_user(engine, "sso.bureau", "bureau", sso_only=True)
     engine.dispose()
-    return {**info, "db": db, "base": base}
+    return info
 
 
 def _run_id(html: str) -> str:

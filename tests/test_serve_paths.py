@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from serve_helpers import add_accounts, login, make_client, site_info  # noqa: F401
+from serve_helpers import login, make_client, site_info  # noqa: F401
 
 from pipelines.serve.accounts import User
 from pipelines.serve.sitefs import allowed, split_path
@@ -50,9 +50,8 @@ def test_allowed_by_role():
 
 @pytest.fixture(scope="module")
 def served(site_info, tmp_path_factory):
-    db = str(tmp_path_factory.mktemp("paths-db") / "server.sqlite")
-    client, srv = make_client(site_info["site"], db)
-    extra = add_accounts(srv.engine, site_info)
+    client, srv = make_client(site_info["site"], site_info["db"])  # the copy holds add_accounts' users
+    extra = site_info["accounts"]
     (site_info["site"] / "gx").mkdir(exist_ok=True)       # GX Data Docs: the bureau's only
     (site_info["site"] / "gx" / "index.html").write_text("<html><body>data docs</body></html>")
     with client:

@@ -307,7 +307,7 @@ def test_site_asset_publishes_from_the_run_staging_copy(warehouse, tmp_path):
 
     live = tmp_path / "warehouse.duckdb"
     shutil.copyfile(warehouse, live)
-    settings = PermitsSettings(input_dir=str(tmp_path / "in"), site_dir=str(tmp_path / "site"))
+    settings = PermitsSettings(site_dir=str(tmp_path / "site"))
     result = materialize([site_asset], partition_key=AS_OF.isoformat(), instance=DagsterInstance.ephemeral(),
                          resources={"settings": settings, "warehouse": Warehouse(database=str(live))})
     try:

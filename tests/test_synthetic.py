@@ -22,7 +22,8 @@ from stdnum.cn import ric, uscc
 from pipelines.cli import DEMO_SEED
 from pipelines.synthetic import generate
 from pipelines.synthetic.answer_key import evaluate
-from pipelines.synthetic.core import REFERENCE_DATE, SCALES, _Builder
+from pipelines.synthetic.build import build
+from pipelines.synthetic.state import REFERENCE_DATE
 from pipelines.synthetic.dates import add_months, age_full_years, working_days_between
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,10 +69,9 @@ def _ric_ok(v: str) -> bool:
 
 @pytest.fixture(scope="module")
 def logical():
-    b = _Builder(SCALES["demo"], DEMO_SEED)
-    lg = b.run()
-    lg.tables["contributions"] = b.contributions()
-    return b, lg
+    b, lg, stream = build("demo", DEMO_SEED)
+    lg.tables["contributions"] = stream.rows()
+    return b, lg, stream
 
 
 def _rules_md_ids() -> list[str] | None:
@@ -163,7 +163,7 @@ def test_usccs_valid_except_injected(demo_data):
 
 
 def test_generated_ids_agree_with_stdnum_and_gender(logical):
-    _, lg = logical
+    _, lg, _ = logical
     p = lg.tables["persons"]
     ids = p["id_number"].to_list()
     assert all(_ric_ok(v) for v in ids)
@@ -179,7 +179,7 @@ def test_generated_ids_agree_with_stdnum_and_gender(logical):
 
 # ----------------------------------------------------------------- realism
 def test_districts_weighted_like_the_city(logical):
-    _, lg = logical
+    _, lg, _ = logical
     c = Counter(lg.tables["employers"]["district"].to_list())
     top2 = {k for k, _ in c.most_common(2)}
     assert top2 == {"haidian", "chaoyang"}
@@ -188,7 +188,7 @@ def test_districts_weighted_like_the_city(logical):
 
 
 def test_all_enumerations_appear(logical):
-    _, lg = logical
+    _, lg, _ = logical
     t = lg.tables
     e = t["employers"]
     assert set(e["entity_type"]) >= {"enterprise", "public_institution", "private_non_enterprise", "social_organization",
@@ -209,7 +209,7 @@ def test_all_enumerations_appear(logical):
 
 
 def test_surnames_follow_population_frequencies(logical):
-    _, lg = logical
+    _, lg, _ = logical
     names = lg.tables["persons"]["name"].to_list()
     c = Counter(n[0] for n in names)
     assert {k for k, _ in c.most_common(3)} == {"王", "李", "张"}
@@ -218,7 +218,7 @@ def test_surnames_follow_population_frequencies(logical):
 
 
 def test_ages_at_hire_between_22_and_60(logical):
-    _, lg = logical
+    _, lg, _ = logical
     e = lg.tables["employments"]
     birth = np.array([f"{v[6:10]}-{v[10:12]}-{v[12:14]}" for v in e["id_number"].to_list()], dtype="datetime64[D]")
     age = age_full_years(birth, e["hired_on"].to_numpy().astype("datetime64[D]"))
@@ -226,7 +226,7 @@ def test_ages_at_hire_between_22_and_60(logical):
 
 
 def test_work_histories_start_after_graduation_without_gaps(logical):
-    b, lg = logical
+    b, lg, stream = logical
     deliberate = set(b.P["ids"][np.concatenate([b.idx("ELIG-WORK-GAP-2M"), b.idx("ELIG-WORK-BEFORE-GRAD")])].tolist())
     wh = lg.tables["work_history"].filter(~pl.col("id_number").is_in(list(deliberate)))
     s = wh.sort("id_number", "start_on").with_columns(
@@ -244,7 +244,7 @@ def test_work_histories_start_after_graduation_without_gaps(logical):
 
 
 def test_education_from_high_school(logical):
-    b, lg = logical
+    b, lg, stream = logical
     deliberate = set(b.P["ids"][b.idx("ELIG-EDU-NO-HIGH-SCHOOL")].tolist())
     first = (lg.tables["education_history"].sort("id_number", "start_on").group_by("id_number")
              .agg(pl.col("level").first()))
@@ -254,7 +254,7 @@ def test_education_from_high_school(logical):
 
 
 def test_permits_have_three_year_terms_spread_over_issue_dates(logical):
-    _, lg = logical
+    _, lg, _ = logical
     p = lg.tables["permits"]
     issued = p["issued_on"].to_numpy().astype("datetime64[D]")
     expires = p["expires_on"].to_numpy().astype("datetime64[D]")
@@ -267,7 +267,7 @@ def test_permits_have_three_year_terms_spread_over_issue_dates(logical):
 
 
 def test_processing_times_mostly_within_15_working_days(logical):
-    _, lg = logical
+    _, lg, _ = logical
     a = lg.tables["applications"].filter(pl.col("window_submitted_on").is_not_null() & pl.col("decided_on").is_not_null())
     wd = working_days_between(a["window_submitted_on"].to_numpy().astype("datetime64[D]"),
                               a["decided_on"].to_numpy().astype("datetime64[D]"))
@@ -276,8 +276,8 @@ def test_processing_times_mostly_within_15_working_days(logical):
 
 
 def test_contributions_for_every_month_employed(logical):
-    b, lg = logical
-    gaps = {b.P["ids"][p] for p, _, _ in b.removed}
+    b, lg, stream = logical
+    gaps = {b.P["ids"][p] for p, _, _ in stream.removed}
     ref_m = np.datetime64(REFERENCE_DATE, "M")
     cur = lg.tables["employments"].filter(pl.col("left_on").is_null() & (pl.col("hired_on") < pl.date(2024, 11, 1)))
     people = [x for x in cur["id_number"].unique().to_list() if x not in gaps]
@@ -290,7 +290,7 @@ def test_contributions_for_every_month_employed(logical):
 
 def test_logical_tables_are_clean_for_ingest(logical):
     """No generated (non-injected) row breaks an ingest rule: the answer key's record findings are all injected."""
-    _, lg = logical
+    _, lg, _ = logical
     t = lg.tables
     assert (t["work_history"]["end_on"].is_null() | (t["work_history"]["end_on"] >= t["work_history"]["start_on"])).all()
     assert (t["education_history"]["end_on"] >= t["education_history"]["start_on"]).all()
@@ -314,8 +314,7 @@ def test_logical_tables_are_clean_for_ingest(logical):
 # ----------------------------------------------------------------- the answer key
 def test_every_rule_id_has_at_least_three_findings(demo_data):
     ids = _rules_md_ids()
-    if ids is None:
-        pytest.skip("spec/rules.md not found next to the repository")
+    assert ids is not None, f"spec rules.md not found at {[str(p) for p in SPEC_CANDIDATES]} (../shared/spec/)"
     c = Counter(r for r, _ in _key(demo_data["dir"]))
     assert len(ids) >= 40
     short = {r: c.get(r, 0) for r in ids if c.get(r, 0) < 3}
@@ -335,7 +334,7 @@ def test_injected_defects_are_exactly_what_the_independent_evaluator_finds(logic
     """Clean by construction: apart from the natural expiry notices, the only
     findings are the defects the generator meant to inject, and each of those
     is found."""
-    b, lg = logical
+    b, lg, stream = logical
     found = set(map(tuple, evaluate(lg.tables, REF).iter_rows()))
     intended = set(lg.intended)
     assert intended - found == set()
@@ -349,8 +348,8 @@ def test_indexed_and_id_keyed_coverage_agree(logical):
     """generate() counts covered months by person index (fast path); the tests by ID: same months."""
     from pipelines.synthetic.answer_key import covered_months, covered_months_indexed
 
-    b, lg = logical
-    c = b.contributions(keep_index=True)
+    b, lg, stream = logical
+    c = stream.rows(keep_index=True)
     fast = covered_months_indexed(c).join(
         lg.tables["persons"].select("id_number").with_row_index("pi").with_columns(pl.col("pi").cast(pl.Int32)), on="pi")
     slow = covered_months(c.drop("pi"))
@@ -434,10 +433,9 @@ def _date_style(v: str) -> str:
 def test_other_seeds_are_clean_by_construction(seed):
     """Keys unique, dates ordered, and the independent evaluator finds exactly the injected defects
     (plus natural expiry notices) for seeds other than the demo seed too."""
-    b = _Builder(SCALES["demo"], seed)
-    lg = b.run()
+    b, lg, stream = build("demo", seed)
     t = lg.tables
-    t["contributions"] = b.contributions()
+    t["contributions"] = stream.rows()
     for name, key in (("employers", ["uscc"]), ("persons", ["id_number"]), ("permits", ["permit_no"]),
                       ("applications", ["application_id"]), ("employments", ["id_number", "uscc", "hired_on"]),
                       ("work_history", ["id_number", "start_on"]), ("education_history", ["id_number", "start_on"]),

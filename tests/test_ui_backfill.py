@@ -82,17 +82,15 @@ def test_ui_backfill_runs_one_at_a_time_and_sensor_archives(tmp_path):
             return ents and ents[0]["loadStatus"] == "LOADED"
 
         _wait(loaded, 180, "the code location")
-        # the backfill reads its own input folder: pass settings as run config, like the Launchpad
-        settings = {"input_dir": str(data / "backfill-input"), "site_dir": str(data / "site"), "as_of": "",
-                    "policy_file": "", "inbox_dir": str(data / "inbox"), "archive_dir": str(data / "archive"),
-                    "rejected_dir": str(data / "rejected"), "sensor_stable_seconds": 1}
+        # the backfill reads its own input folder: the ingest step's config, like the Launchpad
         res = ui.q("""mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
                         __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
                    {"p": {"selector": {"partitionSetName": "permits_job_partition_set",
                                        "repositorySelector": {"repositoryName": "__repository__",
                                                               "repositoryLocationName": "toy"}},
                           "partitionNames": DAYS,
-                          "runConfigData": {"resources": {"settings": {"config": settings}}}}})
+                          "runConfigData": {"ops": {"ingest": {"config": {
+                              "input_dir": str(data / "backfill-input")}}}}}})
         assert res["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", res
 
         def backfill_done():

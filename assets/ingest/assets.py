@@ -1,11 +1,9 @@
 """The Dagster multi-asset of the ingest layer (no postponed annotations here:
 Dagster needs the real context type)."""
-from pathlib import Path
-
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from core.contract import TABLE_ORDER, TABLES
-from assets.settings import AS_OF_PARTITIONS, PermitsSettings, resolve_as_of
+from assets.settings import AS_OF_PARTITIONS, INGEST_OP, IngestConfig, PermitsSettings, resolve_as_of
 from assets.warehouse import Warehouse
 
 INGEST_KEYS = [*TABLE_ORDER, "quarantine", "ingest_log"]
@@ -21,17 +19,19 @@ _DESCRIPTIONS = {
     specs=[AssetSpec(k, description=_DESCRIPTIONS[k], group_name="ingest", kinds={"polars", "duckdb"})
            for k in INGEST_KEYS],
     partitions_def=AS_OF_PARTITIONS,
-    name="ingest",
+    name=INGEST_OP,
     can_subset=False,
 )
-def ingest_tables(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse):
-    """Read every file of settings.input_dir into the warehouse, quarantining bad rows."""
+def ingest_tables(context: AssetExecutionContext, config: IngestConfig, settings: PermitsSettings,
+                  warehouse: Warehouse):
+    """Read every file of the run's input folder (``config.input_dir``, else the
+    deployment's inbox) into the warehouse, quarantining bad rows."""
     from assets.ingest.cache import default_cache_dir
     from assets.ingest.core import ingest_folder
     from assets.ingest.limits import Limits
 
-    as_of = resolve_as_of(context, settings)
-    input_dir = Path(settings.input_dir)
+    as_of = resolve_as_of(context)
+    input_dir = config.folder(settings)
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input folder not found / 输入文件夹不存在: {input_dir}")
     with warehouse.run_connection(context.run.run_id) as con:

@@ -53,73 +53,75 @@ def write_table(con, res: IngestResult, table: Table, sources: list[Source], out
     return q_parts, f_parts
 
 
+# The ingest layer's own tables: (column, DuckDB type, polars type, comment) and
+# the table's comment; one spec each, written by ``_replace_table``.
+_S, _I = pl.String, pl.Int64
+_RUN = ("run_id", "VARCHAR", _S, "Run / 运行编号")
+_FILE = ("source_file", "VARCHAR", _S, "File name (<file>#<sheet> for Excel) / 来源文件")
+INGEST_TABLES: dict[str, tuple[str, list[tuple]]] = {
+    "quarantine": ("Rows not loaded, with their raw values and every reason / 隔离区:未载入的行、原始值及全部原因", [
+        ("table_name", "VARCHAR", _S, "Contract table of the row / 所属数据表"),
+        ("source_file", "VARCHAR", _S, "File name (<file>#<sheet> for Excel) / 来源文件(Excel 为 文件#工作表)"),
+        ("source_row", "BIGINT", _I, "Data row number, 1 = first row under the header / 数据行号(表头下第一行为1)"),
+        ("rule_ids", "VARCHAR[]", pl.List(_S), "Every rule the row breaks / 触犯的全部规则编号"),
+        ("reasons", "VARCHAR[]", pl.List(_S), "Every reason, Chinese / English / 全部原因(中文 / 英文)"),
+        ("raw", "JSON", _S, "The row's values as written in the file, keyed by header / 原始值(按文件表头)"),
+        ("run_id", "VARCHAR", _S, "Run that read the row / 运行编号")]),
+    "ingest_log": ("Rows read / loaded / quarantined / collapsed per input file; read = loaded + quarantined + "
+                   "collapsed / 各输入文件的读取、载入、隔离、合并行数", [
+        _RUN, _FILE, ("table_name", "VARCHAR", _S, "Contract table / 数据表"),
+        ("rows_read", "BIGINT", _I, "Data rows read / 读取行数"),
+        ("rows_loaded", "BIGINT", _I, "Rows loaded into the table / 载入行数"),
+        ("rows_quarantined", "BIGINT", _I, "Rows put in quarantine / 隔离行数"),
+        ("rows_collapsed", "BIGINT", _I, "Exact duplicate rows collapsed / 完全重复而合并的行数")]),
+    "ingest_files": ("Every input file or sheet seen by the run and what happened to it / "
+                     "本次运行看到的每个输入文件(工作表)及处理结果", [
+        _RUN, _FILE,
+        ("table_name", "VARCHAR", _S, "Recognised contract table, NULL if none / 识别出的数据表(无法识别为空)"),
+        ("status", "VARCHAR", _S, "loaded | warning | empty | rejected | unrecognised | unsupported | skipped | error "
+                                  "/ 处理状态"),
+        ("message", "VARCHAR", _S, "What happened, Chinese / English / 说明(中文 / 英文)")]),
+    "ingest_extra_values": ("Non-empty cells of unknown columns and of cells beyond the header, kept aside / "
+                            "未知列及超出表头的单元格(另存,不载入)", [
+        ("table_name", "VARCHAR", _S, "Contract table of the file / 数据表"),
+        ("source_file", "VARCHAR", _S, "File name / 来源文件"),
+        ("source_row", "BIGINT", _I, "Data row number / 数据行号"),
+        ("column_name", "VARCHAR", _S, "Header as written, or #<position> for a cell beyond the header / "
+                                       "列名(超出表头的单元格为 #位置)"),
+        ("value", "VARCHAR", _S, "Cell value as written / 原始值"), _RUN]),
+}
+
+
+def ingest_schema(name: str) -> dict:
+    """polars schema of one of the ingest layer's tables (``INGEST_TABLES``)."""
+    return {c: t for c, _, t, _ in INGEST_TABLES[name][1]}
+
+
+def _replace_table(con, name: str, frame: pl.DataFrame) -> None:
+    """Create or replace one ingest table from its spec, load ``frame`` (columns
+    in the spec's order, cast to the spec's types) and write its comments."""
+    comment, cols = INGEST_TABLES[name]
+    con.execute(f"CREATE OR REPLACE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t, _, _ in cols) + ")")
+    if frame.height:
+        insert_frame(con, name, frame, "SELECT " + ", ".join(f"CAST({c} AS {t})" for c, t, _, _ in cols)
+                     + " FROM _frame")
+    comment_table_safe(con, name, comment, {c: text for c, _, _, text in cols})
+
+
 def write_ingest_tables(con, res: IngestResult, q_parts: list[pl.DataFrame], f_parts: list[pl.DataFrame],
                         extras: list[pl.DataFrame]) -> None:
     run_id = res.run_id
-    log_parts = res.log
-
-    quarantine = (pl.concat(q_parts) if q_parts else pl.DataFrame(schema={
-        "table_name": pl.String, "source_file": pl.String, "source_row": pl.Int64,
-        "rule_ids": pl.List(pl.String), "reasons": pl.List(pl.String), "raw": pl.String}))
-    quarantine = quarantine.with_columns(pl.lit(run_id).alias("run_id"))
+    run_col = pl.lit(run_id).alias("run_id")
+    quarantine = (pl.concat(q_parts) if q_parts else pl.DataFrame(schema=ingest_schema("quarantine"))
+                  .drop("run_id")).with_columns(run_col)
     res.quarantined = quarantine.height
-    con.execute("CREATE OR REPLACE TABLE quarantine (table_name VARCHAR, source_file VARCHAR, source_row BIGINT, "
-                "rule_ids VARCHAR[], reasons VARCHAR[], raw JSON, run_id VARCHAR)")
-    if quarantine.height:
-        insert_frame(con, "quarantine", quarantine, "SELECT table_name, source_file, source_row, rule_ids, reasons, "
-                "CAST(raw AS JSON), run_id FROM _frame")
-    comment_table_safe(con, "quarantine", "Rows not loaded, with their raw values and every reason / 隔离区:未载入的行、原始值及全部原因", {
-        "table_name": "Contract table of the row / 所属数据表",
-        "source_file": "File name (<file>#<sheet> for Excel) / 来源文件(Excel 为 文件#工作表)",
-        "source_row": "Data row number, 1 = first row under the header / 数据行号(表头下第一行为1)",
-        "rule_ids": "Every rule the row breaks / 触犯的全部规则编号",
-        "reasons": "Every reason, Chinese / English / 全部原因(中文 / 英文)",
-        "raw": "The row's values as written in the file, keyed by header / 原始值(按文件表头)",
-        "run_id": "Run that read the row / 运行编号",
-    })
-
-    log_df = pl.DataFrame(log_parts, schema={"run_id": pl.String, "source_file": pl.String, "table_name": pl.String,
-                                             "rows_read": pl.Int64, "rows_loaded": pl.Int64,
-                                             "rows_quarantined": pl.Int64, "rows_collapsed": pl.Int64})
-    con.execute("CREATE OR REPLACE TABLE ingest_log (run_id VARCHAR, source_file VARCHAR, table_name VARCHAR, "
-                "rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, rows_collapsed BIGINT)")
-    if log_df.height:
-        insert_frame(con, "ingest_log", log_df, "SELECT * FROM _frame")
-    comment_table_safe(con, "ingest_log", "Rows read / loaded / quarantined / collapsed per input file; read = loaded + quarantined + collapsed / 各输入文件的读取、载入、隔离、合并行数", {
-        "run_id": "Run / 运行编号", "source_file": "File name (<file>#<sheet> for Excel) / 来源文件",
-        "table_name": "Contract table / 数据表", "rows_read": "Data rows read / 读取行数",
-        "rows_loaded": "Rows loaded into the table / 载入行数",
-        "rows_quarantined": "Rows put in quarantine / 隔离行数",
-        "rows_collapsed": "Exact duplicate rows collapsed / 完全重复而合并的行数",
-    })
-
-    files_df = pl.DataFrame(res.files, schema={"run_id": pl.String, "source_file": pl.String,
-                                               "table_name": pl.String, "status": pl.String, "message": pl.String})
-    con.execute("CREATE OR REPLACE TABLE ingest_files (run_id VARCHAR, source_file VARCHAR, table_name VARCHAR, "
-                "status VARCHAR, message VARCHAR)")
-    if files_df.height:
-        insert_frame(con, "ingest_files", files_df, "SELECT * FROM _frame")
-    comment_table_safe(con, "ingest_files", "Every input file or sheet seen by the run and what happened to it / 本次运行看到的每个输入文件(工作表)及处理结果", {
-        "run_id": "Run / 运行编号", "source_file": "File name (<file>#<sheet> for Excel) / 来源文件",
-        "table_name": "Recognised contract table, NULL if none / 识别出的数据表(无法识别为空)",
-        "status": "loaded | warning | empty | rejected | unrecognised | unsupported | skipped | error / 处理状态",
-        "message": "What happened, Chinese / English / 说明(中文 / 英文)",
-    })
-
-    extra_df = (pl.concat(extras) if extras else pl.DataFrame(schema={
-        "source_row": pl.Int64, "column_name": pl.String, "value": pl.String, "source_file": pl.String,
-        "table_name": pl.String})).select("table_name", "source_file", "source_row", "column_name", "value") \
-        .with_columns(pl.lit(run_id).alias("run_id"))
-    con.execute("CREATE OR REPLACE TABLE ingest_extra_values (table_name VARCHAR, source_file VARCHAR, "
-                "source_row BIGINT, column_name VARCHAR, value VARCHAR, run_id VARCHAR)")
-    if extra_df.height:
-        insert_frame(con, "ingest_extra_values", extra_df, "SELECT * FROM _frame")
-    comment_table_safe(con, "ingest_extra_values", "Non-empty cells of unknown columns and of cells beyond the header, kept aside / 未知列及超出表头的单元格(另存,不载入)", {
-        "table_name": "Contract table of the file / 数据表", "source_file": "File name / 来源文件",
-        "source_row": "Data row number / 数据行号",
-        "column_name": "Header as written, or #<position> for a cell beyond the header / 列名(超出表头的单元格为 #位置)",
-        "value": "Cell value as written / 原始值", "run_id": "Run / 运行编号",
-    })
+    _replace_table(con, "quarantine", quarantine)
+    _replace_table(con, "ingest_log", pl.DataFrame(res.log, schema=ingest_schema("ingest_log")))
+    _replace_table(con, "ingest_files", pl.DataFrame(res.files, schema=ingest_schema("ingest_files")))
+    extra_schema = {k: v for k, v in ingest_schema("ingest_extra_values").items() if k != "run_id"}
+    extra_df = (pl.concat(extras) if extras else pl.DataFrame(schema=extra_schema)) \
+        .select(*extra_schema).with_columns(run_col)
+    _replace_table(con, "ingest_extra_values", extra_df)
 
     # findings of the ingest rules
     from assets.warehouse import FINDINGS_COLUMNS, replace_findings

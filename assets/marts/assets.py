@@ -60,7 +60,7 @@ MARTS: dict[str, tuple[list[str], Builder]] = {name: (DEPS[name], fn) for name, 
 def marts(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse):
     """Builds the selected marts in dependency order (MARTS is topologically
     ordered) on one connection to the run's staging warehouse."""
-    as_of = resolve_as_of(context, settings)
+    as_of = resolve_as_of(context)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     with warehouse.run_connection(context.run.run_id) as con:
         try:

@@ -123,10 +123,10 @@ MART_DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "Processing working days by district against the promise (last 365 days) / 各区办理时长(工作日)",
         {"as_of": AS_OF, "district": DISTRICT, "label_zh": DISTRICT_ZH, "label_en": "District, English / 区(英文)",
          "applications": "Applications handed in at the window / 窗口受理数", "decided": "Decided / 已办结",
-         "within_sla": "Within the promise / 承诺时限内", "over_sla": "Over the promise / 超时",
+         "within_sla": "Within the promise / 一般办理时限内", "over_sla": "Over the promise / 超时",
          "share_within_sla": "Share within the promise / 按时办结比例", "median_wd": "Median working days / 工作日中位数",
          "p90_wd": "90th percentile working days / 工作日90分位", "mean_wd": "Mean working days / 平均工作日",
-         "sla_working_days": "Promised working days / 承诺工作日"}),
+         "sla_working_days": "Promised working days / 一般办理时限(工作日)"}),
     "bureau_return_reasons": (
         "Return reasons of applications / 退回原因统计",
         {"as_of": AS_OF, "return_reason": "Return reason / 退回原因", "applications": "Applications / 申请数",

@@ -77,11 +77,14 @@ def good_person(id_number: str, name: str, **over) -> dict:
 
 
 def covered_months(id_number: str, first: dt.date, last: dt.date, kinds=("income_tax", "social_insurance"),
-                   skip: tuple[dt.date, ...] = ()) -> list[dict]:
+                   skip: tuple[dt.date, ...] = (), withholder_uscc: str | None = None) -> list[dict]:
+    """One row per month and kind; ``withholder_uscc`` = the employer that withholds them (v2: a row
+    without a withholder is not properly withheld for anyone)."""
     rows, m = [], dt.date(first.year, first.month, 1)
     while m <= last:
         if m not in skip:
-            rows += [{"id_number": id_number, "month": m, "kind": k, "amount_cny": 100} for k in kinds]
+            rows += [{"id_number": id_number, "month": m, "kind": k, "amount_cny": 100,
+                      "withholder_uscc": withholder_uscc} for k in kinds]
         m = add_months(m, 1)
     return rows
 
@@ -231,6 +234,10 @@ def small_world(con: duckdb.DuckDBPyConnection, as_of: dt.date = dt.date(2026, 6
                  "window_submitted_on": add_months(A, -2), "decided_on": add_months(A, -1),
                  "status": "rejected", "return_reason": "材料不全"})
 
+    # v2: each person's contributions are withheld by their employer (ELIG-/NC-WITHHOLDER)
+    employer_of = {e["id_number"]: e["uscc"] for e in emps}
+    for c in contribs:
+        c["withholder_uscc"] = c.get("withholder_uscc") or employer_of.get(c["id_number"])
     insert(con, "persons", people)
     insert(con, "employments", emps)
     insert(con, "permits", permits)

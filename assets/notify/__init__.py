@@ -66,7 +66,7 @@ def notifications(context: AssetExecutionContext, settings: PermitsSettings, war
     from reports.notify.status import patch_index
 
     t0 = time.perf_counter()
-    as_of = resolve_as_of(context, settings)
+    as_of = resolve_as_of(context)
     from reports.site import staged_path
 
     live_site = Path(settings.site_dir)

@@ -1,7 +1,9 @@
 """Rule layer (issue 4): the ``findings`` asset and one asset check per rule.
 
-Exports ``rules_assets``, ``rules_checks`` and ``datadocs_dir`` (the GX Data
-Docs folder of a run, copied into the site as ``gx/`` by the publish layer).
+Exports ``rules_assets``, ``build_rules_checks`` and ``datadocs_dir`` (the GX
+Data Docs folder of a run, copied into the site as ``gx/`` by the publish
+layer). The checks' specs come from the rule YAML, so they are built when the
+definitions are (``build_rules_checks``), not when this module is imported.
 No ``from __future__ import annotations`` here: Dagster needs real types.
 """
 import json
@@ -33,7 +35,7 @@ def check_name(rule_id: str) -> str:
        description="Rule book at as_of: findings, rules, findings_history; GX validation and Data Docs / "
                    "规则检查结果、规则库、历史结果;GX 校验与数据文档")
 def findings(context: AssetExecutionContext, settings: PermitsSettings, warehouse: Warehouse) -> MaterializeResult:
-    as_of = resolve_as_of(context, settings)
+    as_of = resolve_as_of(context)
     work = settings.work_dir(context.run.run_id)
     with warehouse.run_connection(context.run.run_id) as con:
         res = evaluate_rulebook(con, as_of, context.run.run_id, settings.policy_path(), work_dir=work,
@@ -77,9 +79,9 @@ def _find_results(settings: PermitsSettings, run_id: str) -> Path | None:
     return own if own.exists() else None
 
 
-@multi_asset_check(specs=_specs(), name="rulebook_checks", can_subset=True,
-                   description="One check per rule, read from the findings asset's saved results / 每条规则一个检查")
 def rulebook_checks(context, settings: PermitsSettings):
+    """One check per rule, read from the findings asset's saved results (the
+    body of the multi-asset check that ``build_rules_checks`` makes)."""
     run_id = context.run.run_id
     path = _find_results(settings, run_id)
     if path is None:
@@ -111,5 +113,11 @@ def rulebook_checks(context, settings: PermitsSettings):
             metadata=meta)
 
 
+def build_rules_checks() -> list:
+    """The ``rulebook_checks`` multi-asset check (one spec per rule of the rule book)."""
+    return [multi_asset_check(specs=_specs(), name="rulebook_checks", can_subset=True,
+                              description="One check per rule, read from the findings asset's saved results / "
+                                          "每条规则一个检查")(rulebook_checks)]
+
+
 rules_assets = [findings]
-rules_checks = [rulebook_checks]

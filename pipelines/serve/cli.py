@@ -135,28 +135,26 @@ def users_import(
                   f"then delete the file / 已创建 {len(rows)} 个单位账号, 激活码见 {out}")
 
 
-@users_app.command("disable")
-def users_disable(username: str, db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Disable an account and end its sessions."""
+def _set_disabled(username: str, db: Optional[str], disabled: bool) -> None:
     from pipelines.serve.accounts import AccountError, set_disabled
 
     try:
-        set_disabled(_engine(db), username, True)
+        set_disabled(_engine(db), username, disabled)
     except AccountError as exc:
         _fail(str(exc))
-    console.print(f"disabled {username}")
+    console.print(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@users_app.command("disable")
+def users_disable(username: str, db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Disable an account and end its sessions."""
+    _set_disabled(username, db, True)
 
 
 @users_app.command("enable")
 def users_enable(username: str, db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Enable a disabled account again."""
-    from pipelines.serve.accounts import AccountError, set_disabled
-
-    try:
-        set_disabled(_engine(db), username, False)
-    except AccountError as exc:
-        _fail(str(exc))
-    console.print(f"enabled {username}")
+    _set_disabled(username, db, False)
 
 
 @users_app.command("reset")

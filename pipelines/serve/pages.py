@@ -64,31 +64,36 @@ button{margin-top:20px;width:100%;padding:10px;font-size:16px;background:#1d4ed8
 <h1>{{ t('title') }}</h1>
 <h2>{{ heading }}</h2>
 {% if message %}<div class="{{ 'ok' if ok else 'err' }}" id="message">{{ message }}</div>{% endif %}
+{% macro field(name, kind, ac, value=None, focus=False) -%}
+<label for="{{ name }}">{{ t(name) }}</label><input type="{{ kind }}" id="{{ name }}" name="{{ name }}"{% if value is not none %} value="{{ value }}"{% endif %} autocomplete="{{ ac }}" required{% if focus %} autofocus{% endif %}>
+{%- endmacro %}
+{% macro open_form(action) -%}
+<form method="post" action="/{{ action }}" id="{{ action }}-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">{{ caller() }}<input type="hidden" name="lang" value="{{ 'en' if en else 'zh' }}">
+{%- endmacro %}
+{% macro new_pw() -%}
+{{ field('new_password', 'password', 'new-password') }}
+{{ field('confirm', 'password', 'new-password') }}
+{%- endmacro %}
 {% if form == 'login' %}
-<form method="post" action="/login" id="login-form">
-<input type="hidden" name="csrf" value="{{ csrf }}"><input type="hidden" name="next" value="{{ next }}">
-<input type="hidden" name="lang" value="{{ 'en' if en else 'zh' }}">
-<label for="username">{{ t('username') }}</label><input type="text" id="username" name="username" value="{{ username }}" autocomplete="username" required autofocus>
-<label for="password">{{ t('password') }}</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+{% call open_form('login') %}<input type="hidden" name="next" value="{{ next }}">{% endcall %}
+{{ field('username', 'text', 'username', username, focus=True) }}
+{{ field('password', 'password', 'current-password') }}
 <button type="submit">{{ t('submit_login') }}</button>
 </form>
 <div class="links"><a href="/activate{{ '?lang=en' if en else '' }}">{{ t('activate_link') }}</a></div>
 {% elif form == 'activate' %}
-<form method="post" action="/activate" id="activate-form">
-<input type="hidden" name="csrf" value="{{ csrf }}"><input type="hidden" name="lang" value="{{ 'en' if en else 'zh' }}">
-<label for="username">{{ t('username') }}</label><input type="text" id="username" name="username" value="{{ username }}" autocomplete="username" required>
-<label for="code">{{ t('code') }}</label><input type="text" id="code" name="code" autocomplete="one-time-code" required>
-<label for="new_password">{{ t('new_password') }}</label><input type="password" id="new_password" name="new_password" autocomplete="new-password" required>
-<label for="confirm">{{ t('confirm') }}</label><input type="password" id="confirm" name="confirm" autocomplete="new-password" required>
+{% call open_form('activate') %}{% endcall %}
+{{ field('username', 'text', 'username', username) }}
+{{ field('code', 'text', 'one-time-code') }}
+{{ new_pw() }}
 <button type="submit">{{ t('submit_activate') }}</button>
 </form>
 <div class="links"><a href="/login{{ '?lang=en' if en else '' }}">{{ t('login') }}</a></div>
 {% elif form == 'password' %}
-<form method="post" action="/password" id="password-form">
-<input type="hidden" name="csrf" value="{{ csrf }}"><input type="hidden" name="lang" value="{{ 'en' if en else 'zh' }}">
-<label for="current">{{ t('current') }}</label><input type="password" id="current" name="current" autocomplete="current-password" required>
-<label for="new_password">{{ t('new_password') }}</label><input type="password" id="new_password" name="new_password" autocomplete="new-password" required>
-<label for="confirm">{{ t('confirm') }}</label><input type="password" id="confirm" name="confirm" autocomplete="new-password" required>
+{% call open_form('password') %}{% endcall %}
+{{ field('current', 'password', 'current-password') }}
+{{ new_pw() }}
 <button type="submit">{{ t('submit_change') }}</button>
 </form>
 <div class="links"><a href="/">{{ t('back') }}</a></div>

@@ -1,7 +1,17 @@
-"""Vectorised date helpers for the generator (numpy datetime64[D]).
+"""Vectorised date helpers for the generator (numpy datetime64[D]): the
+generator's own notion of the rule book's date arithmetic (rules.md
+§ Definitions: add_months with month-end clamping, age in full years, working
+days).
 
-The generator's own notion of the rule book's date arithmetic (rules.md
-§ Definitions), written independently of the rule engine.
+Part of the oracle side (issue 14, item 3), like ``answer_key.py``: the data and
+its answer key are built with this arithmetic, and the pipeline's is checked
+against it, so it deliberately shares no code with the pipeline's -- not
+``core/dates.py``'s add_months, not the project's working-day calendar file
+(``expectations/calendar/cn_workdays.csv`` via ``core/calendar.py``). The
+working-day calendar here is read straight from the chinese-calendar package
+(Monday to Friday outside the years it covers), an independent source for the
+same facts; the property tests (tests/test_synthetic_props.py) hold it to
+plain-Python and polars definitions.
 """
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Vectorised resident ID (GB 11643) and social credit code (GB 32100) generation."""
+"""Vectorised resident ID (GB 11643) and social credit code (GB 32100) generation.
+
+Oracle side (issue 14, item 3): the check characters are computed here from the
+standards, independently of the pipeline's checks (``assets/ingest/idcheck.py``
+and python-stdnum), so a mistake in either shows up as a disagreement; the tests
+hold these values to python-stdnum."""
 from __future__ import annotations
 
 import numpy as np

@@ -2,7 +2,8 @@
 builder made: foreign holders with passports and work permits, Hong Kong / Macao / Taiwan and
 foreign permanent-resident ID numbers, employers paying through registered agents (some months
 through an unregistered one), holders paid elsewhere, deferrals ending soon, and the waiver
-register. Each defect is a handful of rows next to many clean ones; the answer key finds them
+register, and holders who changed employer during their permit's holding period (clean). Each
+defect is a handful of rows next to many clean ones; the answer key finds them
 from the tables (pipelines/synthetic/answer_key.py), so nothing here lists expected findings.
 
 Deterministic: everything is drawn from ``rng`` in a fixed order.
@@ -16,16 +17,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from .ids import ric_check_chars
+from core.contract import TABLE_LIST
+
+from .dates import add_months
+from .ids import make_usccs, ric_check_chars
 
 NATIONALITIES = ["美国", "德国", "法国", "英国", "日本", "韩国", "加拿大", "澳大利亚", "新加坡", "意大利", "西班牙", "荷兰"]
 AGENCIES = ["北京外企人力资源服务有限公司", "北京中智人力资源管理有限公司", "北京易才人力资源顾问有限公司",
             "北京科锐人才服务有限公司", "北京仕邦人力资源服务有限公司"]
 UNREGISTERED = "北京某某劳务派遣有限公司"
 PAID_ELSEWHERE = "北京别处科技发展有限公司"
-ID_TABLE_COLS = {"persons": ["id_number"], "employments": ["id_number"], "work_history": ["id_number"],
-                 "education_history": ["id_number"], "permits": ["id_number"], "applications": ["id_number"],
-                 "dependents": ["holder_id_number"]}
+# every column that names a person (the contract's references to persons), except the contribution
+# stream's (remapped per chunk in ``mutate_contributions``)
+ID_TABLE_COLS = {"persons": ["id_number"]} | {
+    t.name: [c for c, ref in t.references if ref == "persons"] for t in TABLE_LIST
+    if t.name != "contributions" and any(ref == "persons" for _, ref in t.references)}
 OPEN = ["draft", "person_submitted", "employer_submitted", "under_review", "returned"]
 
 
@@ -38,10 +44,8 @@ def _month(mi: int) -> dt.date:
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
-    import calendar
-
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    return dt.date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
+    """The generator's add_months (dates.py) for one date."""
+    return add_months(np.array([d], dtype="datetime64[D]"), n)[0].astype(object)
 
 
 def _gb11643(prefix6: str, birth: dt.date, seq3: int) -> str:
@@ -84,17 +88,27 @@ def _clean_people(t: dict[str, pl.DataFrame], scen_ids: set[str]) -> pl.DataFram
 
 
 def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, scen_ids: set[str]) -> V2Plan:
-    """Change ``t`` in place (dict entries replaced) and return what the contribution stream must do."""
-    pl_ = V2Plan()
-    ref_m = _mi(ref)
-    persons = t["persons"]
-    n = persons.height
+    """Change ``t`` in place (dict entries replaced) and return what the contribution stream must do.
+    The steps draw from ``rng`` in this order."""
+    p = V2Plan()
     holders = _clean_people(t, scen_ids)
-    apps = t["applications"]
-    busy_apps = set(apps.filter(pl.col("status").is_in(OPEN))["id_number"].to_list())
+    busy_apps = set(t["applications"].filter(pl.col("status").is_in(OPEN))["id_number"].to_list())
     quiet_holders = holders.filter(~pl.col("id_number").is_in(list(busy_apps)))
     pick = quiet_holders.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(1 << 31)))["id_number"].to_list()
-    # -- 1. foreign nationals with passports (~2 %) and other 18-character documents (~1 %)
+    rest, foreign_app = _other_documents(p, t, ref, rng, scen_ids, pick)
+    agent_emps = _agents(p, t, ref, rng, holders)
+    _paid_elsewhere(p, t, ref, holders, rest, agent_emps)
+    _application_payers(p, t, ref, scen_ids, foreign_app)
+    _deferrals_ending(p, t, ref, scen_ids)
+    _transfers_in_holding_period(p, t, ref, scen_ids, agent_emps)
+    return p
+
+
+def _other_documents(pl_: V2Plan, t, ref, rng, scen_ids, pick) -> tuple[list[str], list[str]]:
+    """Foreign nationals with passports (~2 %) and other 18-character documents (~1 %); every table
+    that names a person is remapped. Returns (the quiet holders left over, the foreign applicants)."""
+    persons, apps = t["persons"], t["applications"]
+    n = persons.height
     n_f, n_hk, n_pr = max(12, round(0.02 * n)), max(6, round(0.008 * n)), max(3, round(0.003 * n))
     foreign, hk, fpr = pick[:n_f], pick[n_f:n_f + n_hk], pick[n_f + n_hk:n_f + n_hk + n_pr]
     rest = pick[n_f + n_hk + n_pr:]
@@ -106,49 +120,81 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
     rng.shuffle(app_people)
     foreign_app = app_people[:max(6, round(0.01 * len(app_people)))]
     taken = set(persons["id_number"].to_list()) | set(t["dependents"]["id_number"].to_list())
+    info = _passports(pl_, t, ref, rng, taken, foreign, foreign_app)
+    info.update(_eighteen_character_ids(pl_, rng, taken, hk, fpr))
+    rm = pl_.remap
+    for table, cols in ID_TABLE_COLS.items():
+        t[table] = t[table].with_columns(pl.col(c).replace(rm) for c in cols)
+    ext = pl.DataFrame([{"id_number": k, **v} for k, v in info.items()],
+                       schema={"id_number": pl.String, "id_type": pl.String, "nationality": pl.String,
+                               "work_permit_no": pl.String, "work_permit_expires_on": pl.Date})
+    t["persons"] = (t["persons"].join(ext, on="id_number", how="left")
+                    .with_columns(pl.col("id_type").fill_null("resident_id")))
+    pl_.counts.update(passport=len(foreign) + len(foreign_app), hk_mo_tw=len(hk), foreign_pr=len(fpr))
+    return rest, foreign_app
+
+
+def _passport_numbers(rng, taken: set):
+    """Fresh passport numbers (a letter and 8 digits, or two letters and 7)."""
+    while True:
+        v = str(rng.choice(["E", "G", "P", "K", "C"])) + str(rng.integers(10_000_000, 99_999_999))
+        if rng.random() < 0.3:
+            v = str(rng.choice(["AB", "XD", "PA"])) + str(rng.integers(1_000_000, 9_999_999))
+        if v not in taken:
+            taken.add(v)
+            yield v
+
+
+def _work_permit_end(j: int, foreign_holder: bool, wpe, pexp, ref, rng):
+    """The work permit's end for the j-th foreign holder / applicant (None: not on record)."""
+    if foreign_holder:
+        if j < 3:            # NC-WORK-PERMIT-EXPIRED: expired before as_of
+            return ref - dt.timedelta(days=int(rng.integers(1, 90)))
+        if j == 3:           # NC-WORK-PERMIT-EXPIRED: no expiry on record
+            return None
+        if j < 7:            # EXP-WORK-PERMIT-DUE: within 90 days, before the permit (as_of itself once)
+            return ref + dt.timedelta(days=[0, 45, 90][j - 4])
+        if j == 7:           # clean: 91 days ahead
+            return ref + dt.timedelta(days=91)
+        if j == 8:           # clean: ends on the same day as the permit (not first)
+            return pexp
+        return wpe
+    if j < 2:                # ELIG-WORK-PERMIT: expired before the application date
+        return ref - dt.timedelta(days=int(rng.integers(200, 400)))
+    return wpe
+
+
+def _passports(pl_: V2Plan, t, ref, rng, taken: set, foreign: list, foreign_app: list) -> dict[str, dict]:
+    """Passports and work permits of the foreign holders and applicants (a clean work permit runs
+    beyond the permit; the first few of each group break one v2 rule each)."""
     info: dict[str, dict] = {}
-
-    def passport() -> str:
-        while True:
-            v = str(rng.choice(["E", "G", "P", "K", "C"])) + str(rng.integers(10_000_000, 99_999_999))
-            if rng.random() < 0.3:
-                v = str(rng.choice(["AB", "XD", "PA"])) + str(rng.integers(1_000_000, 9_999_999))
-            if v not in taken:
-                taken.add(v)
-                return v
-
+    numbers = _passport_numbers(rng, taken)
     expires = dict(zip(t["permits"]["id_number"].to_list(), t["permits"]["expires_on"].to_list()))
-    for i, old in enumerate(foreign + foreign_app):
-        new = passport()
-        pl_.remap[old] = new
-        pexp = expires.get(old) or _add_months(ref, 24)
-        wpe = pexp + dt.timedelta(days=int(rng.integers(30, 400)))    # clean: beyond the permit
-        wpno = f"11000{int(rng.integers(10**12, 10**13 - 1))}"
-        if old in foreign:
-            j = foreign.index(old)
-            if j < 3:            # NC-WORK-PERMIT-EXPIRED: expired before as_of
-                wpe = ref - dt.timedelta(days=int(rng.integers(1, 90)))
-            elif j == 3:         # NC-WORK-PERMIT-EXPIRED: no expiry on record
-                wpe = None
-            elif j < 7:          # EXP-WORK-PERMIT-DUE: within 90 days, before the permit (as_of itself once)
-                wpe = ref + dt.timedelta(days=[0, 45, 90][j - 4])
-            elif j == 7:         # clean: 91 days ahead
-                wpe = ref + dt.timedelta(days=91)
-            elif j == 8:         # clean: ends on the same day as the permit (not first)
-                wpe = pexp
-        else:
-            j = foreign_app.index(old)
-            if j < 2:            # ELIG-WORK-PERMIT: expired before the application date
-                wpe = ref - dt.timedelta(days=int(rng.integers(200, 400)))
-            elif j == 2:         # ELIG-WORK-PERMIT: no work-permit number
+    for holder, group in ((True, foreign), (False, foreign_app)):
+        for j, old in enumerate(group):
+            new = next(numbers)
+            pl_.remap[old] = new
+            pexp = expires.get(old) or _add_months(ref, 24)
+            wpe = pexp + dt.timedelta(days=int(rng.integers(30, 400)))    # clean: beyond the permit
+            wpno = f"11000{int(rng.integers(10**12, 10**13 - 1))}"
+            wpe = _work_permit_end(j, holder, wpe, pexp, ref, rng)
+            if not holder and j == 2:   # ELIG-WORK-PERMIT: no work-permit number
                 wpno = None
-        info[new] = {"id_type": "passport", "nationality": str(rng.choice(NATIONALITIES)), "work_permit_no": wpno,
-                     "work_permit_expires_on": wpe}
+            info[new] = {"id_type": "passport", "nationality": str(rng.choice(NATIONALITIES)), "work_permit_no": wpno,
+                         "work_permit_expires_on": wpe}
+    return info
+
+
+def _eighteen_character_ids(pl_: V2Plan, rng, taken: set, hk: list, fpr: list) -> dict[str, dict]:
+    """Hong Kong / Macao / Taiwan residence permits and foreign permanent-resident cards: the same
+    birth date and sequence, another prefix, a valid GB 11643 check character."""
+    info: dict[str, dict] = {}
+    hk_set = set(hk)
     for old in hk + fpr:
         birth = dt.date(int(old[6:10]), int(old[10:12]), int(old[12:14]))
         seq = int(old[14:17])
-        if old in hk:
-            prefix, typ, nat = str(rng.choice(["810000", "820000", "830000"])), "hk_mo_tw_residence", None
+        if old in hk_set:
+            prefix, typ = str(rng.choice(["810000", "820000", "830000"])), "hk_mo_tw_residence"
             nat = {"810000": "中国香港", "820000": "中国澳门", "830000": "中国台湾"}[prefix]
         else:
             prefix, typ, nat = "9" + str(rng.choice(["11", "31", "44"])) + str(rng.choice(["840", "276", "392"])), \
@@ -160,25 +206,19 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
         taken.add(new)
         pl_.remap[old] = new
         info[new] = {"id_type": typ, "nationality": nat, "work_permit_no": None, "work_permit_expires_on": None}
-    # remap every table that names a person
-    rm = pl_.remap
-    for table, cols in ID_TABLE_COLS.items():
-        t[table] = t[table].with_columns(pl.col(c).replace(rm) for c in cols)
-    ext = pl.DataFrame([{"id_number": k, **v} for k, v in info.items()],
-                       schema={"id_number": pl.String, "id_type": pl.String, "nationality": pl.String,
-                               "work_permit_no": pl.String, "work_permit_expires_on": pl.Date})
-    t["persons"] = (t["persons"].join(ext, on="id_number", how="left")
-                    .with_columns(pl.col("id_type").fill_null("resident_id")))
-    pl_.counts.update(passport=len(foreign) + len(foreign_app), hk_mo_tw=len(hk), foreign_pr=len(fpr))
+    return info
 
-    # -- 2. employers paying through registered agents (~5 %), a few months by an unregistered one
+
+def _agents(pl_: V2Plan, t, ref, rng, holders) -> list[str]:
+    """Employers paying through registered agents (~5 %: a quarter registered by name only, one in
+    five for social insurance only, two thirds from a month on); the people of two of them paid by
+    an unregistered agency in the two newest declared months. Returns the agent employers."""
+    ref_m = _mi(ref)
     emp_with_holders = (holders.group_by("uscc").len().filter(pl.col("len").is_between(1, 8))
                         .sort("uscc")["uscc"].to_list())
     rng.shuffle(emp_with_holders)
     n_ag = max(4, round(0.05 * t["employers"].height))
     agent_emps = emp_with_holders[:n_ag]
-    from .ids import make_usccs
-
     agent_usccs = [str(u) for u in make_usccs(rng, np.array([91] * len(AGENCIES)), np.array([110105] * len(AGENCIES)))]
     rows = []
     for i, e in enumerate(agent_emps):
@@ -194,44 +234,52 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
     t["withholding_agents"] = pl.DataFrame(rows, schema={"uscc": pl.String, "agent_name": pl.String,
                                                          "agent_uscc": pl.String, "kind": pl.String,
                                                          "valid_from": pl.Date, "valid_to": pl.Date})
-    # two agent employers' people paid by an unregistered agency in the two newest declared months
     for e in agent_emps[:2]:
         for p in holders.filter(pl.col("uscc") == e)["id_number"].to_list():
-            pid = rm.get(p, p)
-            pl_.changes.append(ContribChange(pid, ref_m - 3, ref_m - 2, None, UNREGISTERED))
-    # -- 3. holders paid by another employer for the last months (人在别处)
+            pl_.changes.append(ContribChange(pl_.remap.get(p, p), ref_m - 3, ref_m - 2, None, UNREGISTERED))
+    pl_.counts["agent_employers"] = len(agent_emps)
+    return agent_emps
+
+
+def _paid_elsewhere(pl_: V2Plan, t, ref, holders, rest: list, agent_emps: list) -> None:
+    """Holders paid by another employer for the last months (人在别处), and clean cases next to them
+    whose other payer paid three years ago (outside every watched month)."""
+    ref_m, rm = _mi(ref), pl_.remap
     emp_of = dict(zip(holders["id_number"].to_list(), holders["uscc"].to_list()))
     agent_set = set(agent_emps)
     elsewhere = list(itertools.islice((p for p in rest if emp_of[p] not in agent_set), 4))
     other = t["employers"]["uscc"][0]
     for p in elsewhere:
         pl_.changes.append(ContribChange(rm.get(p, p), ref_m - 4, ref_m - 2, other, None))
-    # a clean case next to them: the other company paid three years ago (outside every watched month)
     for p in rest[4:6]:
         pl_.changes.append(ContribChange(rm.get(p, p), ref_m - 44, ref_m - 44, other, None))
-    # -- 4. open new / renewal applications with one month in the window paid by someone else
+    pl_.counts["paid_elsewhere"] = len(elsewhere)
+
+
+def _application_payers(pl_: V2Plan, t, ref, scen_ids, foreign_app: list) -> None:
+    """Open new / renewal applications with one month in the window paid by someone else."""
     oa = t["applications"].filter(pl.col("status").is_in(OPEN) & ~pl.col("id_number").is_in(list(scen_ids)))
     foreign_set = set(foreign_app)
     for typ, back in (("new", 4), ("renewal", 10)):
         cand = oa.filter(pl.col("type") == typ).sort("application_id")["id_number", "submitted_on"].rows()
         cand = [c for c in cand if c[0] not in foreign_set][:3]
         for pid, sub in cand:
-            d = sub or ref
-            m = _mi(d) - 2 - (back % 5)
+            m = _mi(sub or ref) - 2 - (back % 5)
             pl_.changes.append(ContribChange(pid, m, m, None, PAID_ELSEWHERE, kind="income_tax"))
-    pl_.counts.update(agent_employers=len(agent_emps), paid_elsewhere=len(elsewhere))
 
-    # -- 5. deferred cancellations ending within 30 days: the new employer's transfer was rejected
-    #       (the holder must file again before the period ends); the others nearby have one in hand
+
+def _deferrals_ending(pl_: V2Plan, t, ref, scen_ids) -> None:
+    """Deferred cancellations ending within 30 days whose new employer's transfer was rejected (the
+    holder must file again before the period ends); the others nearby have one in hand. When too
+    few end in the window, the next deferrals' dates are brought back so that E = as_of + 0 / 30."""
     pm = t["permits"]
-    dfr = [r for r in pm.filter((pl.col("status") == "deferred_cancellation") & ~pl.col("id_number").is_in(list(scen_ids))
-                                & pl.col("deferred_on").is_not_null()).sort("permit_no").iter_rows(named=True)
+    deferrals = (pm.filter((pl.col("status") == "deferred_cancellation") & ~pl.col("id_number").is_in(list(scen_ids))
+                           & pl.col("deferred_on").is_not_null()).sort("permit_no"))
+    dfr = [r for r in deferrals.iter_rows(named=True)
            if ref <= _add_months(r["deferred_on"], 6) <= ref + dt.timedelta(days=30)]
     rejected = [r["id_number"] for r in dfr[:3]]
-    if len(rejected) < 3:   # few in the window: bring the next deferrals' dates back so that E = as_of + k
-        later = [r for r in pm.filter((pl.col("status") == "deferred_cancellation")
-                                      & ~pl.col("id_number").is_in(list(scen_ids)) & pl.col("deferred_on").is_not_null())
-                 .sort("permit_no").iter_rows(named=True)
+    if len(rejected) < 3:
+        later = [r for r in deferrals.iter_rows(named=True)
                  if ref + dt.timedelta(days=30) < _add_months(r["deferred_on"], 6) <= ref + dt.timedelta(days=120)]
         moved = {}
         for k, r in zip((0, 30), later[:3 - len(rejected)]):
@@ -246,7 +294,42 @@ def plan(t: dict[str, pl.DataFrame], ref: dt.date, rng: np.random.Generator, sce
         decided_on=pl.when(hit).then(pl.col("submitted_on") + pl.duration(days=9)).otherwise("decided_on"),
         return_reason=pl.when(hit).then(pl.lit("新单位注册资本不足,转入未获批准")).otherwise("return_reason"))
     pl_.counts["deferrals_ending"] = len(rejected)
-    return pl_
+
+
+def _transfers_in_holding_period(pl_: V2Plan, t, ref, scen_ids, agent_emps: list) -> None:
+    """Holders who changed employer during their permit's holding period (the permit moved with
+    them): the renewal window's first months are withheld by the old employer, which was their
+    employer then -- proper (rules.md: a transfer during the holding period is fine). Clean cases
+    next to RENEW-WITHHOLDER: three open renewals, no finding."""
+    changed = {c.id_number for c in pl_.changes}
+    empl = t["employments"]
+    one_job = empl.group_by("id_number").len().filter(pl.col("len") == 1)["id_number"]
+    permits = t["permits"].filter(pl.col("status") == "active").select("permit_no", "issued_on")
+    cand = (t["applications"].filter((pl.col("type") == "renewal") & pl.col("status").is_in(OPEN)
+                                     & ~pl.col("id_number").is_in(list(scen_ids | changed))
+                                     & ~pl.col("uscc").is_in(agent_emps) & pl.col("id_number").is_in(one_job.implode()))
+            .join(permits, on="permit_no").join(empl.filter(pl.col("left_on").is_null()), on=["id_number", "uscc"])
+            .filter(pl.col("hired_on") < pl.col("issued_on") - pl.duration(days=60))
+            .sort("application_id").head(3))
+    employers = t["employers"].filter(pl.col("entity_type") == "enterprise").sort("uscc")
+    agent_set = set(agent_emps)
+    olds = [u for u in employers["uscc"].to_list() if u not in agent_set]
+    names = dict(employers.select("uscc", "name").rows())
+    moved, rows = {}, []
+    for i, r in enumerate(cand.iter_rows(named=True)):
+        old = next(u for u in olds[i:] if u != r["uscc"])
+        left = _add_months(r["issued_on"].replace(day=1), 6) - dt.timedelta(days=1)   # the 6th month's last day
+        moved[r["id_number"]] = left + dt.timedelta(days=1)
+        rows.append({"id_number": r["id_number"], "uscc": old, "hired_on": r["hired_on"], "contract_end_on": left,
+                     "left_on": left})
+        pl_.changes.append(ContribChange(r["id_number"], _mi(r["hired_on"]), _mi(left), old, names[old]))
+    hit = pl.col("id_number").is_in(list(moved)) & pl.col("left_on").is_null()
+    t["employments"] = pl.concat([
+        empl.with_columns(hired_on=pl.when(hit).then(pl.col("id_number").replace_strict(
+            moved, default=None, return_dtype=pl.Date)).otherwise("hired_on")),
+        pl.DataFrame(rows, schema=empl.select("id_number", "uscc", "hired_on", "contract_end_on", "left_on").schema)
+        .select(empl.columns)]).sort("id_number", "hired_on")
+    pl_.counts["holding_period_transfers"] = len(rows)
 
 
 def mutate_contributions(c: pl.DataFrame, p: V2Plan) -> pl.DataFrame:

@@ -1,6 +1,8 @@
 """Word lists and weights for realistic Beijing records."""
 from __future__ import annotations
 
+from core.contract import ENUMS
+
 # Surnames with approximate shares of the mainland population (per cent, 2020 census order).
 SURNAMES = [
     ("王", 7.12), ("李", 7.00), ("张", 6.74), ("刘", 5.10), ("陈", 4.61), ("杨", 3.22), ("赵", 2.29),
@@ -71,31 +73,15 @@ CATEGORY_WORDS = {
 }
 BRAND_CHARS = list("华创新联达通远盛博瑞恒信泰嘉宏智云海天中科星辰汇鼎安和万金德正源启明翔腾")
 
-GENDERS = [("M", "男"), ("F", "女")]
-DEGREES = [("none", "无"), ("bachelor", "学士"), ("master", "硕士"), ("doctor", "博士")]
-STUDY_MODES = [("full_time", "全日制"), ("part_time", "非全日制"), ("self_taught", "自学考试"),
-               ("adult_exam", "成人高考"), ("online", "网络教育")]
-TITLE_LEVELS = [("none", "无"), ("junior", "初级"), ("intermediate", "中级"), ("associate_senior", "副高级"),
-                ("senior", "正高级")]
+# Code lists and Chinese labels of the enums are the contract's (core/contract.py ENUMS);
+# only what the generator adds (weights, names, word lists) lives here.
+STUDY_MODES = list(ENUMS["study_mode"])  # codes, in the contract's order (draw weights follow it)
 TITLE_NAMES = {
     "junior": ["助理工程师", "助理经济师", "助理会计师", "助理研究员"],
     "intermediate": ["工程师", "经济师", "会计师", "统计师", "编辑"],
     "associate_senior": ["高级工程师", "高级经济师", "高级会计师", "副研究员", "副编审"],
     "senior": ["正高级工程师", "研究员", "编审", "正高级经济师"],
 }
-HOUSING = [("owned", "自有住房"), ("rented", "租赁住房"), ("public_rented", "租赁公房"), ("lodging", "借住亲友"),
-           ("none", "无")]
-EDU_LEVELS = [("high_school", "高中"), ("secondary_vocational", "中专"), ("junior_college", "大专"),
-              ("bachelor", "本科"), ("master", "硕士研究生"), ("doctor", "博士研究生"), ("other", "其他")]
-KINDS = [("income_tax", "个人所得税"), ("social_insurance", "社会保险")]
-RELATIONS = [("spouse", "配偶"), ("child", "子女")]
-PERMIT_STATUS = [("active", "有效"), ("cancelled", "已注销"), ("deferred_cancellation", "延期注销"), ("expired", "已过期")]
-APP_TYPES = [("new", "新办"), ("renewal", "续签"), ("employer_change", "聘用单位变更"), ("address_change", "居住地址变更"),
-             ("dependent_change", "随往人员变更"), ("general_change", "一般资料变更"), ("history_change", "简历变更"),
-             ("reissue", "证件补办"), ("annual_inspection", "员工年检"), ("cancellation", "证件注销"),
-             ("deferred_cancellation", "延期注销")]
-APP_STATUS = [("draft", "草稿"), ("person_submitted", "个人已提交"), ("employer_submitted", "单位已提交,未办理完成"),
-              ("under_review", "审核中"), ("returned", "已退回"), ("approved", "审批通过"), ("rejected", "不予通过")]
 OPEN_STATUSES = ["draft", "person_submitted", "employer_submitted", "under_review", "returned"]
 
 RETURN_REASONS = ["照片不符合要求，请重新上传", "工作业绩描述不完整", "住所证明材料不清晰", "学历证明材料缺失",

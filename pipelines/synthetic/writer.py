@@ -15,59 +15,48 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .ids import make_ric, make_usccs, uscc_check_chars
+from core.contract import ENUMS as CONTRACT_ENUMS
+from core.contract import TABLES, Column
 
-# English column -> Chinese header used in Chinese-header files (first alias of data-contract.md)
-ZH = {
-    "employers": {"uscc": "统一社会信用代码", "name": "单位名称", "entity_type": "单位性质", "district": "所在区",
-                  "established_on": "成立日期", "registered_capital_cny": "注册资本(万元)", "category": "聘用单位分类",
-                  "account_opened_on": "系统开通日期", "last_annual_inspection_on": "单位年检日期", "name_changed_on": "名称变更日期"},
-    "persons": {"id_number": "证件号码", "id_type": "证件类型", "nationality": "国籍", "work_permit_no": "外国人工作许可证号",
-                "work_permit_expires_on": "工作许可证有效期至",
-                "name": "姓名", "gender": "性别", "birth_date": "出生日期", "highest_degree": "最高学位",
-                "degree_study_mode": "学习形式", "graduation_date": "毕业日期", "title_level": "职称级别", "title_name": "职称",
-                "special_talent": "特殊人才", "work_start_date": "参加工作日期", "residence_address": "在京住址",
-                "housing_type": "住所类型", "housing_proof": "住所证明", "achievements": "主要工作业绩", "photo_format": "照片格式",
-                "photo_bytes": "照片大小", "photo_width": "照片宽度", "photo_height": "照片高度", "photo_sha256": "照片指纹"},
-    "employments": {"id_number": "身份证号", "uscc": "统一社会信用代码", "hired_on": "入职日期", "contract_end_on": "合同到期日期",
-                    "left_on": "离职日期"},
-    "work_history": {"id_number": "身份证号", "start_on": "起始时间", "end_on": "截止时间", "organization": "工作单位",
-                     "position": "职务", "note": "备注"},
-    "education_history": {"id_number": "身份证号", "start_on": "入学时间", "end_on": "毕业时间", "school": "学校", "level": "学历层次",
-                          "study_mode": "学习形式", "note": "备注"},
-    "contributions": {"id_number": "身份证号", "month": "所属期", "kind": "险种", "withholder_uscc": "扣缴单位代码",
-                      "withholder_name": "扣缴单位名称", "amount_cny": "缴纳金额"},
-    "withholding_agents": {"uscc": "聘用单位代码", "agent_name": "代扣代缴单位", "agent_uscc": "代扣代缴单位代码", "kind": "险种",
-                           "valid_from": "起始月份", "valid_to": "截止月份"},
-    "waivers": {"rule_id": "规则编号", "entity_key": "对象编号", "reason": "批准理由", "approved_by": "批准部门",
-                "approved_on": "批准日期", "expires_on": "有效期至"},
-    "dependents": {"holder_id_number": "持证人身份证号", "id_number": "随往人员身份证号", "relation": "与申请人关系", "name": "姓名",
-                   "marriage_certificate": "结婚证", "student_status_proof": "学籍证明"},
-    "permits": {"permit_no": "证件编号", "id_number": "身份证号", "uscc": "统一社会信用代码", "issued_on": "发证日期",
-                "expires_on": "有效期至", "status": "证件状态", "cancelled_on": "注销日期", "deferred_on": "延期注销日期",
-                "last_inspection_on": "年检日期", "photo_sha256": "照片指纹"},
-    "applications": {"application_id": "申请编号", "type": "业务类型", "id_number": "身份证号", "uscc": "统一社会信用代码",
-                     "permit_no": "证件编号", "submitted_on": "申请日期", "employer_submitted_on": "单位提交日期",
-                     "window_submitted_on": "受理日期", "decided_on": "办结日期", "status": "办理状态", "return_reason": "退回原因",
-                     "photo_sha256": "照片指纹"},
+from . import vocab as V
+from .ids import make_ric, make_usccs
+
+# The contract (core/contract.py) is the one source of table columns, Chinese header
+# aliases and enum labels; the writer only chooses among them. Chinese-header files
+# use a column's first alias, except these spellings (also listed by the contract:
+# real files differ in which one they use).
+HEADER_SPELLINGS = {
+    ("persons", "id_number"): "证件号码", ("employments", "hired_on"): "入职日期",
+    ("employments", "contract_end_on"): "合同到期日期", ("work_history", "start_on"): "起始时间",
+    ("work_history", "end_on"): "截止时间", ("work_history", "note"): "备注",
+    ("education_history", "start_on"): "入学时间", ("education_history", "end_on"): "毕业时间",
+    ("education_history", "note"): "备注", ("contributions", "kind"): "险种",
+    ("contributions", "withholder_name"): "扣缴单位名称", ("contributions", "amount_cny"): "缴纳金额",
+    ("withholding_agents", "uscc"): "聘用单位代码", ("withholding_agents", "kind"): "险种",
+    ("waivers", "reason"): "批准理由", ("waivers", "approved_by"): "批准部门",
+    ("dependents", "id_number"): "随往人员身份证号", ("dependents", "relation"): "与申请人关系",
+    ("applications", "window_submitted_on"): "受理日期",
 }
-ENUMS = {
-    "entity_type": [(c, lb) for c, lb, _, _ in V.ENTITY_TYPES], "district": [(c, lb) for c, lb, _, _ in V.DISTRICTS],
-    "category": [(c, lb) for c, lb, _ in V.CATEGORIES], "gender": V.GENDERS, "highest_degree": V.DEGREES,
-    "degree_study_mode": V.STUDY_MODES, "study_mode": V.STUDY_MODES, "title_level": V.TITLE_LEVELS, "housing_type": V.HOUSING,
-    "level": V.EDU_LEVELS, "kind": V.KINDS, "relation": V.RELATIONS, "status": None, "type": V.APP_TYPES,
-    "id_type": [("resident_id", "居民身份证"), ("hk_mo_tw_residence", "港澳台居民居住证"),
-                ("foreign_permanent_resident", "外国人永久居留身份证"), ("passport", "护照")],
-}
-ENUM_COLS = {
-    "employers": ["entity_type", "district", "category"],
-    "persons": ["id_type", "gender", "highest_degree", "degree_study_mode", "title_level", "housing_type"],
-    "withholding_agents": ["kind"],
-    "education_history": ["level", "study_mode"], "contributions": ["kind"], "dependents": ["relation"],
-    "permits": ["status"], "applications": ["type", "status"],
-}
-STATUS_ENUM = {"permits": V.PERMIT_STATUS, "applications": V.APP_STATUS}
+
+
+def _header(table: str, col: Column) -> str:
+    h = HEADER_SPELLINGS.get((table, col.name), col.zh)
+    if h not in col.aliases:
+        raise ValueError(f"{table}.{col.name}: {h!r} is not a header alias of the data contract")
+    return h
+
+
+def _label(label: str) -> str:
+    """The contract lists alternatives as "个人所得税/个税": files use the first."""
+    return label.split("/")[0]
+
+
+# table -> {column -> Chinese header}; table -> enum columns; (table, column) -> {code: label}
+ZH = {name: {c.name: _header(name, c) for c in t.columns} for name, t in TABLES.items()}
+ENUM_COLS = {name: [c.name for c in t.columns if c.enum] for name, t in TABLES.items()}
+LABELS = {(name, c.name): {code: _label(lb) for code, lb in CONTRACT_ENUMS[c.enum].items()}
+          for name, t in TABLES.items() for c in t.columns if c.enum}
+WAN_HEADER = TABLES["employers"].column("registered_capital_cny").scaled_aliases[0][0]  # 注册资本(万元)
 ID_COLS = {"id_number", "holder_id_number"}
 BOOL_STYLES = [("true", "false"), ("是", "否"), ("Y", "N"), ("1", "0"), ("有", "无"), ("yes", "no")]
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -134,20 +123,12 @@ def format_table(df: pl.DataFrame, spec: FileSpec, rng: np.random.Generator) -> 
             t, f = BOOL_STYLES[spec.bools]
             cols[c] = s.replace_strict({True: t, False: f}, default="", return_dtype=pl.String).fill_null("")
         elif c in enum_cols:
-            pairs = STATUS_ENUM[spec.table] if c == "status" else ENUMS[c]
-            lab = dict(pairs)
+            lab = LABELS[(spec.table, c)]
             as_label = pl.Series(rng.random(n) < spec.labels)
             labelled = s.replace_strict(lab, default=None, return_dtype=pl.String)
             cols[c] = pl.select(pl.when(as_label).then(labelled).otherwise(s).fill_null("")).to_series()
         elif c == "registered_capital_cny":
-            if spec.money == "wan":
-                cols[c] = (s / 10_000).round(2).cast(pl.String).str.replace(r"\.0$", "").fill_null("")
-            elif spec.money == "grouped":
-                v = s.fill_null(-1).cast(pl.Int64)
-                grouped = pl.Series([f"{x:,.2f}" if x >= 0 else "" for x in v.to_list()])
-                cols[c] = grouped
-            else:
-                cols[c] = s.cast(pl.Int64).cast(pl.String).fill_null("")
+            cols[c] = _money(s, spec.money)
         elif s.dtype in (pl.Float64, pl.Float32):
             cols[c] = s.round(2).cast(pl.String).fill_null("")
         elif s.dtype.is_integer():
@@ -155,19 +136,35 @@ def format_table(df: pl.DataFrame, spec: FileSpec, rng: np.random.Generator) -> 
         else:
             cols[c] = s.cast(pl.String).fill_null("")
         if c in ID_COLS and spec.messy_ids > 0:
-            pick = rng.random(n) < spec.messy_ids
-            how = rng.integers(0, 3, n)
-            vals = cols[c].to_list()
-            for i in np.nonzero(pick)[0]:
-                v = vals[i]
-                if how[i] == 0:
-                    vals[i] = v.translate(FULLWIDTH)
-                elif how[i] == 1 and v.endswith("X"):
-                    vals[i] = v[:-1] + "x"
-                else:
-                    vals[i] = f"{v[:6]} {v[6:14]} {v[14:]}"
-            cols[c] = pl.Series(vals, dtype=pl.String)
+            cols[c] = _messy_ids(cols[c], spec.messy_ids, rng)
     return pl.DataFrame(cols)
+
+
+def _money(s: pl.Series, style: str) -> pl.Series:
+    """Capital as written: in 万元, with thousands separators, or plain yuan."""
+    if style == "wan":
+        return (s / 10_000).round(2).cast(pl.String).str.replace(r"\.0$", "").fill_null("")
+    if style == "grouped":
+        v = s.fill_null(-1).cast(pl.Int64)
+        return pl.Series([f"{x:,.2f}" if x >= 0 else "" for x in v.to_list()])
+    return s.cast(pl.Int64).cast(pl.String).fill_null("")
+
+
+def _messy_ids(col: pl.Series, share: float, rng: np.random.Generator) -> pl.Series:
+    """IDs as HR systems export them on a share of rows: full-width digits, lower-case x, spaces."""
+    n = len(col)
+    pick = rng.random(n) < share
+    how = rng.integers(0, 3, n)
+    vals = col.to_list()
+    for i in np.nonzero(pick)[0]:
+        v = vals[i]
+        if how[i] == 0:
+            vals[i] = v.translate(FULLWIDTH)
+        elif how[i] == 1 and v.endswith("X"):
+            vals[i] = v[:-1] + "x"
+        else:
+            vals[i] = f"{v[:6]} {v[6:14]} {v[14:]}"
+    return pl.Series(vals, dtype=pl.String)
 
 
 def _write(fdf: pl.DataFrame, spec: FileSpec, out: Path, typed: pl.DataFrame | None = None) -> None:
@@ -175,8 +172,8 @@ def _write(fdf: pl.DataFrame, spec: FileSpec, out: Path, typed: pl.DataFrame | N
     native = fdf["_native"].to_list() if "_native" in fdf.columns else None
     fdf = fdf.drop("_native", strict=False)
     zh = dict(ZH[spec.table])
-    if spec.money != "wan" and "registered_capital_cny" in zh:
-        zh["registered_capital_cny"] = "注册资本"
+    if spec.money == "wan" and "registered_capital_cny" in zh:
+        zh["registered_capital_cny"] = WAN_HEADER
     headers = [zh[c] if spec.zh_headers else c for c in fdf.columns]
     if spec.fmt == "parquet":
         typed.write_parquet(path, compression="zstd", compression_level=1, statistics=False)

@@ -381,14 +381,14 @@
         yaxis: { title: { text: t('办理时长(工作日)', 'Processing time (working days)') }, rangemode: 'tozero' },
         shapes: [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: p.sla, y1: p.sla, line: { color: COLORS.sla, dash: 'dash', width: 2 } }],
         annotations: [{ xref: 'paper', x: 1, y: p.sla, yanchor: 'bottom', xanchor: 'right', showarrow: false,
-          text: t('承诺时限:' + p.sla + '个工作日', 'Promise: ' + p.sla + ' working days'), font: { color: COLORS.sla } }] });
+          text: t('一般办理时限:' + p.sla + '个工作日', 'Promise: ' + p.sla + ' working days'), font: { color: COLORS.sla } }] });
       var ptable = { c: { district: px, applications: p.n, over_sla: p.over, median_working_days: p.median, p90_working_days: p.p90, within_sla_share: p.share }, n: px.length };
       var pcols = [{ k: 'district', zh: '区', en: 'District', t: 'text' },
         { k: 'applications', zh: '窗口受理申请(近365天)', en: 'Applications (last 365 days)', t: 'num' },
-        { k: 'over_sla', zh: '超过承诺时限', en: 'Over the promise', t: 'num' },
+        { k: 'over_sla', zh: '超过一般办理时限', en: 'Over the promise', t: 'num' },
         { k: 'median_working_days', zh: '中位数(工作日)', en: 'Median (working days)', t: 'num' },
         { k: 'p90_working_days', zh: '90分位(工作日)', en: '90th percentile', t: 'num' },
-        { k: 'within_sla_share', zh: '承诺时限内占比', en: 'Share within the promise', t: 'pct' }];
+        { k: 'within_sla_share', zh: '一般办理时限内占比', en: 'Share within the promise', t: 'pct' }];
       Object.keys(ptable.c).forEach(function (k) { if (!ptable.c[k]) { delete ptable.c[k]; } });
       renderTable(document.getElementById('table-processing'), pcols, ptable, { root: rootPath });
       hiddenNote(document.getElementById('table-processing'), d);
