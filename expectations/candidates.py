@@ -22,16 +22,49 @@ only says how the rule's own fact columns forecast the future:
 Needs ``engine.prepare`` on the connection. Leaves TEMP tables ``_cand`` (one
 row per candidate) and ``_cand_checks`` (application_id, rule_id, state,
 ok_on) plus ``_cand_projection`` (application_id, eligible_on).
+
+Where it runs: the rule step judges the candidates on its own prepared
+connection, right after the real applications (``save_candidates``), and keeps
+the result in the warehouse tables ``candidate_applications`` and
+``candidate_checks``; the candidates mart reads them back (``load_candidates``)
+instead of preparing the rule book's views a second time. The mart judges them
+itself (``evaluate_candidates``, the same function) only when there are no
+such tables of the same run and as_of — marts built without the rule step
+(tests, benchmarks).
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from core.findings import comment_table
 from expectations.engine import facts_table, sql_rules, sql_str
 from expectations.rulebook import RuleBookError
 
 CANDIDATES_SQL = Path(__file__).resolve().parent / "candidates.sql"
+SAVE_SQL = Path(__file__).resolve().parent / "candidates_save.sql"
+LOAD_SQL = Path(__file__).resolve().parent / "candidates_load.sql"
+SAVED = "candidate_applications"  # the rule step's verdicts; and per rule:
+SAVED_CHECKS = "candidate_checks"
+SAVED_COLUMNS = {
+    "run_id": "Run of the rule step that judged the candidates / 判定所属运行",
+    "as_of": "Date the hypothetical applications are judged at / 判定基准日",
+    "application_id": "Key of the hypothetical new application: CAND:<uscc>:<id_number> / 假设申请编号",
+    "id_number": "Candidate's ID number (warehouse only, never published unmasked) / 证件号码",
+    "uscc": "Employer / 用人单位统一社会信用代码",
+    "hired_on": "Earliest current hiring date at the employer / 入职日期",
+    "pkey": "Policy variant applied (district, or * for the defaults) / 适用的政策参数版本",
+    "projected_on": "Date every waiting check holds (as_of when none waits) / 等待条件全部满足的日期",
+    "eligible_on": "projected_on, or empty when a check blocks / 预计符合条件日期(有不符合项时为空)",
+}
+SAVED_CHECKS_COLUMNS = {
+    "application_id": "Hypothetical application (candidate_applications); only checks that do not pass have a row "
+                      "/ 假设申请编号(仅记录未通过的检查)",
+    "rule_id": "Candidate rule (an ELIG rule with a candidate: entry) / 规则编号",
+    "breaks": "The rule's facts break for the application at as_of / 基准日是否不符合",
+    "ok_on": "Date the rule stops breaking if time passes (its candidate: ok_on), else empty / 预计满足日期",
+    "state": "ok | wait | blocked / 符合 | 待满足 | 不符合",
+}
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 STATES = ("ok", "wait", "blocked")
 
@@ -63,10 +96,20 @@ def candidate_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
     return out
 
 
+def _drop_temp(con, names: tuple[str, ...] = ("_cand", "_cand_checks", "_cand_projection")) -> None:
+    """Drop these names whether a TEMP table (evaluate_candidates) or view (load_candidates) holds them."""
+    for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
+        for (name,) in con.sql(f"SELECT {'view_name' if kind == 'VIEW' else 'table_name'} FROM {catalog} "
+                               f"WHERE temporary AND {'view_name' if kind == 'VIEW' else 'table_name'} "
+                               f"IN ({', '.join(sql_str(n) for n in names)})").fetchall():
+            con.execute(f"DROP {kind} temp.main.{name}")
+
+
 def evaluate_candidates(con, rules: dict[str, dict] | None = None) -> dict[str, dict]:
     """Judge every candidate rule for every candidate (see the module doc).
     Returns the candidate rules used."""
     crules = candidate_rules(rules)
+    _drop_temp(con)
     con.execute(CANDIDATES_SQL.read_text(encoding="utf-8"))
     con.execute("CREATE OR REPLACE TEMP TABLE _cand_checks (application_id VARCHAR, rule_id VARCHAR, "
                 "breaks BOOLEAN, ok_on DATE, state VARCHAR)")
@@ -118,3 +161,44 @@ def evaluate_candidates(con, rules: dict[str, dict] | None = None) -> dict[str, 
     for table in tables.values():
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return crules
+
+
+def save_candidates(con, run_id: str, rules: dict[str, dict] | None = None) -> int:
+    """The rule step's part: judge the candidates (``evaluate_candidates``) on
+    the rule step's prepared connection and write ``candidate_applications``
+    (one row per candidate) and ``candidate_checks`` (one row per candidate and
+    rule that does not pass; a rule without a row passes). Returns the number
+    of candidates."""
+    evaluate_candidates(con, rules)
+    con.execute("SET VARIABLE candidates_run_id = ?", [run_id])
+    con.execute(SAVE_SQL.read_text(encoding="utf-8"))
+    comment_table(con, SAVED, "Candidates' hypothetical new applications, judged by the rule step (read by the "
+                  "candidates mart) / 候选人的假设新办申请(规则步骤判定,供 candidates 数据集市使用)", SAVED_COLUMNS)
+    comment_table(con, SAVED_CHECKS, "Each candidate rule's verdict on each hypothetical application "
+                  "/ 候选人假设申请的逐条规则判定", SAVED_CHECKS_COLUMNS)
+    return con.sql(f"SELECT count(*) FROM {SAVED}").fetchall()[0][0]
+
+
+def load_candidates(con) -> bool:
+    """The mart's part: the TEMP tables of ``evaluate_candidates`` from the
+    rule step's ``candidate_applications`` / ``candidate_checks`` (views), when
+    they were written at this as_of by the
+    run whose rule-layer findings the warehouse holds. False (nothing loaded)
+    otherwise: the caller judges the candidates itself."""
+    have = con.sql(f"SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('{SAVED}', '{SAVED_CHECKS}') "
+                   "AND schema_name = 'main' AND database_name = current_database()").fetchall()[0][0]
+    if have < 2:
+        return False
+    has_rules = con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rules' "
+                        "AND schema_name = 'main' AND database_name = current_database()").fetchall()[0][0]
+    layer = "WHERE f.rule_id IN (SELECT rule_id FROM rules WHERE engine = 'sql')" if has_rules else ""
+    ok = con.sql(f"""
+        WITH s AS (SELECT DISTINCT run_id, as_of FROM {SAVED}),
+        r AS (SELECT DISTINCT f.run_id FROM findings f {layer})
+        SELECT (SELECT count(*) FROM s) = 1 AND (SELECT as_of FROM s) = as_of()
+               AND NOT EXISTS (SELECT 1 FROM r WHERE r.run_id <> (SELECT run_id FROM s))""").fetchall()[0][0]
+    if not ok:
+        return False
+    _drop_temp(con)
+    con.execute(LOAD_SQL.read_text(encoding="utf-8"))
+    return True

@@ -30,6 +30,9 @@ from core.policy import Policy
 from expectations.rulebook import RuleBookError, load_rules
 
 PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
+# the tables only rules read (persons' derived fields, the contributions aggregated per
+# person and kind: _persons_x, _cov_kind, _cov): the costly part of the preparation
+RULE_TABLES = Path(__file__).resolve().parent / "rule_tables.sql"
 # macros over the rules' fact columns (forecasts for the candidates mart, month lists)
 MACROS = Path(__file__).resolve().parent / "forecast.sql"
 STANDARD = ("entity_key", "uscc", "id_number", "due_on", "pkey", "breaks")
@@ -60,9 +63,11 @@ def sql_rules(rules: dict[str, dict] | None = None) -> dict[str, dict]:
     return out
 
 
-def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV) -> None:
+def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_CSV, rule_tables: bool = True) -> None:
     """Create the run's helper objects (TEMP): _run, _kinds, _policy, _cal_file
-    and everything in preamble.sql."""
+    and everything in preamble.sql; with ``rule_tables`` also the tables only
+    rules read (``prepare_rule_tables``) — the marts, which judge no rule,
+    leave them out (then they do not exist: whatever reads them fails)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT CAST(? AS DATE) AS as_of", [as_of])
     con.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
     kinds = sorted({k for v in policy.variants() for k in (v.get("contribution_kinds") or [])})
@@ -79,6 +84,15 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     create_macros(con)
     con.execute(PREAMBLE.read_text(encoding="utf-8"))
     con.execute(MACROS.read_text(encoding="utf-8"))
+    if rule_tables:
+        prepare_rule_tables(con)
+    else:  # absent, not empty: SQL that reads them without prepare_rule_tables fails loudly
+        con.execute("DROP TABLE _cov; DROP TABLE _cov_kind")
+
+
+def prepare_rule_tables(con) -> None:
+    """Create _persons_x and fill _cov_kind / _cov (rule_tables.sql) on a prepared connection."""
+    con.execute(RULE_TABLES.read_text(encoding="utf-8"))
 
 
 def ensure_input_tables(con) -> list[str]:

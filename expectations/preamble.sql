@@ -69,15 +69,7 @@ inhand AS (
 SELECT pw.*, ih.permit_no IS NOT NULL AS renewal_in_hand, ih.renewal_application_id
 FROM pw LEFT JOIN inhand ih ON ih.permit_no = pw.permit_no;
 
--- (v2) birth date and gender of a person: from the ID number for the 18-character
--- document types, from the birth_date / gender columns for passports
-CREATE OR REPLACE TEMP TABLE _persons_x AS
-SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
-            ELSE id_birth_date(pe.id_number) END AS birth_on,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
-            ELSE id_gender(pe.id_number) END AS sex
-FROM persons pe;
+-- (v2) _persons_x (birth date and gender of every person): rule_tables.sql, with the coverage
 
 -- (v2) which employer owns an XFER-DEFERRAL-* finding: the holder's newest employments
 -- row without left_on whose uscc differs from the permit's (newest = latest hired_on, then
@@ -207,23 +199,12 @@ SELECT coalesce(hp.id_number, ha.id_number) AS holder_id_number, coalesce(hp.usc
        hp.id_number IS NOT NULL AS has_active_permit, ha.id_number IS NOT NULL AS has_open_application
 FROM hp FULL OUTER JOIN ha ON ha.id_number = hp.id_number;
 
--- contributions, aggregated once (one group-by over the big table): per person and
--- kind a bit string over the months cov_min .. cov_max (variables set by the engine;
--- character i = month cov_min + i - 1, '1' = a row of that kind exists, amount 0 counts).
-CREATE OR REPLACE TEMP TABLE _cov_kind AS
-SELECT c.id_number, c.kind,
-       bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
-FROM contributions c
-WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
-GROUP BY c.id_number, c.kind;
--- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
--- when every kind of K has a row for m: the AND of the kinds' bit strings (bits).
-CREATE OR REPLACE TEMP TABLE _cov AS
-WITH masks AS (SELECT DISTINCT kinds_mask FROM _policy)
-SELECT ck.id_number, m.kinds_mask AS kmask, CAST(bit_and(ck.b) AS VARCHAR) AS bits
-FROM _cov_kind ck JOIN _kinds k ON k.kind = ck.kind JOIN masks m ON (k.bit & m.kinds_mask) <> 0
-GROUP BY ck.id_number, m.kinds_mask
-HAVING count(*) = bit_count(m.kinds_mask);
+-- contributions per person and kind (_cov_kind) and per policy kind set (_cov): filled by
+-- rule_tables.sql (engine.prepare_rule_tables, one group-by over the big table); created empty
+-- here because the macros below bind to them; a connection that judges no rules (the marts)
+-- does not fill them (engine.prepare(rule_tables=False) drops them).
+CREATE OR REPLACE TEMP TABLE _cov_kind (id_number VARCHAR, kind VARCHAR, b BIT);
+CREATE OR REPLACE TEMP TABLE _cov (id_number VARCHAR, kmask BIGINT, bits VARCHAR);
 
 -- true when every month lo..hi is covered according to a _cov.bits string (NULL bits =
 -- no contributions of some kind at all); an empty window is covered.

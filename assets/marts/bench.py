@@ -3,6 +3,7 @@ employer count, and mart build time on a generated warehouse.
 
     .venv/bin/python -m assets.marts.bench workbooks --employers 50000 --write 5000
     .venv/bin/python -m assets.marts.bench marts --persons 100000
+    .venv/bin/python -m assets.marts.bench compare v1=/tmp/v1 now=. --persons 100000   (checkouts side by side)
     .venv/bin/python -m assets.marts.bench xlsx --employers 5000     (lean writer vs xlsxwriter, same data)
 
 Prints medians of repeated runs; see docs/marts.md § Measured.
@@ -243,7 +244,31 @@ def make_people_scale(con: duckdb.DuckDBPyConnection, persons: int, employers: i
         WHERE status = 'draft'""")
 
 
-def bench_marts(persons: int, employers: int, repeats: int) -> dict:
+def rule_step_candidates(con: duckdb.DuckDBPyConnection, run_id: str = "bench") -> tuple[float, float]:
+    """What the rule step adds for the candidates mart (``save_candidates`` on the
+    rule step's prepared connection: a cursor of its own, as the rule step has);
+    returns (wall s, CPU s) of that part alone (the preparation is the rule
+    step's anyway)."""
+    from core.policy import load_policy
+    from expectations.candidates import save_candidates
+    from expectations.engine import ensure_input_tables, prepare
+
+    cur = con.cursor()
+    try:
+        ensure_input_tables(cur)
+        prepare(cur, AS_OF, load_policy(PACKAGED_POLICY))
+        t0, c0 = time.perf_counter(), time.process_time()
+        save_candidates(cur, run_id)
+        return time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        cur.close()
+
+
+def bench_marts(persons: int, employers: int, repeats: int, with_rule_step: bool = True) -> dict:
+    """build_all on a generated warehouse (wall and CPU of the whole process,
+    per mart wall), after the rule step's part for the candidates when
+    ``with_rule_step`` (as in a pipeline run); without it the mart judges the
+    candidates itself."""
     with tempfile.TemporaryDirectory() as d:
         con = duckdb.connect(str(Path(d) / "w.duckdb"))
         con.execute("SET enable_progress_bar = false")
@@ -251,18 +276,136 @@ def bench_marts(persons: int, employers: int, repeats: int) -> dict:
         make_people_scale(con, persons, employers)
         gen = time.perf_counter() - t0
         contrib = con.sql("SELECT count(*) FROM contributions").fetchall()[0][0]
-        times, last, per = [], {}, []
+        times, last, per, rule_part = [], {}, [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            if with_rule_step:
+                rule_part.append(rule_step_candidates(con))
+            t0, c0 = time.perf_counter(), time.process_time()
             tm: dict[str, float] = {}
             last = build_all(con, AS_OF, PACKAGED_POLICY, timings=tm)
-            times.append(time.perf_counter() - t0)
+            times.append((time.perf_counter() - t0, time.process_time() - c0))
             per.append(tm)
         con.close()
-    return {"persons": persons, "employers": employers, "contribution_rows": contrib,
-            "generate_seconds": round(gen, 1), "median_build_all_seconds": round(statistics.median(times), 2),
-            "median_seconds_per_mart": {k: round(statistics.median(t[k] for t in per), 2) for k in per[0]},
-            "rows": last}
+    out = {"persons": persons, "employers": employers, "contribution_rows": contrib,
+           "generate_seconds": round(gen, 1),
+           "median_build_all_seconds": round(statistics.median(w for w, _ in times), 2),
+           "median_build_all_cpu_seconds": round(statistics.median(c for _, c in times), 2),
+           "median_seconds_per_mart": {k: round(statistics.median(t[k] for t in per), 2) for k in per[0]},
+           "rows": last}
+    if rule_part:
+        out["rule_step_candidates_wall_cpu_s"] = [(round(w, 2), round(c, 2)) for w, c in rule_part]
+    return out
+
+
+# One measurement in a fresh process of any checkout (this one or an older commit
+# exported with `git archive`): generate, [the rule step's candidates part,] build_all.
+_ONCE = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+import duckdb
+from assets.marts.bench import AS_OF, make_people_scale
+from assets.settings import PACKAGED_POLICY
+try:
+    from assets.marts.bench import rule_step_candidates
+except ImportError:  # a checkout whose marts judge the candidates themselves
+    rule_step_candidates = None
+import assets.marts.build as B
+persons, employers = int(sys.argv[1]), int(sys.argv[2])
+cpu = {}
+def timed(name, fn):
+    def run(*a, **k):
+        c0 = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            cpu[name] = cpu.get(name, 0.0) + time.process_time() - c0
+    return run
+# CPU per mart: the builders are looked up in these dicts / module names when build_all runs
+for table in ("BUILDERS", "BUREAU_BUILDERS"):
+    if isinstance(getattr(B, table, None), dict):
+        getattr(B, table).update({m: timed(m, f) for m, f in getattr(B, table).items()})
+for name in [n for n in vars(B) if n.startswith("build_") and n != "build_all"] + ["prepare"]:
+    if callable(getattr(B, name)):
+        setattr(B, name, timed(name.removeprefix("build_"), getattr(B, name)))
+with tempfile.TemporaryDirectory() as d:
+    con = duckdb.connect(str(Path(d) / "w.duckdb"))
+    con.execute("SET enable_progress_bar = false")
+    make_people_scale(con, persons, employers)
+    rw, rc = rule_step_candidates(con) if rule_step_candidates else (0.0, 0.0)
+    tm = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = B.build_all(con, AS_OF, PACKAGED_POLICY, timings=tm)
+    w, c = time.perf_counter() - t0, time.process_time() - c0
+    con.close()
+print(json.dumps({"wall": w, "cpu": c, "rule_wall": rw, "rule_cpu": rc, "timings": tm, "cpu_per_mart": cpu,
+                  "rows": rows}))
+"""
+
+
+def bench_compare(trees: dict[str, Path], persons: int, employers: int, repeats: int) -> dict:
+    """build_all of several checkouts in one run: for each repeat, one fresh
+    process per checkout in turn (PYTHONPATH = that checkout), so load swings
+    hit all alike. Per checkout: medians of build_all wall / CPU, of the marts
+    that exist in every checkout (``common``: build_all minus the marts some
+    checkout lacks, e.g. checklists; ``prepare`` counts as a mart), and of the
+    rule step's candidates part (0 where the marts judge them)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    runs: dict[str, list[dict]] = {k: [] for k in trees}
+    for _ in range(repeats):
+        for name, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            res = subprocess.run([sys.executable, "-c", _ONCE, str(persons), str(employers)], cwd=tree, env=env,
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            r["load"] = os.getloadavg()[0]
+            runs[name].append(r)
+            print(f"{name}: build_all {r['wall']:.2f} s wall {r['cpu']:.2f} s CPU; rule step part "
+                  f"{r['rule_wall']:.2f} / {r['rule_cpu']:.2f} s; load {r['load']:.1f}", flush=True)
+    # prepare is in every build_all (some checkouts do not time it separately)
+    common = set.intersection(*(set(rs[0]["timings"]) for rs in runs.values())) | {"prepare"}
+    extra = {k: sorted(set(rs[0]["timings"]) - common) for k, rs in runs.items()}
+    out: dict = {"persons": persons, "employers": employers, "repeats": repeats, "common_marts": sorted(common),
+                 "not_common": extra, "trees": {}}
+    med = statistics.median
+    for name, rs in runs.items():
+        common_wall = [r["wall"] - sum(r["timings"][m] for m in extra[name]) for r in rs]
+        common_cpu = [r["cpu"] - sum(r["cpu_per_mart"].get(m, 0.0) for m in extra[name]) for r in rs]
+        out["trees"][name] = {
+            "tree": str(trees[name]),
+            "build_all_wall_s": [round(r["wall"], 2) for r in rs], "build_all_cpu_s": [round(r["cpu"], 2) for r in rs],
+            "common_wall_s": [round(w, 2) for w in common_wall],
+            "rule_part_wall_s": [round(r["rule_wall"], 2) for r in rs],
+            "rule_part_cpu_s": [round(r["rule_cpu"], 2) for r in rs],
+            "median_build_all_wall_s": round(med(r["wall"] for r in rs), 2),
+            "median_build_all_cpu_s": round(med(r["cpu"] for r in rs), 2),
+            "median_common_wall_s": round(med(common_wall), 2),
+            "median_common_plus_rule_part_wall_s": round(med(w + r["rule_wall"] for w, r in zip(common_wall, rs)), 2),
+            "common_cpu_s": [round(c, 2) for c in common_cpu],
+            "median_common_cpu_s": round(med(common_cpu), 2),
+            "median_common_plus_rule_part_cpu_s": round(med(c + r["rule_cpu"] for c, r in zip(common_cpu, rs)), 2),
+            "median_cpu_per_mart": {m: round(med(r["cpu_per_mart"].get(m, 0.0) for r in rs), 3)
+                                    for m in rs[0]["cpu_per_mart"]},
+            "median_seconds_per_mart": {m: round(med(r["timings"][m] for r in rs), 2) for m in rs[0]["timings"]},
+            "load": [round(r["load"], 1) for r in rs],
+            "rows": rs[-1]["rows"]}
+    names = list(trees)
+    base = out["trees"][names[0]]
+    for name in names[1:]:
+        t = out["trees"][name]
+        t["ratio_to_" + names[0]] = {
+            "build_all_wall": round(t["median_build_all_wall_s"] / base["median_build_all_wall_s"], 2),
+            "common_wall": round(t["median_common_wall_s"] / base["median_common_wall_s"], 2),
+            "common_plus_rule_part_wall": round(t["median_common_plus_rule_part_wall_s"]
+                                                / base["median_common_plus_rule_part_wall_s"], 2),
+            "build_all_cpu": round(t["median_build_all_cpu_s"] / base["median_build_all_cpu_s"], 2),
+            "common_cpu": round(t["median_common_cpu_s"] / base["median_common_cpu_s"], 2),
+            "common_plus_rule_part_cpu": round(t["median_common_plus_rule_part_cpu_s"]
+                                               / base["median_common_plus_rule_part_cpu_s"], 2)}
+    return out
 
 
 def main() -> None:
@@ -278,6 +421,14 @@ def main() -> None:
     m.add_argument("--persons", type=int, default=100_000)
     m.add_argument("--employers", type=int, default=5_000)
     m.add_argument("--repeats", type=int, default=3)
+    m.add_argument("--without-rule-step", action="store_true",
+                   help="no candidate_checks from the rule step: the mart judges the candidates itself")
+    c = sub.add_parser("compare")
+    c.add_argument("trees", nargs="+", help="NAME=PATH of checkouts (first = baseline), e.g. v1=/tmp/v1 now=.")
+    c.add_argument("--persons", type=int, default=100_000)
+    c.add_argument("--employers", type=int, default=5_000)
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--out", type=Path, help="write the figures as JSON here")
     x = sub.add_parser("xlsx")
     x.add_argument("--employers", type=int, default=5_000)
     x.add_argument("--rows", type=int, default=4)
@@ -287,8 +438,17 @@ def main() -> None:
         print(bench_xlsx(a.employers, a.rows, a.repeats))
     elif a.what == "workbooks":
         print(bench_workbooks(a.employers, a.write, a.rows, a.repeats, a.workers))
+    elif a.what == "compare":
+        import json
+
+        trees = {k: Path(v).resolve() for k, v in (t.split("=", 1) for t in a.trees)}
+        res = bench_compare(trees, a.persons, a.employers, a.repeats)
+        if a.out:
+            a.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(json.dumps({k: {x: v for x, v in t.items() if x.startswith(("median_b", "median_common", "ratio", "load"))}
+                          for k, t in res["trees"].items()}, indent=1))
     else:
-        print(bench_marts(a.persons, a.employers, a.repeats))
+        print(bench_marts(a.persons, a.employers, a.repeats, not a.without_rule_step))
 
 
 if __name__ == "__main__":

@@ -2,14 +2,19 @@
 new application of every current employee without a permit or open
 application (``expectations.candidates``), one state column per rule marked
 ``candidate:`` in the rule book; the columns follow the rule book, so a new
-rule with a ``candidate:`` entry appears here without a change to this file."""
+rule with a ``candidate:`` entry appears here without a change to this file.
+
+The verdicts come from the rule step (table ``candidate_checks``, written on
+the rule step's prepared connection: ``expectations.candidates.save_candidates``);
+only when that table is missing or from another run / as_of does the mart judge
+the candidates itself, with the same function (``evaluate_candidates``)."""
 from __future__ import annotations
 
 import duckdb
 
 from assets.marts.prepare import build_one, document, rows
-from expectations.candidates import candidate_rules, evaluate_candidates
-from expectations.engine import sql_str
+from expectations.candidates import candidate_rules, evaluate_candidates, load_candidates
+from expectations.engine import prepare_rule_tables, sql_str
 from expectations.rulebook import load_rules
 
 
@@ -27,7 +32,12 @@ def candidate_columns(rules: dict[str, dict] | None = None) -> dict[str, str]:
 
 
 def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) -> int:
-    crules = evaluate_candidates(con, load_rules())
+    rules = load_rules()
+    if load_candidates(con):
+        crules = candidate_rules(rules)
+    else:  # no verdicts of this run's rule step: judge them here, with the rule tables they read
+        prepare_rule_tables(con)
+        crules = evaluate_candidates(con, rules)
     states, forecasts, blocked_ids, blocked_zh, blocked_en, waits = [], [], [], [], [], []
     for rid, r in crules.items():
         c = r["candidate"]

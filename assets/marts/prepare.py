@@ -4,7 +4,8 @@
 preparation (``expectations.engine.prepare``: the shared SQL views and macros
 of ``expectations/preamble.sql`` — add_months, mask_id, the renewal window of
 each permit, the working-day calendar read from the one calendar file, the
-policy variant of each employer) and adds the label lookup. Marts never define
+policy variant of each employer; not the tables only rules read: contribution
+coverage, persons' derived fields) and adds the label lookup. Marts never define
 a date, masking or rule formula of their own: they read the rule facts, the
 findings and these shared views.
 """
@@ -31,7 +32,10 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy_path: Path | 
     policy = policy_path if isinstance(policy_path, Policy) else load_policy(Path(policy_path))
     ensure_findings_tables(con)
     ensure_input_tables(con)
-    prepare_rulebook(con, as_of, policy)
+    # not the tables only rules read (contribution coverage, persons' derived fields): the
+    # rule step judged the candidates (candidate_checks); build_candidates adds them when it
+    # must judge the candidates itself
+    prepare_rulebook(con, as_of, policy, rule_tables=False)
     lab = label_frame()
     con.register("_labels_df", lab.to_arrow())
     con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_df")

@@ -38,7 +38,8 @@ def findings(context: AssetExecutionContext, settings: PermitsSettings, warehous
     as_of = resolve_as_of(context)
     work = settings.work_dir(context.run.run_id)
     with warehouse.run_connection(context.run.run_id) as con:
-        res = evaluate_rulebook(con, as_of, context.run.run_id, settings.policy_path(), work_dir=work)
+        res = evaluate_rulebook(con, as_of, context.run.run_id, settings.policy_path(), work_dir=work,
+                                candidates=True)  # the candidates mart reads them (one preparation)
     counts = {rid: r["count"] for rid, r in res["rules"].items()}
     by_sev = {}
     for r in res["rules"].values():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assets.warehouse import FINDINGS_COLUMNS, comment_table, ensure_findings_tables, replace_findings, sql_str
 from core.policy import Policy, load_policy
+from expectations.candidates import save_candidates
 from expectations.engine import ensure_input_tables, evaluate, prepare, sql_rules
 from expectations.rulebook import load_rules
 
@@ -63,13 +64,17 @@ def write_rules_table(con, rules: dict[str, dict]) -> None:
 
 
 def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, work_dir: Path | None = None,
-                      with_gx: bool = True, rules_dir: Path | None = None, calendar_csv: Path | None = None) -> dict:
+                      with_gx: bool = True, rules_dir: Path | None = None, calendar_csv: Path | None = None,
+                      candidates: bool = False) -> dict:
     """Evaluate every SQL rule at as_of and write the warehouse tables.
 
     Replaces the findings of the rule layer's rule ids, rewrites ``rules``,
     appends this run's findings (all layers) to ``findings_history``, validates
     the same facts with GX (Data Docs in ``work_dir/datadocs``) and saves
-    ``work_dir/rules/results.json``. Returns the results dict."""
+    ``work_dir/rules/results.json``. With ``candidates`` (the pipeline's rule
+    step) it also judges the candidates' hypothetical applications on the same
+    prepared connection (``candidate_applications`` / ``candidate_checks``, read
+    by the candidates mart). Returns the results dict."""
     t0 = time.perf_counter()
     policy = policy if isinstance(policy, Policy) else load_policy(Path(policy))
     all_rules = load_rules(rules_dir) if rules_dir else load_rules()
@@ -79,6 +84,12 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     t_prep = time.perf_counter() - t0
     facts = evaluate(con, run_id, rules)
     t_eval = time.perf_counter() - t0 - t_prep
+    # the candidates' hypothetical applications, judged here on the same prepared views
+    # (the candidates mart reads candidate_checks instead of preparing them again)
+    t1 = time.perf_counter()
+    if candidates:
+        save_candidates(con, run_id, rules)
+    t_cand = time.perf_counter() - t1
     cols = ", ".join(c for c, _, _ in FINDINGS_COLUMNS)
     replace_findings(con, sorted(rules), f"SELECT {cols} FROM _run_findings")
     write_rules_table(con, all_rules)
@@ -90,7 +101,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     con.execute(f"INSERT INTO findings_history BY NAME SELECT {cols}, {sql_str(policy.version)} AS policy FROM findings "
                 f"WHERE run_id = ? AND rule_id NOT IN ({ids})", [run_id])
     con.execute("COMMIT")
-    t_write = time.perf_counter() - t0 - t_prep - t_eval
+    t_write = time.perf_counter() - t0 - t_prep - t_eval - t_cand
     counts = dict(con.sql("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY rule_id",
                           params=[run_id]).fetchall())
     results: dict = {"run_id": run_id, "as_of": as_of.isoformat(), "policy": policy.version,
@@ -114,7 +125,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
             entry.update(gx.get(rid, {}))
         entry["sample"] = samples.get(rid, [])
         results["rules"][rid] = entry
-    results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2), "write_s": round(t_write, 2),
+    results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2), "candidates_s": round(t_cand, 2), "write_s": round(t_write, 2),
                          "gx_s": gx.get("_meta", {}).get("gx_seconds"), "total_s": round(time.perf_counter() - t0, 2)}
     if work_dir is not None:
         from expectations.gx_suites import write_json
