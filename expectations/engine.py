@@ -31,7 +31,7 @@ from expectations.rulebook import RuleBookError, load_rules
 
 PREAMBLE = Path(__file__).resolve().parent / "preamble.sql"
 # the tables only rules read (persons' derived fields, the contributions aggregated per
-# person and kind: _persons_x, _cov_kind, _cov): the costly part of the preparation
+# person and kind: _persons_x, _wh_bits, _cov_kind, _cov): the costly part of the preparation
 RULE_TABLES = Path(__file__).resolve().parent / "rule_tables.sql"
 # macros over the rules' fact columns (forecasts for the candidates mart, month lists)
 MACROS = Path(__file__).resolve().parent / "forecast.sql"
@@ -87,11 +87,11 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     if rule_tables:
         prepare_rule_tables(con)
     else:  # absent, not empty: SQL that reads them without prepare_rule_tables fails loudly
-        con.execute("DROP TABLE _cov; DROP TABLE _cov_kind")
+        con.execute("DROP TABLE _cov; DROP TABLE _cov_kind; DROP TABLE _wh_bits")
 
 
 def prepare_rule_tables(con) -> None:
-    """Create _persons_x and fill _cov_kind / _cov (rule_tables.sql) on a prepared connection."""
+    """Create _persons_x and fill _wh_bits / _cov_kind / _cov (rule_tables.sql) on a prepared connection."""
     con.execute(RULE_TABLES.read_text(encoding="utf-8"))
 
 

@@ -6,6 +6,9 @@
 -- add_months(d, n) and mask_id(id) come from core/ (core.sql.create_macros, run before this file).
 CREATE OR REPLACE TEMP MACRO month_start(d) AS CAST(date_trunc('month', CAST(d AS DATE)) AS DATE);
 CREATE OR REPLACE TEMP MACRO month_index(d) AS (year(CAST(d AS DATE)) * 12 + month(CAST(d AS DATE)) - 1);
+-- the first day of the month with month_index p_mi
+CREATE OR REPLACE TEMP MACRO month_of_index(p_mi) AS
+    make_date(CAST(p_mi // 12 AS INTEGER), CAST(p_mi % 12 + 1 AS INTEGER), 1);
 CREATE OR REPLACE TEMP MACRO ym(d) AS strftime(CAST(d AS DATE), '%Y-%m');
 -- full years (周岁); a 29 Feb birthday is reached on 1 Mar in common years
 CREATE OR REPLACE TEMP MACRO age_years(b, d) AS
@@ -99,78 +102,83 @@ CREATE OR REPLACE TEMP TABLE _employer_keys AS SELECT uscc, name_key(name) AS ek
 CREATE OR REPLACE TEMP TABLE _agents AS
 SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
 
+-- (v2) contributions per person, kind and withholder (uscc, name): the months it withheld, as
+-- a bit string over cov_min .. cov_max like _cov_kind (filled by rule_tables.sql with one
+-- group-by over the big table, from which _cov_kind is derived; created empty here because
+-- withholder_bad binds to it). wkey = name_key(wn) of the rows without a withholder_uscc;
+-- r numbers the rows.
+CREATE OR REPLACE TEMP TABLE _wh_bits (r BIGINT, id_number VARCHAR, kind VARCHAR, wu VARCHAR, wn VARCHAR, wkey VARCHAR, b BIT);
+
+-- a bit string over cov_min .. cov_max with the months (month_index) p_i0 .. p_i1 set
+CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
+    CASE WHEN greatest(p_i0, getvariable('cov_min')) > least(p_i1, getvariable('cov_max'))
+         THEN repeat('0', getvariable('cov_max') - getvariable('cov_min') + 1)
+         ELSE repeat('0', greatest(p_i0, getvariable('cov_min')) - getvariable('cov_min'))
+              || repeat('1', least(p_i1, getvariable('cov_max')) - greatest(p_i0, getvariable('cov_min')) + 1)
+              || repeat('0', getvariable('cov_max') - least(p_i1, getvariable('cov_max'))) END AS BIT);
+
 -- (v2) proper withholders (rules.md § Definitions). w: relation (k, id_number, lo, hi) —
 -- the contribution rows of id_number in months lo..hi are judged for entity k; em:
 -- relation (k, uscc, lo, hi) — the employers a row of k may be properly withheld for, each
--- in months lo..hi. A row is proper for employer e in month m when its withholder_uscc is
--- e's uscc, or the agent_uscc of an agent of e valid in m for the row's kind; when the
--- row's withholder_uscc is empty, when its name (name_key) is e's name or that agent's.
+-- in months lo..hi (for one employer over the whole window, em = w). A row is proper for
+-- employer e in month m when its withholder_uscc is e's uscc, or the agent_uscc of an agent
+-- of e valid in m for the row's kind; when the row's withholder_uscc is empty, when its name
+-- (name_key) is e's name or that agent's.
 -- Returns, per k with a month/kind that has rows but none proper: bad = [{month, kind,
 -- withholders}] (the withholder names, else codes, found in that month/kind).
+-- Worked on _wh_bits (a few rows per person and kind, not one per month): a withholder row
+-- that an employer of the window matches over the whole window is proper in every month
+-- (most rows); for the windows and kinds with other rows ("rest"), the months with rows of
+-- those minus the months proper by any row (a matching employer or agent, each masked to
+-- the months it is valid) are bad; only the few bad cells are expanded into months.
 CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
-WITH win AS (SELECT k, id_number, lo, hi FROM query_table(w)),
-span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
-emp AS (SELECT e.k, e.uscc, e.lo, e.hi, er.ekey
-        FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc),
--- the rows judged: only the months of some window are read (most windows are a few months)
-rw AS (
-    SELECT w.k, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
-           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey
-    FROM (SELECT c.* FROM contributions c, span
-          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
-         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
-proper AS (
-    SELECT r.k, r.month, r.kind
-    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
+WITH win AS (SELECT k, id_number, month_index(lo) AS i0, month_index(hi) AS i1 FROM query_table(w)),
+g AS (
+    SELECT w.k, w.i0, w.i1, x.r, x.kind, x.wu, x.wn, x.wkey, x.b
+    FROM win w JOIN _wh_bits x ON x.id_number = w.id_number
+    WHERE w.i0 <= w.i1 AND w.i0 <= getvariable('cov_max') AND w.i1 >= getvariable('cov_min')),
+emp AS (SELECT e.k, e.uscc, month_index(e.lo) AS i0, month_index(e.hi) AS i1, er.ekey
+        FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc
+        WHERE e.lo IS NOT NULL AND e.hi IS NOT NULL),
+own AS (
+    SELECT g.k, g.r, bool_or(e.i0 <= g.i0 AND e.i1 >= g.i1) AS whole
+    FROM g JOIN emp e ON e.k = g.k
+    WHERE g.wu = e.uscc OR (g.wu IS NULL AND g.wkey = e.ekey)
+    GROUP BY g.k, g.r),
+rest AS (SELECT g.* FROM g ANTI JOIN (SELECT k, r FROM own WHERE whole) o ON o.k = g.k AND o.r = g.r),
+rest_kinds AS (SELECT DISTINCT k, kind FROM rest),
+ok AS (
+    -- rows proper throughout the window, of the windows and kinds with other rows
+    SELECT g.k, g.kind, g.b
+    FROM g SEMI JOIN rest_kinds rk ON rk.k = g.k AND rk.kind = g.kind
+         SEMI JOIN (SELECT k, r FROM own WHERE whole) o ON o.k = g.k AND o.r = g.r
+    UNION ALL
+    -- the other rows, in the months an employer they match is valid
+    SELECT r.k, r.kind, r.b & month_mask(e.i0, e.i1)
+    FROM rest r JOIN emp e ON e.k = r.k
     WHERE r.wu = e.uscc OR (r.wu IS NULL AND r.wkey = e.ekey)
-    UNION
-    SELECT r.k, r.month, r.kind
-    FROM rw r JOIN emp e ON e.k = r.k AND r.month BETWEEN e.lo AND e.hi
-         JOIN _agents g ON g.uscc = e.uscc
-    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
-      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
-      AND (g.kind IS NULL OR g.kind = r.kind)
-      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
-bad AS (SELECT DISTINCT k, month, kind FROM rw ANTI JOIN proper USING (k, month, kind)),
+    UNION ALL
+    -- or an agent of such an employer is
+    SELECT r.k, r.kind, r.b & month_mask(greatest(e.i0, coalesce(month_index(e.valid_from), e.i0)),
+                                         least(e.i1, coalesce(month_index(e.valid_to), e.i1)))
+    FROM rest r JOIN (SELECT e.*, a.valid_from, a.valid_to, a.kind AS akind, a.agent_uscc, a.agent_key
+                      FROM emp e JOIN _agents a ON a.uscc = e.uscc) e ON e.k = r.k
+    WHERE (e.akind IS NULL OR e.akind = r.kind)
+      AND ((r.wu IS NOT NULL AND e.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = e.agent_key))),
+has AS (SELECT k, kind, any_value(i0) AS i0, any_value(i1) AS i1, bit_or(b) AS b FROM rest GROUP BY k, kind),
+okb AS (SELECT k, kind, bit_or(b) AS b FROM ok GROUP BY k, kind),
+badb AS (
+    SELECT h.k, h.kind, (CASE WHEN o.b IS NULL THEN h.b ELSE h.b & ~o.b END) & month_mask(h.i0, h.i1) AS b
+    FROM has h LEFT JOIN okb o ON o.k = h.k AND o.kind = h.kind),
+cells AS (
+    SELECT k, kind, i
+    FROM (SELECT k, kind, b, CAST(unnest(range(0, bit_length(b))) AS INTEGER) AS i FROM badb WHERE bit_count(b) > 0)
+    WHERE get_bit(b, i) = 1),
 named AS (
-    SELECT b.k, b.month, b.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
-    FROM bad b JOIN rw r ON r.k = b.k AND r.month = b.month AND r.kind = b.kind
-    GROUP BY b.k, b.month, b.kind)
-SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
-FROM named GROUP BY k;
-
--- The same for one employer per k (ELIG-WITHHOLDER, NC-WITHHOLDER): w has (k, id_number, uscc,
--- lo, hi). One pass marks the month/kinds with a row withheld by the employer itself; only
--- the rest are checked against the registered agents (the few that may fail).
-CREATE OR REPLACE TEMP MACRO withholder_bad1(w) AS TABLE
-WITH win AS (SELECT w.k, w.id_number, w.uscc, w.lo, w.hi, er.ekey
-             FROM query_table(w) w LEFT JOIN _employer_keys er ON er.uscc = w.uscc),
-span AS (SELECT min(lo) AS lo, max(hi) AS hi FROM win),
-rw AS (
-    SELECT w.k, w.uscc, c.month, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
-           CASE WHEN c.withholder_uscc IS NULL THEN name_key(c.withholder_name) END AS wkey, w.ekey
-    FROM (SELECT c.* FROM contributions c, span
-          WHERE c.month BETWEEN span.lo AND span.hi AND c.kind IN (SELECT kind FROM _kinds)) c
-         JOIN win w ON c.id_number = w.id_number AND c.month BETWEEN w.lo AND w.hi),
--- month/kinds with a row not withheld by the employer itself and none that is (no group-by
--- over every row: most rows are the employer's own)
-nd AS (SELECT DISTINCT k, month, kind FROM rw WHERE NOT coalesce(wu = uscc OR (wu IS NULL AND wkey = ekey), false)),
-open_cells AS (
-    SELECT n.k, n.month, n.kind FROM nd n
-    WHERE NOT EXISTS (SELECT 1 FROM rw r WHERE r.k = n.k AND r.month = n.month AND r.kind = n.kind
-                      AND coalesce(r.wu = r.uscc OR (r.wu IS NULL AND r.wkey = r.ekey), false))),
-cand AS (SELECT r.* FROM rw r SEMI JOIN open_cells o ON o.k = r.k AND o.month = r.month AND o.kind = r.kind),
-by_agent AS (
-    SELECT DISTINCT r.k, r.month, r.kind
-    FROM cand r JOIN _agents g ON g.uscc = r.uscc
-    WHERE (g.valid_from IS NULL OR month_start(g.valid_from) <= r.month)
-      AND (g.valid_to IS NULL OR r.month <= g.valid_to)
-      AND (g.kind IS NULL OR g.kind = r.kind)
-      AND ((r.wu IS NOT NULL AND g.agent_uscc = r.wu) OR (r.wu IS NULL AND r.wkey = g.agent_key))),
-named AS (
-    SELECT r.k, r.month, r.kind, list(DISTINCT coalesce(r.wn, r.wu, '—') ORDER BY coalesce(r.wn, r.wu, '—')) AS withholders
-    FROM cand r ANTI JOIN by_agent a ON a.k = r.k AND a.month = r.month AND a.kind = r.kind
-    GROUP BY r.k, r.month, r.kind)
+    SELECT c.k, month_of_index(getvariable('cov_min') + c.i) AS month, c.kind,
+           list(DISTINCT coalesce(g.wn, g.wu, '—') ORDER BY coalesce(g.wn, g.wu, '—')) AS withholders
+    FROM cells c JOIN g ON g.k = c.k AND g.kind = c.kind AND get_bit(g.b, c.i) = 1
+    GROUP BY c.k, c.i, c.kind)
 SELECT k, list({'month': ym(month), 'kind': kind, 'withholders': withholders} ORDER BY month, kind) AS bad
 FROM named GROUP BY k;
 
@@ -223,8 +231,6 @@ CREATE OR REPLACE TEMP MACRO window_covered(p_bits, p_lo, p_hi) AS
 -- (NULL when no month up to p_upto is covered).
 CREATE OR REPLACE TEMP MACRO covered_upto(p_bits, p_upto) AS
     rtrim(substr(p_bits, 1, greatest(month_index(p_upto) - getvariable('cov_min') + 1, 0)), '0');
-CREATE OR REPLACE TEMP MACRO month_of_index(p_mi) AS
-    make_date(CAST(p_mi // 12 AS INTEGER), CAST(p_mi % 12 + 1 AS INTEGER), 1);
 CREATE OR REPLACE TEMP MACRO covered_last(p_bits, p_upto) AS
     CASE WHEN length(covered_upto(p_bits, p_upto)) > 0 THEN
         month_of_index(getvariable('cov_min') + length(covered_upto(p_bits, p_upto)) - 1) END;

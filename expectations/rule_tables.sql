@@ -12,15 +12,20 @@ SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_perm
             ELSE id_gender(pe.id_number) END AS sex
 FROM persons pe;
 
--- contributions, aggregated once (one group-by over the big table): per person and
--- kind a bit string over the months cov_min .. cov_max (variables set by the engine;
--- character i = month cov_min + i - 1, '1' = a row of that kind exists, amount 0 counts).
+-- contributions, aggregated once (one group-by over the big table): per person, kind and
+-- withholder (uscc, name) a bit string over the months cov_min .. cov_max (variables set by
+-- the engine; character i = month cov_min + i - 1, '1' = a row of that kind and withholder
+-- exists, amount 0 counts): _wh_bits, read by withholder_bad (preamble.sql); and per person
+-- and kind the OR of those (_cov_kind: '1' = a row of that kind exists).
+CREATE OR REPLACE TEMP TABLE _wh_bits AS
+SELECT row_number() OVER () AS r, id_number, kind, wu, wn, CASE WHEN wu IS NULL THEN name_key(wn) END AS wkey, b
+FROM (SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+             bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
+      FROM contributions c
+      WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
+      GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name);
 CREATE OR REPLACE TEMP TABLE _cov_kind AS
-SELECT c.id_number, c.kind,
-       bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
-FROM contributions c
-WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
-GROUP BY c.id_number, c.kind;
+SELECT id_number, kind, bit_or(b) AS b FROM _wh_bits GROUP BY id_number, kind;
 -- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
 -- when every kind of K has a row for m: the AND of the kinds' bit strings (bits).
 CREATE OR REPLACE TEMP TABLE _cov AS

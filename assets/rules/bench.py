@@ -5,6 +5,17 @@ with DuckDB range() (not the realistic generator: only sizes matter here).
 
 Prints medians: the baseline (one scan + group-by of contributions, the
 measure in the issue) and the whole rule layer without GX, and GX separately.
+
+On a real warehouse (the city loop: the pipeline's rule step, candidates
+included, on a copy of a warehouse that holds the ingested tables):
+
+    .venv/bin/python -m assets.rules.bench --warehouse CITY.duckdb --db /tmp/copy.duckdb \
+        --as-of 2026-11-16 [--gx] [--save DIR] [--json OUT.json]
+    .venv/bin/python -m assets.rules.bench --compare DIR_BEFORE DIR_AFTER
+
+``--save`` keeps the step's output (findings without run_id / as_of,
+candidate_applications, candidate_checks) as Parquet; ``--compare`` says
+whether two such folders hold the same rows (EXCEPT ALL both ways).
 """
 from __future__ import annotations
 
@@ -107,6 +118,75 @@ def timed(fn, repeat: int) -> tuple[float, list[float]]:
     return statistics.median(runs), runs
 
 
+SAVED = {"findings": "SELECT * EXCLUDE (run_id, as_of) FROM findings",
+         "candidate_applications": "SELECT * EXCLUDE (run_id, as_of) FROM candidate_applications",
+         "candidate_checks": "SELECT * FROM candidate_checks"}
+
+
+def load_text() -> str:
+    import os
+
+    return "load average " + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_warehouse(a) -> None:
+    """The rule step as the pipeline runs it, on a copy of a real warehouse."""
+    import json
+    import shutil
+
+    from assets.rules.core import evaluate_rulebook
+    from assets.settings import PACKAGED_POLICY
+
+    before = load_text()
+    shutil.copyfile(a.warehouse, a.db)
+    con = duckdb.connect(str(a.db))
+    con.execute("SET enable_progress_bar = false")
+    if a.threads:
+        con.execute(f"SET threads = {a.threads}")
+    base = {}
+    for q, name in (("SELECT id_number, kind, count(*) FROM contributions GROUP BY ALL", "group-by"),):
+        t0, c0 = time.perf_counter(), time.process_time()
+        con.sql(q).fetchall()
+        base = {"what": name, "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(time.process_time() - c0, 2)}
+    print(f"{before}; contributions grouped by person and kind: {base['wall_s']} s wall, {base['cpu_s']} s CPU")
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = evaluate_rulebook(con, dt.date.fromisoformat(a.as_of), "bench", PACKAGED_POLICY, candidates=True,
+                            with_gx=a.gx, work_dir=Path(a.db).with_suffix(".work") if a.gx else None)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    after = load_text()
+    print(f"rule step: {wall:.2f} s wall, {cpu:.2f} s CPU; {after}")
+    print("phases:", res["timing"])
+    per_rule = sorted(((r.get("cpu_seconds") or 0, r.get("seconds") or 0, k) for k, r in res["rules"].items()),
+                      reverse=True)
+    print("slowest rules (cpu s, wall s):", per_rule[:10])
+    print("sum of rule wall / cpu s:", round(sum(x[1] for x in per_rule), 2), round(sum(x[0] for x in per_rule), 2))
+    if a.save:
+        a.save.mkdir(parents=True, exist_ok=True)
+        for name, q in SAVED.items():
+            con.execute(f"COPY ({q}) TO '{a.save / (name + '.parquet')}' (FORMAT parquet)")
+    if a.json:
+        Path(a.json).write_text(json.dumps({
+            "as_of": a.as_of, "load_before": before, "load_after": after, "baseline": base,
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "timing": res["timing"],
+            "rules": {k: {"cpu_s": c, "wall_s": w} for c, w, k in per_rule}}, indent=1) + "\n")
+    con.close()
+
+
+def compare(a_dir: Path, b_dir: Path) -> bool:
+    """Same rows (EXCEPT ALL both ways) in every table saved by --save."""
+    con = duckdb.connect()
+    same = True
+    for name in SAVED:
+        a, b = f"read_parquet('{a_dir / (name + '.parquet')}')", f"read_parquet('{b_dir / (name + '.parquet')}')"
+        n = con.sql(f"SELECT count(*) FROM {a}").fetchall()[0][0]
+        only_a = con.sql(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchall()[0][0]
+        only_b = con.sql(f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})").fetchall()[0][0]
+        print(f"{name}: {n} rows; only in first {only_a}, only in second {only_b}")
+        same = same and only_a == only_b == 0
+    print("identical" if same else "DIFFERENT")
+    return same
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=100_000)
@@ -114,7 +194,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--gx", action="store_true")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--warehouse", type=Path, help="copy this warehouse to --db and run the rule step on it")
+    ap.add_argument("--as-of", default="2026-11-16")
+    ap.add_argument("--save", type=Path)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--compare", type=Path, nargs=2)
     a = ap.parse_args()
+    if a.compare:
+        raise SystemExit(0 if compare(*a.compare) else 1)
+    if a.warehouse:
+        return run_warehouse(a)
     from assets.rules.core import evaluate_rulebook
     from assets.settings import PACKAGED_POLICY
 

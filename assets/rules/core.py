@@ -75,21 +75,25 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
     step) it also judges the candidates' hypothetical applications on the same
     prepared connection (``candidate_applications`` / ``candidate_checks``, read
     by the candidates mart). Returns the results dict."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    cpu = {}  # CPU seconds of this process per phase (DuckDB's threads included)
     policy = policy if isinstance(policy, Policy) else load_policy(Path(policy))
     all_rules = load_rules(rules_dir) if rules_dir else load_rules()
     rules = sql_rules(all_rules)
     made = ensure_input_tables(con)
     prepare(con, as_of, policy, **({"calendar_csv": Path(calendar_csv)} if calendar_csv else {}))
     t_prep = time.perf_counter() - t0
+    cpu["prepare"] = time.process_time() - c0
     facts = evaluate(con, run_id, rules)
     t_eval = time.perf_counter() - t0 - t_prep
+    cpu["rules"] = time.process_time() - c0 - sum(cpu.values())
     # the candidates' hypothetical applications, judged here on the same prepared views
     # (the candidates mart reads candidate_checks instead of preparing them again)
     t1 = time.perf_counter()
     if candidates:
         save_candidates(con, run_id, rules)
     t_cand = time.perf_counter() - t1
+    cpu["candidates"] = time.process_time() - c0 - sum(cpu.values())
     cols = ", ".join(c for c, _, _ in FINDINGS_COLUMNS)
     replace_findings(con, sorted(rules), f"SELECT {cols} FROM _run_findings")
     write_rules_table(con, all_rules)
@@ -102,6 +106,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
                 f"WHERE run_id = ? AND rule_id NOT IN ({ids})", [run_id])
     con.execute("COMMIT")
     t_write = time.perf_counter() - t0 - t_prep - t_eval - t_cand
+    cpu["write"] = time.process_time() - c0 - sum(cpu.values())
     counts = dict(con.sql("SELECT rule_id, count(*) FROM findings WHERE run_id = ? GROUP BY rule_id",
                           params=[run_id]).fetchall())
     results: dict = {"run_id": run_id, "as_of": as_of.isoformat(), "policy": policy.version,
@@ -111,6 +116,7 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
         from expectations.gx_suites import run_gx
 
         gx = run_gx(con, facts, datadocs_path(work_dir) if work_dir else None, rules)
+        cpu["gx"] = time.process_time() - c0 - sum(cpu.values())
     # a small sample of entity keys per rule (ID numbers masked), straight from the findings
     samples = dict(con.sql(
         "SELECT rule_id, list(k ORDER BY k) FROM (SELECT rule_id, CASE WHEN entity_type IN ('person', 'dependent') "
@@ -126,7 +132,8 @@ def evaluate_rulebook(con, as_of: dt.date, run_id: str, policy: Policy | Path, w
         entry["sample"] = samples.get(rid, [])
         results["rules"][rid] = entry
     results["timing"] = {"prepare_s": round(t_prep, 2), "rules_s": round(t_eval, 2), "candidates_s": round(t_cand, 2), "write_s": round(t_write, 2),
-                         "gx_s": gx.get("_meta", {}).get("gx_seconds"), "total_s": round(time.perf_counter() - t0, 2)}
+                         "gx_s": gx.get("_meta", {}).get("gx_seconds"), "total_s": round(time.perf_counter() - t0, 2),
+                         "cpu_s": {k: round(v, 2) for k, v in cpu.items()}}
     if work_dir is not None:
         from expectations.gx_suites import write_json
 
