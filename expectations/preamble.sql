@@ -105,9 +105,8 @@ SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
 -- (v2) contributions per person, kind and withholder (uscc, name): the months it withheld, as
 -- a bit string over cov_min .. cov_max like _cov_kind (filled by rule_tables.sql with one
 -- group-by over the big table, from which _cov_kind is derived; created empty here because
--- withholder_bad binds to it). wkey = name_key(wn) of the rows without a withholder_uscc;
--- r numbers the rows.
-CREATE OR REPLACE TEMP TABLE _wh_bits (r BIGINT, id_number VARCHAR, kind VARCHAR, wu VARCHAR, wn VARCHAR, wkey VARCHAR, b BIT);
+-- withholder_bad binds to it). wkey = name_key(wn) of the rows without a withholder_uscc.
+CREATE OR REPLACE TEMP TABLE _wh_bits (id_number VARCHAR, kind VARCHAR, wu VARCHAR, wn VARCHAR, wkey VARCHAR, b BIT);
 
 -- a bit string over cov_min .. cov_max with the months (month_index) p_i0 .. p_i1 set
 CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
@@ -134,7 +133,7 @@ CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
 CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
 WITH win AS (SELECT k, id_number, month_index(lo) AS i0, month_index(hi) AS i1 FROM query_table(w)),
 g AS (
-    SELECT w.k, w.i0, w.i1, x.r, x.kind, x.wu, x.wn, x.wkey, x.b
+    SELECT w.k, w.i0, w.i1, x.rowid AS r, x.kind, x.wu, x.wn, x.wkey, x.b
     FROM win w JOIN _wh_bits x ON x.id_number = w.id_number
     WHERE w.i0 <= w.i1 AND w.i0 <= getvariable('cov_max') AND w.i1 >= getvariable('cov_min')),
 emp AS (SELECT e.k, e.uscc, month_index(e.lo) AS i0, month_index(e.hi) AS i1, er.ekey

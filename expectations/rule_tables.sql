@@ -18,7 +18,7 @@ FROM persons pe;
 -- exists, amount 0 counts): _wh_bits, read by withholder_bad (preamble.sql); and per person
 -- and kind the OR of those (_cov_kind: '1' = a row of that kind exists).
 CREATE OR REPLACE TEMP TABLE _wh_bits AS
-SELECT row_number() OVER () AS r, id_number, kind, wu, wn, CASE WHEN wu IS NULL THEN name_key(wn) END AS wkey, b
+SELECT id_number, kind, wu, wn, CASE WHEN wu IS NULL THEN name_key(wn) END AS wkey, b
 FROM (SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
              bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
       FROM contributions c
