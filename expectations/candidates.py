@@ -21,7 +21,9 @@ only says how the rule's own fact columns forecast the future:
 
 Needs ``engine.prepare`` on the connection. Leaves TEMP tables ``_cand`` (one
 row per candidate) and ``_cand_checks`` (application_id, rule_id, state,
-ok_on) plus ``_cand_projection`` (application_id, eligible_on).
+ok_on; rows for the checks that do not pass — a candidate and rule without a
+row is 'ok' — plus every row of the ``breaks_at`` rules) and
+``_cand_projection`` (application_id, eligible_on).
 
 Where it runs: the rule step judges the candidates on its own prepared
 connection, right after the real applications (``save_candidates``), and keeps
@@ -129,12 +131,15 @@ def evaluate_candidates(con, rules: dict[str, dict] | None = None) -> dict[str, 
                     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {r['check']['facts']}")
                     source = table
                 ok_on = r["candidate"].get("ok_on") or "NULL"
-                # a check breaking now waits when its own forecast lies ahead, else it blocks
+                # a check breaking now waits when its own forecast lies ahead, else it blocks; only
+                # the checks that do not pass get a row (no row = 'ok', as the mart reads it), but
+                # every row of a breaks_at rule, which may still turn 'blocked' below
+                keep = "" if r["candidate"].get("breaks_at") else "WHERE breaks"
                 con.execute(f"""INSERT INTO _cand_checks
                     SELECT entity_key, {sql_str(rid)}, breaks, ok_on,
                            CASE WHEN NOT breaks THEN 'ok' WHEN ok_on > as_of() THEN 'wait' ELSE 'blocked' END
                     FROM (SELECT f.entity_key, coalesce(f.breaks, false) AS breaks, CAST(({ok_on}) AS DATE) AS ok_on
-                          FROM {source} f JOIN _cand c ON c.application_id = f.entity_key)""")
+                          FROM {source} f JOIN _cand c ON c.application_id = f.entity_key) {keep}""")
             except Exception as exc:
                 raise RuleBookError(f"{r.get('file', '?')}: {rid}: candidate evaluation failed: {exc}") from exc
     finally:

@@ -4,7 +4,8 @@
 
 -- (v2) birth date and gender of a person: from the ID number for the 18-character
 -- document types, from the birth_date / gender columns for passports
-CREATE OR REPLACE TEMP TABLE _persons_x AS
+-- (a view: the rules read a few of its rows, joined on id_number)
+CREATE OR REPLACE TEMP VIEW _persons_x AS
 SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
        CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
             ELSE id_birth_date(pe.id_number) END AS birth_on,
