@@ -19,12 +19,16 @@ FROM persons pe;
 -- exists, amount 0 counts): _wh_bits, read by withholder_bad (preamble.sql); and per person
 -- and kind the OR of those (_cov_kind: '1' = a row of that kind exists).
 CREATE OR REPLACE TEMP TABLE _wh_bits AS
-SELECT id_number, kind, wu, wn, CASE WHEN wu IS NULL THEN name_key(wn) END AS wkey, b
-FROM (SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
-             bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
-      FROM contributions c
-      WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
-      GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name);
+WITH g AS (
+    SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
+           bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
+    FROM contributions c
+    WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
+    GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name),
+-- name_key once per distinct name (a CASE around it still costs it on every row)
+nk AS (SELECT wn, name_key(wn) AS wkey FROM (SELECT DISTINCT wn FROM g WHERE wu IS NULL))
+SELECT g.id_number, g.kind, g.wu, g.wn, CASE WHEN g.wu IS NULL THEN nk.wkey END AS wkey, g.b
+FROM g LEFT JOIN nk ON nk.wn = g.wn;
 CREATE OR REPLACE TEMP TABLE _cov_kind AS
 SELECT id_number, kind, bit_or(b) AS b FROM _wh_bits GROUP BY id_number, kind;
 -- month m is covered for kind set K (a policy's contribution_kinds, as bit mask kmask)
