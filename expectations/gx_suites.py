@@ -97,7 +97,7 @@ def facts_frame(con, guard_rules: list[dict], facts: dict[str, RuleFacts]):
     n = con.sql(f"SELECT count(*) FROM ({keys})").fetchall()[0][0]
     columns = {}
     for r in guard_rules:
-        ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {facts[r['rule_id']].table}").fetch_arrow_table()
+        ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {facts[r['rule_id']].table}").to_arrow_table()
         values = ok.column(0).combine_chunks() if ok.num_rows else pa.array([], pa.bool_())
         columns[r["rule_id"]] = pa.concat_arrays([values, pa.nulls(n - len(values), pa.bool_())])
     df = pa.table(columns).to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
