@@ -142,18 +142,18 @@ g AS (
 emp AS (SELECT e.k, e.uscc, month_index(e.lo) AS i0, month_index(e.hi) AS i1, er.ekey
         FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc
         WHERE e.lo IS NOT NULL AND e.hi IS NOT NULL),
-own AS (
-    SELECT g.k, g.r, bool_or(e.i0 <= g.i0 AND e.i1 >= g.i1) AS whole
-    FROM g JOIN emp e ON e.k = g.k
-    WHERE g.wu = e.uscc OR (g.wu IS NULL AND g.wkey = e.ekey)
-    GROUP BY g.k, g.r),
-rest AS (SELECT g.* FROM g ANTI JOIN (SELECT k, r FROM own WHERE whole) o ON o.k = g.k AND o.r = g.r),
+-- rows an employer of the window matches over the whole window are proper in every month;
+-- the others ("rest"): two anti joins on equal keys (uscc; name when there is no uscc)
+rest AS (
+    SELECT g.* FROM g
+    ANTI JOIN emp e ON e.k = g.k AND e.uscc = g.wu AND e.i0 <= g.i0 AND e.i1 >= g.i1
+    ANTI JOIN emp n ON n.k = g.k AND n.ekey = g.wkey AND g.wu IS NULL AND n.i0 <= g.i0 AND n.i1 >= g.i1),
 rest_kinds AS (SELECT DISTINCT k, kind FROM rest),
 ok AS (
     -- rows proper throughout the window, of the windows and kinds with other rows
     SELECT g.k, g.kind, g.b
     FROM g SEMI JOIN rest_kinds rk ON rk.k = g.k AND rk.kind = g.kind
-         SEMI JOIN (SELECT k, r FROM own WHERE whole) o ON o.k = g.k AND o.r = g.r
+         ANTI JOIN rest r ON r.k = g.k AND r.r = g.r
     UNION ALL
     -- the other rows, in the months an employer they match is valid
     SELECT r.k, r.kind, r.b & month_mask(e.i0, e.i1)
