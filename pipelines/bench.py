@@ -197,8 +197,8 @@ def checklist_figures(meta: dict, steps: dict) -> dict | None:
     """What the material checklists add to publishing (issue 16 item 6), from
     one run: their marts (the marts step's ``timing_s`` phases, on the step's
     last materialization) and their pages (the ``site`` step's ``timing_s``:
-    the printable pages and the bureau's checklist cells), in wall seconds and
-    this process's CPU seconds; ``publish_s`` is the marts + site steps' wall
+    the printable pages and the bureau page's checklist table with its
+    small-cell suppression), in wall seconds and this process's CPU seconds; ``publish_s`` is the marts + site steps' wall
     and ``share`` the checklists' part of it. None when the run lacks them."""
     marts = next((m["timing_s"] for m in meta.values()
                   if isinstance(m.get("timing_s"), dict) and "checklist_marts_s" in m["timing_s"]), None)
@@ -208,7 +208,8 @@ def checklist_figures(meta: dict, steps: dict) -> dict | None:
     pages = site["checklist_pages_s"] + site.get("checklist_bureau_s", 0.0)
     out = {"marts_s": marts["checklist_marts_s"], "pages_s": round(pages, 3),
            "total_s": round(marts["checklist_marts_s"] + pages, 3),
-           "marts_cpu_s": marts.get("checklist_marts_cpu_s"), "pages_cpu_s": site.get("checklist_pages_cpu_s")}
+           "marts_cpu_s": marts.get("checklist_marts_cpu_s"),
+           "pages_cpu_s": round(site.get("checklist_pages_cpu_s", 0.0) + site.get("checklist_bureau_cpu_s", 0.0), 3)}
     publish = sum(steps[s]["wall_s"] for s in PUBLISH_STEPS if s in steps)
     if publish:
         out.update(publish_s=round(publish, 3), share=round(out["total_s"] / publish, 3))
@@ -335,6 +336,10 @@ def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
             f"{inc['speedup_vs_day_before']}x); cache {inc['run']['ingest_cache']}; tables "
             f"{inc['run'].get('ingest_tables')}; findings identical: "
             f"{inc['findings']['identical']} ({inc['findings']})")
+        ck = inc["run"].get("checklists")
+        if ck:  # over the day before's site: the pages are rewritten in place
+            log(f"[{frac}]   incremental checklists: marts {ck['marts_s']} s / pages {ck['pages_s']} s / total "
+                f"{ck['total_s']} s = {ck.get('share', 0):.1%} of the marts + site steps")
         for name, v in inc["run"]["steps"].items():
             log(f"[{frac}]   incremental {name:<18} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU "
                 f"{v['peak_rss_mb']:>8.0f} MB")
