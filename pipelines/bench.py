@@ -6,7 +6,9 @@ scale and seed), runs the whole Dagster job in this process N times, and
 reports per step: wall time, CPU time and peak RSS (sampled every 50 ms by a
 thread; steps are the Dagster step boundaries from the event log). In the same
 run it measures the floor: DuckDB scanning every input file and grouping the
-largest table (contributions) by person and kind.
+largest table (contributions) by person and kind. From the steps' own
+``timing_s`` metadata it reports the rule step's phases and what the material
+checklists add to the marts and site steps (issue 16 item 6).
 """
 from __future__ import annotations
 
@@ -198,8 +200,9 @@ def checklist_figures(meta: dict, steps: dict) -> dict | None:
     one run: their marts (the marts step's ``timing_s`` phases, on the step's
     last materialization) and their pages (the ``site`` step's ``timing_s``:
     the printable pages and the bureau page's checklist table with its
-    small-cell suppression), in wall seconds and this process's CPU seconds; ``publish_s`` is the marts + site steps' wall
-    and ``share`` the checklists' part of it. None when the run lacks them."""
+    small-cell suppression), in wall seconds and this process's CPU seconds;
+    ``publish_s`` is the marts + site steps' wall and ``share`` the
+    checklists' part of it. None when the run lacks them."""
     marts = next((m["timing_s"] for m in meta.values()
                   if isinstance(m.get("timing_s"), dict) and "checklist_marts_s" in m["timing_s"]), None)
     site = (meta.get("site") or {}).get("timing_s") or {}
