@@ -304,7 +304,7 @@ def suppress_small_cells(df: pl.DataFrame, value_cols: Sequence[str], min_cell: 
     txt = np.where(primary, f"<{min_cell}", np.where(sup, SECONDARY_MARK, aug.astype(str))).astype(object)
     if withheld:  # nothing of the table can be shown: every count None (the page says "withheld")
         txt[:] = None
-    r, c = counts.shape[0], len(value_cols)
+    c = len(value_cols)
     out_cols: dict[str, list] = {}
     for lc in label_cols:
         vals = df[lc].cast(pl.String).to_list()

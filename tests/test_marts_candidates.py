@@ -90,7 +90,7 @@ def cands():
                                         "status": "active"})
     for t, r in rows.items():
         insert(con, t, r)
-    policy = prepare(con, A, PACKAGED_POLICY)
+    prepare(con, A, PACKAGED_POLICY)
     build_candidates(con, A)
     got = {r[0]: r[1:] for r in con.execute(
         "SELECT id_number, blocking_rule_ids, eligible_on, blocking_reasons_zh, chk_age_limit, gender, birth_date, age "
@@ -142,7 +142,7 @@ def test_age_limit_passed_before_tenure_completes():
     w, e = history(pid, dt.date(2012, 7, 15))
     insert(con, "work_history", w)
     insert(con, "education_history", e)
-    policy = prepare(con, A, PACKAGED_POLICY)
+    prepare(con, A, PACKAGED_POLICY)
     build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit FROM candidates").fetchall() == [
         (add_months(hired, 6), "ok")]

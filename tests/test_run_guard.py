@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from assets.guard import assess, max_drop_share
 from assets.publish import SiteBusy, SiteDirError, check_site_dir
-from assets.warehouse import WarehouseDamaged, WarehouseIOError, prev_path
+from assets.warehouse import WarehouseDamaged, prev_path
 from pipelines.cli import app
 from pipelines.runner import RunRefused, as_of_range, check_as_of, execute_run
 

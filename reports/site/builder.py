@@ -23,6 +23,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from reports.files import overwrite
+from reports.site import bureau_data as B
 from reports.site import data as D
 from reports.site import employer_data as E
 from reports.site import overview_data as O
@@ -345,7 +346,7 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
     t = time.perf_counter()
 
     def bureau_page() -> str:
-        bd = D.bureau_data(con, min_cell)
+        bd = B.bureau_data(con, min_cell)
         t_ck, c_ck = time.perf_counter(), time.process_time()
         bd["checklists"] = bureau_checklists_data(con, min_cell)  # docs/checklists.md
         secs["checklist_bureau"] = round(time.perf_counter() - t_ck, 3)

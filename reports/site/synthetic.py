@@ -49,7 +49,7 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, employers: int = 2
     con.execute(f"SELECT setseed({(seed % 1000) / 1000})")
     create_macros(con)  # mask_id: the one masking rule (core.masking)
     con.execute(f"CREATE OR REPLACE MACRO h(x, k) AS (hash(x * 7919 + k + {seed}) % 1000000)::BIGINT")
-    con.execute(f"CREATE OR REPLACE MACRO pick(lst, x, k) AS lst[1 + (h(x, k) % len(lst))::INTEGER]")
+    con.execute("CREATE OR REPLACE MACRO pick(lst, x, k) AS lst[1 + (h(x, k) % len(lst))::INTEGER]")
     con.execute(f"""CREATE OR REPLACE MACRO pname(x) AS
         substr('{SURNAMES}', 1 + (h(x, 11) % {len(SURNAMES)})::INTEGER, 1)
         || substr('{GIVEN}', 1 + (h(x, 12) % {len(GIVEN)})::INTEGER, 1)
