@@ -250,17 +250,17 @@ def test_impossible_as_of_names_the_valid_range(bad, tmp_path):
 
 
 def test_disk_full_on_the_site_names_the_path(world, monkeypatch):
-    import reports.site.builder as B
+    import reports.site.pages as P
 
     w = world
-    real = B._write
+    real = P.write_text
 
     def full(path, text):
         if path.name == "rules.html":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, text)
 
-    monkeypatch.setattr(B, "_write", full)
+    monkeypatch.setattr(P, "write_text", full)
     with pytest.raises(RuntimeError) as exc:
         run(w)
     assert "no space left" in str(exc.value) and ".site.new-" in str(exc.value)
