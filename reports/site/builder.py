@@ -65,7 +65,7 @@ class SiteResult:
                 "bureau_page_bytes": self.bureau_page_bytes, "todo_workbooks": self.workbooks,
                 "gx_data_docs": self.gx_docs, "rows_without_employer_page": self.rows_without_employer,
                 "employers_with_shortened_lists": len(self.reduced_caps), "failed_pages": len(self.failed_pages),
-                **{f"seconds_{k}": v for k, v in self.seconds.items()}}
+                "timing_s": {f"{k}_s": v for k, v in self.seconds.items()}}  # phases, like the rule step's
 
 
 def plotly_js_path() -> Path:
@@ -301,9 +301,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
             raise SiteBuildError(f"no employer page could be built (first: {next(iter(res.failed_pages.values()))}) "
                                  f"/ 所有单位页面均未能生成")
         secs["employer_pages"] = round(time.perf_counter() - t, 2)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ck = write_checklist_pages(con, out, env, as_of, run_id)  # employers/<uscc>/checklists/ (docs/checklists.md)
         secs["checklist_pages"] = round(time.perf_counter() - t, 2)
+        secs["checklist_pages_cpu"] = round(time.process_time() - c, 2)  # this process (the workbooks' are apart)
         log(f"checklist pages: {ck.pages} in {secs['checklist_pages']} s ({ck.removed} closed ones removed)")
     except BaseException:
         try:
@@ -346,7 +347,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out: Path, *, as_of: dt.date, run
 
     def bureau_page() -> str:
         bd = B.bureau_data(con, min_cell)
+        t_ck, c_ck = time.perf_counter(), time.process_time()
         bd["checklists"] = bureau_checklists_data(con, min_cell)  # docs/checklists.md
+        secs["checklist_bureau"] = round(time.perf_counter() - t_ck, 3)
+        secs["checklist_bureau_cpu"] = round(time.process_time() - c_ck, 3)
         ctx = _common(as_of, run_id, "../", "bureau", True)
         ctx.update(dims=bd["dims"], min_cell=min_cell, note_zh=bd["note_zh"], note_en=bd["note_en"],
                    has_flow=bd["flow"] is not None,
