@@ -170,7 +170,8 @@ def site(context: AssetExecutionContext, settings: PermitsSettings, warehouse: W
     except BaseException:
         release_site(site_dir, run_id)
         raise
-    meta = {k: (MetadataValue.int(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+    meta = {k: (MetadataValue.int(v) if isinstance(v, int) and not isinstance(v, bool)
+                else MetadataValue.json(v) if isinstance(v, dict) else v)
             for k, v in res.metadata().items()}
     for page, why in res.failed_pages.items():
         context.log.warning(f"page not built / 页面未能生成: {page}: {why}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ENUMS: dict[str, dict[str, str]] = {
     "entity_type": {

@@ -16,6 +16,13 @@ CREATE OR REPLACE TEMP MACRO age_years(b, d) AS
 CREATE OR REPLACE TEMP MACRO id_birth_date(id) AS CAST(try_strptime(substr(id, 7, 8), '%Y%m%d') AS DATE);
 CREATE OR REPLACE TEMP MACRO id_gender(id) AS
     CASE TRY_CAST(substr(id, 17, 1) AS INTEGER) % 2 WHEN 1 THEN 'M' WHEN 0 THEN 'F' END;
+-- (v2) a person's birth date and gender, the one place (data-contract.md, persons): from the ID
+-- number for the 18-character document types, from the persons table's birth_date / gender
+-- columns for passports. Used by _persons_x (rule_tables.sql) and the marts.
+CREATE OR REPLACE TEMP MACRO person_birth_on(t, id, b) AS
+    CASE WHEN coalesce(t, 'resident_id') = 'passport' THEN b ELSE id_birth_date(id) END;
+CREATE OR REPLACE TEMP MACRO person_sex(t, id, g) AS
+    CASE WHEN coalesce(t, 'resident_id') = 'passport' THEN g ELSE id_gender(id) END;
 -- characters after removing all Unicode whitespace (White_Space property, incl. U+3000)
 -- (the replace only where there is white space: a match test is cheaper than a rewrite)
 CREATE OR REPLACE TEMP MACRO text_len(s) AS

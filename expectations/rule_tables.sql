@@ -2,15 +2,12 @@
 -- expectations/engine.py: prepare_rule_tables, after preamble.sql, which creates the macros
 -- and the empty coverage tables the macros bind to). The marts skip them.
 
--- (v2) birth date and gender of a person: from the ID number for the 18-character
--- document types, from the birth_date / gender columns for passports
+-- (v2) birth date and gender of a person: the preamble's person_birth_on / person_sex
 -- (a view: the rules read a few of its rows, joined on id_number)
 CREATE OR REPLACE TEMP VIEW _persons_x AS
 SELECT pe.*, coalesce(pe.id_type, 'resident_id') = 'passport' AS needs_work_permit,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.birth_date
-            ELSE id_birth_date(pe.id_number) END AS birth_on,
-       CASE WHEN coalesce(pe.id_type, 'resident_id') = 'passport' THEN pe.gender
-            ELSE id_gender(pe.id_number) END AS sex
+       person_birth_on(pe.id_type, pe.id_number, pe.birth_date) AS birth_on,
+       person_sex(pe.id_type, pe.id_number, pe.gender) AS sex
 FROM persons pe;
 
 -- contributions, aggregated once (one group-by over the big table): per person, kind and

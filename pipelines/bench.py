@@ -6,7 +6,9 @@ scale and seed), runs the whole Dagster job in this process N times, and
 reports per step: wall time, CPU time and peak RSS (sampled every 50 ms by a
 thread; steps are the Dagster step boundaries from the event log). In the same
 run it measures the floor: DuckDB scanning every input file and grouping the
-largest table (contributions) by person and kind.
+largest table (contributions) by person and kind. From the steps' own
+``timing_s`` metadata it reports the rule step's phases and what the material
+checklists add to the marts and site steps (issue 16 item 6).
 """
 from __future__ import annotations
 
@@ -190,9 +192,50 @@ def rule_suites(meta: dict) -> dict:
     return out
 
 
+PUBLISH_STEPS = ("marts", "site")  # the steps that build what is published, after the rule step
+
+
+def checklist_figures(meta: dict, steps: dict) -> dict | None:
+    """What the material checklists add to publishing (issue 16 item 6), from
+    one run: their marts (the marts step's ``timing_s`` phases, on the step's
+    last materialization) and their pages (the ``site`` step's ``timing_s``:
+    the printable pages and the bureau page's checklist table with its
+    small-cell suppression), in wall seconds and this process's CPU seconds;
+    ``publish_s`` is the marts + site steps' wall and ``share`` the
+    checklists' part of it. None when the run lacks them."""
+    marts = next((m["timing_s"] for m in meta.values()
+                  if isinstance(m.get("timing_s"), dict) and "checklist_marts_s" in m["timing_s"]), None)
+    site = (meta.get("site") or {}).get("timing_s") or {}
+    if marts is None or "checklist_pages_s" not in site:
+        return None
+    pages = site["checklist_pages_s"] + site.get("checklist_bureau_s", 0.0)
+    out = {"marts_s": marts["checklist_marts_s"], "pages_s": round(pages, 3),
+           "bureau_s": site.get("checklist_bureau_s"),  # of pages_s: the bureau table (suppression)
+           "total_s": round(marts["checklist_marts_s"] + pages, 3),
+           "marts_cpu_s": marts.get("checklist_marts_cpu_s"),
+           "pages_cpu_s": round(site.get("checklist_pages_cpu_s", 0.0) + site.get("checklist_bureau_cpu_s", 0.0), 3)}
+    publish = sum(steps[s]["wall_s"] for s in PUBLISH_STEPS if s in steps)
+    if publish:
+        out.update(publish_s=round(publish, 3), share=round(out["total_s"] / publish, 3))
+    return out
+
+
+def _median_checklists(runs: list[dict]) -> dict | None:
+    figs = [r.get("checklists") for r in runs]
+    if not figs or any(f is None for f in figs):
+        return None
+    return {k: round(statistics.median(f[k] for f in figs), 3) for k in figs[0]
+            if all(f.get(k) is not None for f in figs)}
+
+
 def run_once(input_dir: Path, as_of: str, work: Path) -> dict:
     from pipelines.runner import execute_run
+    from reports.privacy import _marks_of
 
+    # every run starts as a run in its own process does: the remembered small-cell suppression
+    # patterns (integer programs; seconds for the bureau's checklist tables) of an earlier run of
+    # the same data in this process would make the repeats after the first look cheaper
+    _marks_of.cache_clear()
     instance = DagsterInstance.ephemeral()
     with Sampler() as sampler:
         t0 = time.time()
@@ -203,7 +246,7 @@ def run_once(input_dir: Path, as_of: str, work: Path) -> dict:
                                                         key=lambda kv: kv[1][0])}
     meta = _materialization_metadata(instance, summary["run_id"])
     return {"steps": steps, "total": sampler.window(t0, t1), "run_id": summary["run_id"],
-            "rules": rule_suites(meta.get("findings", {})),
+            "rules": rule_suites(meta.get("findings", {})), "checklists": checklist_figures(meta, steps),
             "ingest_cache": {k: meta.get("ingest_log", {}).get(f"cache_{k}") for k in ("hits", "misses")},
             "ingest_tables": {k: meta.get("ingest_log", {}).get(f"tables_{k}") for k in ("kept", "appended")}}
 
@@ -214,7 +257,7 @@ def _median_run(runs: list[dict]) -> dict:
         vals = [r["steps"][name] for r in runs if name in r["steps"]]
         steps[name] = {k: statistics.median(v[k] for v in vals) for k in vals[0]}
     total = {k: statistics.median(r["total"][k] for r in runs) for k in runs[0]["total"]}
-    return {"steps": steps, "total": total}
+    return {"steps": steps, "total": total, "checklists": _median_checklists(runs)}
 
 
 def generate_fraction(out: Path, frac: float, seed: int) -> dict:
@@ -289,6 +332,10 @@ def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
         log(f"[{frac}]   of which the candidates' applications {r['candidates_in_rule_step_s']} s; the rule book "
             f"alone {r['rule_book_s']} s = {r['rule_book_over_floor']}x floor")
     log(f"[{frac}]   rules step phases (s): {r['runs'][0]['rules'].get('phases')}")
+    ck = r["median"].get("checklists")
+    if ck:
+        log(f"[{frac}] checklists: marts {ck['marts_s']} s / pages {ck['pages_s']} s / total {ck['total_s']} s "
+            f"= {ck.get('share', 0):.1%} of the marts + site steps ({ck.get('publish_s')} s)")
     for name, v in (r["runs"][0]["rules"].get("suites") or {}).items():
         log(f"[{frac}]   suite {name:<22} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU ({v['rules']} rules)")
     if "incremental" in r:
@@ -298,6 +345,10 @@ def _print_scale(frac: str, r: dict, log: Callable[[str], None]) -> None:
             f"{inc['speedup_vs_day_before']}x); cache {inc['run']['ingest_cache']}; tables "
             f"{inc['run'].get('ingest_tables')}; findings identical: "
             f"{inc['findings']['identical']} ({inc['findings']})")
+        ck = inc["run"].get("checklists")
+        if ck:  # over the day before's site: the pages are rewritten in place
+            log(f"[{frac}]   incremental checklists: marts {ck['marts_s']} s / pages {ck['pages_s']} s / total "
+                f"{ck['total_s']} s = {ck.get('share', 0):.1%} of the marts + site steps")
         for name, v in inc["run"]["steps"].items():
             log(f"[{frac}]   incremental {name:<18} {v['wall_s']:>8.2f} s wall {v['cpu_s']:>8.2f} s CPU "
                 f"{v['peak_rss_mb']:>8.0f} MB")
@@ -456,6 +507,13 @@ def markdown_table(report: dict) -> str:
                      f"{r['floor']['cpu_s']:.1f} | rules = {r['rules_over_floor']}x floor"
                      + (f" (rule book alone {r['rule_book_over_floor']}x)" if "rule_book_over_floor" in r else "")
                      + " |")
+        ck = r["median"].get("checklists")
+        if ck:
+            cpu = (f"{ck['marts_cpu_s']:.1f} / {ck['pages_cpu_s']:.1f}"
+                   if ck.get("marts_cpu_s") is not None and ck.get("pages_cpu_s") is not None else "—")
+            lines.append(f"| {frac} | {rows} | checklists: marts s / pages s / total s | {ck['marts_s']:.1f} / "
+                         f"{ck['pages_s']:.1f} / **{ck['total_s']:.1f}** | {cpu} | "
+                         f"{ck.get('share', 0):.1%} of marts + site ({ck.get('publish_s', 0):.1f} s) |")
         if "incremental" in r:
             inc = r["incremental"]
             t = inc["run"]["total"]

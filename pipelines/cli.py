@@ -263,6 +263,11 @@ def bench(
         tot = r["median"]["total"]
         t.add_row("[b]total[/b]", f"{tot['wall_s']:.2f}", f"{tot['cpu_s']:.2f}", f"{tot['peak_rss_mb']:.0f}")
         t.add_row("DuckDB floor (scan + group-by)", f"{r['floor']['wall_s']:.2f}", f"{r['floor']['cpu_s']:.2f}", "")
+        ck = r["median"].get("checklists")
+        if ck:  # issue 16 item 6: what the material checklists add to the marts + site steps
+            t.add_row(f"checklists: marts {ck['marts_s']:.2f} + pages {ck['pages_s']:.2f} s "
+                      f"({ck.get('share', 0):.0%} of marts + site)", f"{ck['total_s']:.2f}",
+                      f"{(ck.get('marts_cpu_s') or 0) + (ck.get('pages_cpu_s') or 0):.2f}", "")
         console.print(t)
     if "growth" in report:
         console.print(f"growth of total wall time vs smallest scale: {report['growth']}")

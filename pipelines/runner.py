@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -203,6 +204,133 @@ def _interrupted_message(committed: bool) -> str:
             "nothing was committed: the warehouse and the site are as they were")
 
 
+@dataclass
+class _RunPlan:
+    """Everything decided before any lock is taken: what runs, where, with which configuration."""
+    job: object
+    instance: DagsterInstance
+    as_of: str
+    run_id: str
+    run_config: dict
+    resources: dict
+    tags: dict
+    started: float  # perf_counter() once the arguments are checked: the summary's "seconds" count from here
+
+
+def _plan_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path, policy: Optional[Path],
+              console, instance: Optional[DagsterInstance], lock_timeout: float, tags: Optional[dict], defs,
+              accept_drop: Sequence[str], snapshot: bool) -> _RunPlan:
+    import uuid
+
+    from assets.publish import check_site_dir
+    from assets.settings import today_shanghai
+
+    from pipelines.automation import JOB_NAME
+
+    if defs is None:
+        from pipelines.definitions import defs
+    job = defs.resolve_job_def(JOB_NAME)
+    instance = instance or (terminal_instance() if console is not None else DagsterInstance.get())
+    as_of = check_as_of(as_of or today_shanghai().isoformat())
+    check_site_dir(Path(site), Path(input_dir), warehouse)
+    started = time.perf_counter()
+    return _RunPlan(job, instance, as_of,
+                    run_id=str(uuid.uuid4()),  # what Dagster uses; chosen here so the lock is taken first
+                    run_config=_job_run_config(job, input_dir, accept_drop, snapshot, console),
+                    resources=run_resources(warehouse, site, policy, lock_timeout),
+                    tags={"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})},
+                    started=started)
+
+
+def _job_run_config(job, input_dir: Path, accept_drop: Sequence[str], snapshot: bool, console) -> dict:
+    run_config = run_config_for(input_dir, accept_drop, snapshot)
+    nodes = {n.name for n in job.graph.nodes}
+    run_config["ops"] = {op: cfg for op, cfg in run_config["ops"].items() if op in nodes}  # tests' stand-in graphs
+    if console is not None:  # the progress lines replace Dagster's own console log
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    return run_config
+
+
+def _take_locks(warehouse: Path, site: Path, run_id: str, lock_timeout: float, console) -> None:
+    """The warehouse lock (the job's assets reuse it: same process, same run), then the site lock and a probe
+    of the warehouse file; the warehouse lock is given back when either of those fails."""
+    from assets.publish import acquire_site_lock
+    from assets.warehouse import abandon_run, acquire_lock, lock_holder, probe_warehouse
+
+    if lock_timeout > 0 and console is not None and lock_holder(warehouse):
+        console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
+                      f"({lock_holder(warehouse)}), waiting up to {lock_timeout:g} s…[/]")
+    acquire_lock(warehouse, run_id, lock_timeout)
+    from expectations.gx_suites import prefetch_gx
+
+    prefetch_gx()  # the rule step needs GX (~8 s import); the wiring starts it so it overlaps ingest
+    try:
+        acquire_site_lock(Path(site), run_id, lock_timeout)
+        probe_warehouse(warehouse)
+    except BaseException:
+        abandon_run(warehouse, run_id)
+        raise
+
+
+def _execute_job(plan: _RunPlan, console):
+    """Run the job in this process (with progress lines on ``console`` when given); the result, not raised."""
+    def execute():
+        return plan.job.execute_in_process(run_config=plan.run_config, instance=plan.instance,
+                                           raise_on_error=False, tags=plan.tags, partition_key=plan.as_of,
+                                           run_id=plan.run_id, resources=plan.resources)
+    if console is None:
+        return execute()
+    console.print(f"运行 / run {plan.run_id}  as_of {plan.as_of}")
+    with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…") as status:
+        progress = _Progress(console, status)
+        plan.instance.add_event_listener(plan.run_id, progress)
+        result = execute()
+    if sum(progress.checks.values()):
+        console.print(f"  检查 / asset checks: {progress.checks[True]} passed, "
+                      f"{progress.checks[False]} with findings / 发现问题")
+    return result
+
+
+def _run_locked(plan: _RunPlan, warehouse: Path, site: Path, console):
+    """Execute the planned run (locks already held); whatever happens, drop what it left uncommitted."""
+    from assets.publish import release_site
+    from assets.warehouse import _committed, abandon_run
+
+    try:
+        return _execute_job(plan, console)
+    except KeyboardInterrupt:
+        raise RunInterrupted(_interrupted_message((str(warehouse), plan.run_id) in _committed)) from None
+    finally:
+        abandon_run(warehouse, plan.run_id)  # no-op after a commit; else drop staging + lock
+        release_site(Path(site), plan.run_id)  # no-op after the swap; else drop the staged site + lock
+        prune_work_dir(Path(site), plan.run_id)
+
+
+def _raise_for_failure(result, warehouse: Path) -> None:
+    """RunRefused (input guard), RunInterrupted, or RuntimeError naming the failed step, for a failed run."""
+    from assets.warehouse import _committed
+
+    blocked = _blocked_checks(result)
+    if blocked:
+        raise RunRefused("运行已停止, 未提交也未发布 / run stopped before commit and publish (previous warehouse "
+                         "and site kept): " + " | ".join(blocked)
+                         + " — 如确属正常减少, 用 --accept-drop TABLE 重新运行 / if the drop is real, run again "
+                           "with --accept-drop TABLE")
+    if any(ev.event_type == DagsterEventType.RUN_FAILURE and "interrupt" in (ev.message or "").lower()
+           for ev in result.all_events):
+        raise RunInterrupted(_interrupted_message((str(warehouse), result.run_id) in _committed))
+    failures = [ev for ev in result.all_events if ev.event_type == DagsterEventType.STEP_FAILURE]
+    if failures:
+        msg = _innermost_message(failures[0].event_specific_data.error)
+        raise RuntimeError(f"run {result.run_id} failed in {failures[0].step_key}: {msg}")
+    raise RuntimeError(f"run {result.run_id} failed")
+
+
+def _step_seconds(result) -> dict:
+    return {ev.step_key: round(ev.event_specific_data.duration_ms / 1000, 2) for ev in result.all_events
+            if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key}
+
+
 def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Path,
                 policy: Optional[Path] = None, console=None, instance: Optional[DagsterInstance] = None,
                 lock_timeout: float = 0.0, tags: Optional[dict] = None, defs=None,
@@ -216,90 +344,20 @@ def execute_run(input_dir: Path, as_of: Optional[str], warehouse: Path, site: Pa
     committed), RunInterrupted on Ctrl-C, and RuntimeError naming the failed
     step and its error otherwise. ``defs`` defaults to
     ``pipelines.definitions.defs``."""
-    import uuid
-
-    from assets.publish import acquire_site_lock, check_site_dir, release_site
-    from assets.settings import today_shanghai
-    from assets.warehouse import _committed, abandon_run, acquire_lock, lock_holder, probe_warehouse
-
-    from pipelines.automation import JOB_NAME
-
-    if defs is None:
-        from pipelines.definitions import defs
-    job = defs.resolve_job_def(JOB_NAME)
-    instance = instance or (terminal_instance() if console is not None else DagsterInstance.get())
-    as_of = check_as_of(as_of or today_shanghai().isoformat())
     warehouse = Path(warehouse)
-    check_site_dir(Path(site), Path(input_dir), warehouse)
-    t0 = time.perf_counter()
-    run_config = run_config_for(input_dir, accept_drop, snapshot)
-    nodes = {n.name for n in job.graph.nodes}
-    run_config["ops"] = {op: cfg for op, cfg in run_config["ops"].items() if op in nodes}  # tests' stand-in graphs
-    resources = run_resources(warehouse, site, policy, lock_timeout)
-    run_tags = {"permits/as_of": as_of, "permits/input": str(input_dir), **(tags or {})}
-    run_id = str(uuid.uuid4())  # what Dagster uses; chosen here so the lock is taken first
-    if console is not None:  # the progress lines replace Dagster's own console log
-        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-
-    if lock_timeout > 0 and console is not None and lock_holder(warehouse):
-        console.print(f"[yellow]数据仓库正被写入, 等待最多 {lock_timeout:g} 秒 / warehouse busy "
-                      f"({lock_holder(warehouse)}), waiting up to {lock_timeout:g} s…[/]")
-    acquire_lock(warehouse, run_id, lock_timeout)  # the job's assets reuse it (same process, same run)
-    from expectations.gx_suites import prefetch_gx
-
-    prefetch_gx()  # the rule step needs GX (~8 s import); the wiring starts it so it overlaps ingest
-    try:
-        acquire_site_lock(Path(site), run_id, lock_timeout)
-        probe_warehouse(warehouse)
-    except BaseException:
-        abandon_run(warehouse, run_id)
-        raise
-    try:
-        if console is not None:
-            console.print(f"运行 / run {run_id}  as_of {as_of}")
-            with console.status("运行中 / running the asset graph (ingest → rules → marts → publish)…") as status:
-                progress = _Progress(console, status)
-                instance.add_event_listener(run_id, progress)
-                result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
-                                                tags=run_tags, partition_key=as_of, run_id=run_id,
-                                                resources=resources)
-            if sum(progress.checks.values()):
-                console.print(f"  检查 / asset checks: {progress.checks[True]} passed, "
-                              f"{progress.checks[False]} with findings / 发现问题")
-        else:
-            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
-                                            tags=run_tags, partition_key=as_of, run_id=run_id, resources=resources)
-    except KeyboardInterrupt:
-        raise RunInterrupted(_interrupted_message((str(warehouse), run_id) in _committed)) from None
-    finally:
-        abandon_run(warehouse, run_id)  # no-op after a commit; else drop staging + lock
-        release_site(Path(site), run_id)  # no-op after the swap; else drop the staged site + lock
-        prune_work_dir(Path(site), run_id)
-    steps = {}
-    for ev in result.all_events:
-        if ev.event_type == DagsterEventType.STEP_SUCCESS and ev.step_key:
-            steps[ev.step_key] = round(ev.event_specific_data.duration_ms / 1000, 2)
+    plan = _plan_run(input_dir, as_of, warehouse, site, policy, console, instance, lock_timeout, tags, defs,
+                     accept_drop, snapshot)
+    _take_locks(warehouse, site, plan.run_id, lock_timeout, console)
+    result = _run_locked(plan, warehouse, site, console)
+    steps = _step_seconds(result)
     if not result.success:
-        blocked = _blocked_checks(result)
-        if blocked:
-            raise RunRefused("运行已停止, 未提交也未发布 / run stopped before commit and publish (previous warehouse "
-                             "and site kept): " + " | ".join(blocked)
-                             + " — 如确属正常减少, 用 --accept-drop TABLE 重新运行 / if the drop is real, run again "
-                               "with --accept-drop TABLE")
-        if any(ev.event_type == DagsterEventType.RUN_FAILURE and "interrupt" in (ev.message or "").lower()
-               for ev in result.all_events):
-            raise RunInterrupted(_interrupted_message((str(warehouse), result.run_id) in _committed))
-        failures = [ev for ev in result.all_events if ev.event_type == DagsterEventType.STEP_FAILURE]
-        if failures:
-            msg = _innermost_message(failures[0].event_specific_data.error)
-            raise RuntimeError(f"run {result.run_id} failed in {failures[0].step_key}: {msg}")
-        raise RuntimeError(f"run {result.run_id} failed")
+        _raise_for_failure(result, warehouse)
     return {
         "run_id": result.run_id,
-        "as_of": as_of,
+        "as_of": plan.as_of,
         "warehouse": str(warehouse),
         "site": str(Path(site) / "index.html"),
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(time.perf_counter() - plan.started, 1),
         **_committed_counts(warehouse, result.run_id),
         **{f"step {k} (s)": v for k, v in steps.items()},
     }

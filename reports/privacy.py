@@ -192,7 +192,15 @@ def _marks_of(shape: tuple[int, int], data: bytes, min_cell: int) -> tuple[np.nd
     a small site build (the bureau's checklist tables: ~2,500 ``milp`` calls
     at demo scale), which a process building the same data again (a re-run,
     the test suite's runs on the demo) need not repeat."""
-    x = np.frombuffer(data, dtype=np.int64).reshape(shape)
+    aug = _augmented(np.frombuffer(data, dtype=np.int64).reshape(shape))
+    s = _Suppression(aug, min_cell)
+    withheld = s.settle()
+    sup = s.valid.copy() if withheld else s.sup
+    return aug, sup.reshape(aug.shape), (s.primary & sup).reshape(aug.shape), withheld
+
+
+def _augmented(x: np.ndarray) -> np.ndarray:
+    """Cells + row totals + column totals + grand total, shape (r+1, c+1)."""
     r, c = x.shape
     aug = np.zeros((r + 1, c + 1), dtype=np.int64)
     aug[:r, :c] = x
@@ -201,83 +209,98 @@ def _marks_of(shape: tuple[int, int], data: bytes, min_cell: int) -> tuple[np.nd
     aug[r, c] = x.sum()
     if c == 1:
         aug[:, 1] = aug[:, 0]  # one-way: the "row total" column mirrors the cells, never published separately
-    a, lines = _lines(r, c)
-    flat = aug.ravel()
-    valid = np.zeros(flat.size, dtype=bool)
-    for m in lines:
-        valid[m] = True
-    interior = np.zeros_like(valid)
-    interior[[i * (c + 1) + j for i in range(r) for j in range(c)]] = True
-    primary = valid & (flat > 0) & (flat < min_cell)
-    sup = primary.copy()
+    return aug
 
-    def pick(members: Iterable[int]) -> int | None:
-        cand = [k for k in members if not sup[k] and flat[k] > 0]
-        if not cand:
-            return None
+
+class _Suppression:
+    """The suppression pattern of one augmented table, grown from its primary
+    cells (see ``suppression_marks``); masks over the flattened table."""
+
+    def __init__(self, aug: np.ndarray, min_cell: int):
+        r, c = aug.shape[0] - 1, aug.shape[1] - 1
+        self.aug, self.min_cell = aug, min_cell
+        self.a, self.lines = _lines(r, c)
+        self.flat = flat = aug.ravel()
+        self.valid = np.zeros(flat.size, dtype=bool)
+        for m in self.lines:
+            self.valid[m] = True
+        self.interior = np.zeros_like(self.valid)
+        self.interior[[i * (c + 1) + j for i in range(r) for j in range(c)]] = True
+        self.primary = self.valid & (flat > 0) & (flat < min_cell)
+        self.sup = self.primary.copy()
+
+    def settle(self) -> bool:
+        """Suppress until nothing hidden can be worked out; True when the whole table must be withheld."""
+        for _ in range(3 * self.flat.size + 3):
+            self.close_lines()
+            det = determined_cells(self.a, self.sup)
+            if det:
+                if not self.protect(det[0]):
+                    return True
+                continue
+            pinned = self.pinned()
+            if not pinned:
+                return False
+            if not self.protect(pinned[0]):
+                return True
+        return True  # no stable pattern within the bound: publish nothing of the table
+
+    def close_lines(self) -> None:
+        """Every line with a suppressed cell gets at least two."""
+        changed = True
+        while changed:
+            changed = False
+            for m in self.lines:
+                if sum(self.sup[k] for k in m) == 1:
+                    k = self.pick(m)
+                    if k is not None:
+                        self.sup[k] = True
+                        changed = True
+
+    def pinned(self) -> list[int]:
+        """Hidden cells whose value the marks fix. A reader takes "<m" as 1 … m-1, or, where that has no
+        solution (hidden zeros), as 0 … m-1; only the first reading that pins a cell is tried."""
+        shape, pinned = self.aug.shape, []
+        for small_from in ((1, 0) if (self.primary & (self.flat == 0)).any() else (1,)):
+            if pinned:  # only the first pinned cell is protected next: the other reading can wait
+                break
+            ranges = feasible_ranges(self.aug, self.sup.reshape(shape), self.primary.reshape(shape), self.min_cell,
+                                     small_from=small_from, stop_at_fixed=True)
+            pinned += [k for k, (lo, hi) in (ranges or {}).items() if lo == hi]
+        return pinned
+
+    def _order(self, k: int) -> tuple:
         # smallest non-zero interior cell first, then non-zero totals
-        return min(cand, key=lambda k: (not interior[k], flat[k], k))
+        return (not self.interior[k], self.flat[k], k)
 
-    def widen(k0: int) -> bool:
+    def pick(self, members: Iterable[int]) -> int | None:
+        cand = [k for k in members if not self.sup[k] and self.flat[k] > 0]
+        return min(cand, key=self._order) if cand else None
+
+    def widen(self, k0: int) -> bool:
         """Suppress one more cell on a line of k0 (or anywhere); False when nothing is left."""
-        choices = [pick(m) for m in lines if k0 in m]
-        choices = [k for k in choices if k is not None]
+        choices = [k for k in (self.pick(m) for m in self.lines if k0 in m) if k is not None]
         if not choices:
-            choices = [k for k in range(flat.size) if valid[k] and not sup[k] and flat[k] > 0]
+            choices = [k for k in range(self.flat.size) if self.valid[k] and not self.sup[k] and self.flat[k] > 0]
             if not choices:
                 return False
-        sup[min(choices, key=lambda k: (not interior[k], flat[k], k))] = True
+        self.sup[min(choices, key=self._order)] = True
         return True
 
-    def protect(k0: int) -> bool:
+    def protect(self, k0: int) -> bool:
         """Hide one more cell so that k0 can no longer be worked out; False when nothing is left."""
-        if widen(k0):
+        if self.widen(k0):
             return True
         # every non-zero count on its lines is hidden and it can still be worked out (e.g. four 1s and
         # their total of 4, since "<5" is read as 1 … 4): hide the zeros of those lines too, as "<m"
         # (fewer than m is true of 0), so the reader no longer knows how many of the cells are non-zero
-        zeros = [k for m in lines if k0 in m for k in m if valid[k] and not sup[k] and flat[k] == 0]
+        zeros = [k for m in self.lines if k0 in m for k in m
+                 if self.valid[k] and not self.sup[k] and self.flat[k] == 0]
         if not zeros:
             return False
-        sup[zeros] = True
-        primary[zeros] = True
+        self.sup[zeros] = True
+        self.primary[zeros] = True
         return True
-
-    withheld = False
-    for _ in range(3 * flat.size + 3):
-        changed = True
-        while changed:  # every line with a suppressed cell has at least two
-            changed = False
-            for m in lines:
-                if sum(sup[k] for k in m) == 1:
-                    k = pick(m)
-                    if k is not None:
-                        sup[k] = True
-                        changed = True
-        det = determined_cells(a, sup)
-        if det:
-            if not protect(det[0]):
-                withheld = True
-                break
-            continue
-        # a reader takes "<m" as 1 … m-1, or, where that has no solution (hidden zeros), as 0 … m-1
-        pinned = []
-        for small_from in ((1, 0) if (primary & (flat == 0)).any() else (1,)):
-            if pinned:  # only the first pinned cell is protected next: the other reading can wait
-                break
-            ranges = feasible_ranges(aug, sup.reshape(aug.shape), primary.reshape(aug.shape), min_cell,
-                                     small_from=small_from, stop_at_fixed=True)
-            pinned += [k for k, (lo, hi) in (ranges or {}).items() if lo == hi]
-        if not pinned:
-            break
-        if not protect(pinned[0]):
-            withheld = True
-            break
-    else:  # no stable pattern within the bound: publish nothing of the table
-        withheld = True
-    if withheld:
-        sup = valid.copy()
-    return aug, sup.reshape(aug.shape), (primary & sup).reshape(aug.shape), withheld
 
 
 def suppress_small_cells(df: pl.DataFrame, value_cols: Sequence[str], min_cell: int = 5,
@@ -304,7 +327,7 @@ def suppress_small_cells(df: pl.DataFrame, value_cols: Sequence[str], min_cell: 
     txt = np.where(primary, f"<{min_cell}", np.where(sup, SECONDARY_MARK, aug.astype(str))).astype(object)
     if withheld:  # nothing of the table can be shown: every count None (the page says "withheld")
         txt[:] = None
-    r, c = counts.shape[0], len(value_cols)
+    c = len(value_cols)
     out_cols: dict[str, list] = {}
     for lc in label_cols:
         vals = df[lc].cast(pl.String).to_list()

@@ -48,10 +48,11 @@ def demo_run(demo_data, tmp_path_factory) -> dict:
 
     base = tmp_path_factory.mktemp("demo-run")
     warehouse, site = base / "warehouse.duckdb", base / "site"
+    instance = DagsterInstance.ephemeral()  # kept: tests read the run's events (materialization metadata)
     summary = execute_run(input_dir=demo_data["dir"], as_of=demo_data["reference_date"], warehouse=warehouse,
-                          site=site, instance=DagsterInstance.ephemeral())
+                          site=site, instance=instance)
     return {"warehouse": warehouse, "site": site, "summary": summary, "data": demo_data,
-            "as_of": demo_data["reference_date"]}
+            "as_of": demo_data["reference_date"], "instance": instance}
 
 
 @pytest.fixture()

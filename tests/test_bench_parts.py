@@ -134,3 +134,54 @@ def test_day_before_state_restores_the_warehouse_and_the_cache_entries(tmp_path)
         assert (work / "warehouse.duckdb").read_bytes() == b"day before"
         assert sorted(p.name for p in cache.iterdir()) == ["old-entry"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inc-1"]  # the snapshot is gone
+
+
+def test_the_demo_run_records_what_the_checklists_add(demo_run):
+    """Issue 16 item 6 in `permits bench`: the marts step records its checklist marts' time and the site step
+    its checklist pages' time as `timing_s` phases (read from the session demo run's own events)."""
+    from assets.marts.checklists import CHECKLIST_MARTS
+    from pipelines.bench import _materialization_metadata, checklist_figures, step_windows
+
+    instance, run_id = demo_run["instance"], demo_run["summary"]["run_id"]
+    meta = _materialization_metadata(instance, run_id)
+    with_phases = [k for k, m in meta.items() if k != "findings" and "timing_s" in m and k != "site"]
+    assert len(with_phases) == 1  # once per marts step, on its last materialization
+    marts = meta[with_phases[0]]["timing_s"]
+    assert set(marts) == {"prepare_s", "marts_s", "checklist_marts_s", "checklist_marts_cpu_s"}
+    # the checklist phase is the checklist marts' own seconds, the other marts apart
+    assert abs(marts["checklist_marts_s"] - sum(meta[m]["seconds"] for m in CHECKLIST_MARTS)) < 0.01
+    others = sum(m["seconds"] for k, m in meta.items() if "policy_version" in m and k not in CHECKLIST_MARTS)
+    assert abs(marts["marts_s"] - others) < 0.05 and marts["checklist_marts_s"] > 0
+    site = meta["site"]["timing_s"]
+    assert site["checklist_pages_s"] > 0 and site["checklist_pages_cpu_s"] >= 0 and "checklist_bureau_cpu_s" in site
+    steps = {k: {"wall_s": t1 - t0} for k, (t0, t1) in step_windows(instance, run_id).items()}
+    ck = checklist_figures(meta, steps)
+    assert abs(ck["total_s"] - (marts["checklist_marts_s"] + site["checklist_pages_s"] + site["checklist_bureau_s"])) < 0.002
+    assert abs(ck["pages_cpu_s"] - (site["checklist_pages_cpu_s"] + site["checklist_bureau_cpu_s"])) < 0.002
+    assert ck["publish_s"] == round(steps["marts"]["wall_s"] + steps["site"]["wall_s"], 3)
+    assert 0 < ck["share"] < 1
+
+
+def test_markdown_table_reports_the_checklists_median_and_share():
+    from pipelines.bench import _median_run, markdown_table
+
+    def run(marts_s, pages_s, marts_wall, site_wall):
+        steps = {"marts": {"wall_s": marts_wall, "cpu_s": 1.0, "peak_rss_mb": 1.0},
+                 "site": {"wall_s": site_wall, "cpu_s": 1.0, "peak_rss_mb": 1.0}}
+        return {"steps": steps, "total": {"wall_s": 9.0, "cpu_s": 9.0, "peak_rss_mb": 9.0},
+                "checklists": {"marts_s": marts_s, "pages_s": pages_s, "total_s": marts_s + pages_s,
+                               "marts_cpu_s": marts_s / 2, "pages_cpu_s": pages_s / 2,
+                               "publish_s": marts_wall + site_wall, "share": (marts_s + pages_s) / (marts_wall + site_wall)}}
+
+    runs = [run(2.0, 6.0, 10.0, 30.0), run(3.0, 9.0, 20.0, 20.0), run(20.0, 60.0, 50.0, 150.0)]
+    med = _median_run(runs)
+    assert med["checklists"]["marts_s"] == 3.0 and med["checklists"]["pages_s"] == 9.0
+    assert med["checklists"]["total_s"] == 12.0 and med["checklists"]["share"] == 0.3
+    report = {"scales": {"1": {"floor": {"wall_s": 1.0, "cpu_s": 1.0, "rows_scanned": 10}, "runs": runs,
+                               "median": med, "rules_over_floor": 2.0}}}
+    row = [ln for ln in markdown_table(report).splitlines() if "checklists" in ln]
+    assert row == ["| 1 | 10 | checklists: marts s / pages s / total s | 3.0 / 9.0 / **12.0** | 1.5 / 4.5 | "
+                   "30.0% of marts + site (40.0 s) |"]
+    # a bench.json from before the checklists were measured still prints, without the row
+    del med["checklists"]
+    assert "checklists" not in markdown_table(report)

@@ -244,7 +244,7 @@ def test_entries_without_failing_rows_serve_later_as_of_and_give_a_fresh_runs_ta
     assert 0 < clean < len(metas) == first.cache["misses"]  # the demo has clean files and messy ones
     nxt = _ingest(folders["after"], tmp_path / "w.duckdb", "r2", later, cache_dir)
     assert nxt.cache == {"hits": clean, "misses": len(metas) - clean}
-    fresh = _ingest(folders["after"], tmp_path / "fresh.duckdb", "r2", later, None)
+    _ingest(folders["after"], tmp_path / "fresh.duckdb", "r2", later, None)
     a, b = _snapshot(tmp_path / "w.duckdb"), _snapshot(tmp_path / "fresh.duckdb")
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t} differs between the cached and the fresh run at a later as_of"
@@ -422,7 +422,7 @@ def test_a_new_key_meeting_an_earlier_row_rebuilds_the_table(folders, before_csv
     res = _ingest(after, db, "d2", as_of, cache_dir)
     assert res.appended == [] and "contributions" not in res.skipped
     assert res.cache["misses"] == 1  # the attempt's parse is reused by the rebuild
-    fresh = _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
+    _ingest(after, tmp_path / "fresh.duckdb", "d2", as_of, None)
     a, b = _snapshot(db), _snapshot(tmp_path / "fresh.duckdb")
     for t in COMPARED:
         assert a[t].equals(b[t]), f"{t}: differs from a full run"

@@ -3,7 +3,6 @@ and conservation (read = loaded + quarantined + collapsed) on a messy folder."""
 import codecs
 import datetime as dt
 import json
-import shutil
 
 import polars as pl
 import pytest

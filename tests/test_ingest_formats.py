@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from core.contract import ENUMS, TABLES, enum_lookup, header_map, norm_name, recognise_table
 from assets.ingest.normalize import (clean_text, parse_bool, parse_date, parse_enum, parse_integer, parse_money,
                                      parse_month)
-from fixtures.ingest.make import (EMPLOYER_HEADER, employer_row, ingest, make_id, make_uscc, person_row,
-                                  write_csv)
+from fixtures.ingest.make import (EMPLOYER_HEADER, employer_row, ingest, make_id, make_uscc, write_csv)
 
 
 def run(expr_fn, values):

@@ -90,10 +90,11 @@ def cands():
                                         "status": "active"})
     for t, r in rows.items():
         insert(con, t, r)
-    policy = prepare(con, A, PACKAGED_POLICY)
+    prepare(con, A, PACKAGED_POLICY)
     build_candidates(con, A)
     got = {r[0]: r[1:] for r in con.execute(
-        "SELECT id_number, blocking_rule_ids, eligible_on, blocking_reasons_zh, chk_age_limit FROM candidates"
+        "SELECT id_number, blocking_rule_ids, eligible_on, blocking_reasons_zh, chk_age_limit, gender, birth_date, age "
+        "FROM candidates"
     ).fetchall()}
     yield ids, got
     con.close()
@@ -102,7 +103,7 @@ def cands():
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_check_blocks_with_its_rule(cands, case):
     ids, got = cands
-    blocking, eligible_on, reasons_zh, _ = got[ids[case]]
+    blocking, eligible_on, reasons_zh = got[ids[case]][:3]
     expected = CASES[case][3]
     assert blocking == expected
     if expected:
@@ -111,6 +112,18 @@ def test_each_check_blocks_with_its_rule(cands, case):
         assert all(z in reasons_zh for z in zh)
     else:
         assert eligible_on == A and reasons_zh == ""
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_birth_date_and_gender_for_every_id_type(cands, case):
+    """(v2) passports carry no birth date or gender: the candidate shows the persons table's columns (the rule
+    book's person_birth_on / person_sex); the 18-character IDs give them."""
+    ids, got = cands
+    _, _, _, _, gender, birth, age = got[ids[case]]
+    extra = CASES[case][2]
+    want_birth, male = extra[1:] if isinstance(extra, tuple) else (dt.date(1990, 3, 7), True)
+    assert (gender, birth) == ("M" if male else "F", want_birth)
+    assert age == A.year - want_birth.year - ((A.month, A.day) < (want_birth.month, want_birth.day))
 
 
 def test_age_limit_passed_before_tenure_completes():
@@ -129,7 +142,7 @@ def test_age_limit_passed_before_tenure_completes():
     w, e = history(pid, dt.date(2012, 7, 15))
     insert(con, "work_history", w)
     insert(con, "education_history", e)
-    policy = prepare(con, A, PACKAGED_POLICY)
+    prepare(con, A, PACKAGED_POLICY)
     build_candidates(con, A)
     assert con.execute("SELECT eligible_on, chk_age_limit FROM candidates").fetchall() == [
         (add_months(hired, 6), "ok")]
@@ -171,3 +184,4 @@ def test_withholder_forecast():
     assert got[pids["mid"]] == ("wait", dt.date(2026, 9, 1))
     assert got[pids["joined"]][0] == "wait" and got[pids["joined"]][1] == dt.date(2026, 12, 1)
     assert got[pids["now"]] == ("blocked", None)
+

@@ -27,7 +27,8 @@ from dagster import (AssetCheckResult, AssetExecutionContext, AssetSpec, Definit
 from assets.commit import warehouse_commit  # noqa: E402
 from assets.settings import AS_OF_PARTITIONS, INGEST_OP, IngestConfig, PermitsSettings, resolve_as_of  # noqa: E402
 from assets.warehouse import Warehouse, ensure_findings_tables, rows_metadata  # noqa: E402
-from reports.site.builder import SiteResult, stage_site  # noqa: E402
+from reports.site.builder import SiteResult  # noqa: E402
+from reports.site.publish import stage_site  # noqa: E402
 
 FAULT_POINTS = ("between_assets", "mid_warehouse", "mid_site", "before_commit")
 
@@ -124,7 +125,7 @@ def employer_summary(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 
 
 def _toy_pages(con, out: Path, *, run_id: str, as_of) -> object:
-    """The toy's site content, written by the real publish (reports.site.builder.stage_site)."""
+    """The toy's site content, written by the real publish (reports.site.publish.stage_site)."""
     emp = con.sql("SELECT uscc, people, findings FROM employer_summary ORDER BY uscc").fetchall()
     pages = {"index.html": f"<html><body>as_of {as_of} run {run_id}</body></html>"}
     for uscc, n, f in emp:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from test_rules_helpers import E1, E2, P1, base_tables, contributions_for, pid, run_rules, usc

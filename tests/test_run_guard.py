@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from assets.guard import assess, max_drop_share
 from assets.publish import SiteBusy, SiteDirError, check_site_dir
-from assets.warehouse import WarehouseDamaged, WarehouseIOError, prev_path
+from assets.warehouse import WarehouseDamaged, prev_path
 from pipelines.cli import app
 from pipelines.runner import RunRefused, as_of_range, check_as_of, execute_run
 
@@ -250,17 +250,17 @@ def test_impossible_as_of_names_the_valid_range(bad, tmp_path):
 
 
 def test_disk_full_on_the_site_names_the_path(world, monkeypatch):
-    import reports.site.builder as B
+    import reports.site.pages as P
 
     w = world
-    real = B._write
+    real = P.write_text
 
     def full(path, text):
         if path.name == "rules.html":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, text)
 
-    monkeypatch.setattr(B, "_write", full)
+    monkeypatch.setattr(P, "write_text", full)
     with pytest.raises(RuntimeError) as exc:
         run(w)
     assert "no space left" in str(exc.value) and ".site.new-" in str(exc.value)

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reports.privacy import ID_SEP, find_unmasked_ids, mask_ids_in_text, mask_ids_in_text_expr
+from reports.site import bureau_data as B
 from reports.site import data as D
 from reports.site import publish_site
 
@@ -130,7 +131,7 @@ def test_one_failing_page_does_not_fail_the_site(tmp_path, monkeypatch):
     def broken(*a, **k):
         raise ValueError("a mart the bureau page reads is malformed")
 
-    monkeypatch.setattr(D, "bureau_data", broken)
+    monkeypatch.setattr(B, "bureau_data", broken)
     res = publish_site(con, tmp_path / "site", run_id="r", as_of=AS_OF, background_cleanup=False)
     assert list(res.failed_pages) == ["bureau/index.html"]
     bureau = (tmp_path / "site" / "bureau" / "index.html").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from stdnum.cn import ric, uscc
 
+from csv_support import read_generated_csv as _read_csv
 from pipelines.cli import DEMO_SEED
 from pipelines.synthetic import generate
 from pipelines.synthetic.answer_key import evaluate
@@ -41,14 +42,6 @@ def _waived(d: Path) -> set[tuple[str, str]]:
     with open(d / "expected_findings.csv", encoding="utf-8", newline="") as fh:
         return {(r["rule_id"], r["entity_key"]) for r in csv.DictReader(fh) if r["waived"] == "true"}
 
-
-def _read_csv(path: Path) -> list[dict]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    return list(csv.DictReader(text.splitlines()))
 
 
 def _norm_id(v: str) -> str:

@@ -4,7 +4,6 @@ demo files and answer key (the session's ``demo_data``: generated once), the way
 a reader of the folder would see them."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import unicodedata
@@ -14,6 +13,7 @@ from pathlib import Path
 import polars as pl
 from stdnum.cn import ric
 
+from csv_support import read_generated_csv as _rows
 from core.contract import ENUMS
 from pipelines.synthetic.v2 import UNREGISTERED
 
@@ -27,14 +27,6 @@ V2_CHANGED = ["ELIG-CONTRIB-6M", "RENEW-CONTRIB-GAP", "NC-CONTRIB-GAP", "ELIG-EM
               "EMP-BRANCH-QUOTA", "XFER-DEFERRAL-EXPIRED", "DQ-BAD-ID", "DQ-REQUIRED", "DQ-ORPHAN", "DEP-CHILD16-NO-PROOF"]
 OPEN = {"draft", "person_submitted", "employer_submitted", "under_review", "returned"}
 
-
-def _rows(path: Path) -> list[dict]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    return list(csv.DictReader(text.splitlines()))
 
 
 def _key(d: Path) -> list[dict]:

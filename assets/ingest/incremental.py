@@ -49,9 +49,7 @@ def table_state(name: str, items: list, looked_up: dict, state: dict, rules: dic
     this run — an entry made at an earlier as_of serves it only when none of its
     rows failed, so the row checks give the same result, and the table-wide
     stages do not depend on as_of."""
-    import hashlib
 
-    from assets.ingest.cache import code_version
 
     if any(not isinstance(i, Path) for i in items):
         return TableState()

@@ -174,170 +174,231 @@ def process_table(table: Table, sources, as_of: dt.date, parents: dict[str, pl.S
     seen = [] if seen is None else seen
     labels = list(dict.fromkeys(labels))
     src_type = pl.Enum(labels) if labels else pl.String
-    tcols = [f"t__{c.name}" for c in table.columns]
-    okcols = [f"ok__{c.name}" for c in table.columns if c.base_kind == "id_number"]
-    keep = ["_rid", "_src", "_row", "_ncells", "_nheader", *tcols, *okcols]
-    money = [c.name for c in table.columns if c.base_kind == "money"]
-    shard = _shard_expr(table)
-    parts: list[_Part] = []
-    fail_parts, qinfo_parts, raw_parts = [], [], []
-    offset = 0
-    spill = SpillFolder(spill_root)
-
-    def hold(part: _Part) -> None:
-        parts.append(part)
-        if sum(p.rows for p in parts) > BUCKET_ROWS:
-            for i, p in enumerate(parts):
-                p.spill(spill.path, i)
-
-    with spill:
+    g = _Gather(table, as_of, src_type, SpillFolder(spill_root))
+    with g.spill:
         for s in sources:
             seen.append(s)
-            base = offset
             if s.cached is not None:  # typed and row-checked in an earlier run: shift the row ids only
-                fr = s.cached.frames
-                offset += s.n_rows
-                part = _Part(s.label, base, pl.scan_parquet(s.cached.passing_path).select(pl.len()).collect().item(),
-                             path=s.cached.passing_path)
-                if part.rows + sum(p.rows for p in parts) <= BUCKET_ROWS:  # in memory; the file stays the spill
-                    part.frame = part.load(0, N_SHARDS, keep + ["_shard"], src_type)
-                hold(part)
-                if fr["fails"].height:
-                    fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
-                    qinfo_parts.append(_from_local(fr["qinfo"], base, QINFO_COLUMNS, _src=pl.lit(s.label)))
-                    raw_parts.append(_from_local(fr["raw"], base, ["_rid", "raw"]))
-                continue
-            f = s.frame.with_columns(pl.lit(s.label).cast(src_type).alias("_src"),
-                                     pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
-                                     pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("_rid"),
-                                     *[pl.lit(s.scales.get(m, 1), dtype=pl.Int64).alias(f"_scale__{m}")
-                                       for m in money])
-            s.n_rows = f.height
-            offset += f.height
-            s.frame = s.frame.clear()  # the raw strings are no longer needed in memory
-            _mark("typing")
-            f = type_columns(f, table, as_of)
-            _mark("row checks")
-            fails = row_failures(f, table, as_of)
-            _mark("failed rows")
-            q_part = raw_part = None
-            if fails.height:
-                bad = fails.select("_rid").unique()
-                failed = f.join(bad, on="_rid", how="semi")
-                q_part, raw_part = quarantine_info(failed, table), raw_json_of(failed, s)
-                qinfo_parts.append(q_part)
-                raw_parts.append(raw_part)
-                f = f.join(bad, on="_rid", how="anti", maintain_order="left")
-                fail_parts.append(fails)
-            _mark("passing rows")
-            part = _Part(s.label, base, f.height, frame=f.select(*keep, shard))
-            del f
-            if store is not None and s.cache_key is not None:
-                _mark("cache store")
-                part.path = store(s, {
-                    "passing": _to_local(part.frame.drop("_src"), base),
-                    "fails": _to_local(fails, base),
-                    "qinfo": _to_local((q_part if q_part is not None else quarantine_info(part.frame.clear(), table))
-                                       .drop("_src"), base),
-                    "raw": _to_local(raw_part if raw_part is not None else
-                                     pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String}), base),
-                    "extras": s.extras,
-                })
-            hold(part)
-        return _table_wide(table, seen, parts, fail_parts, qinfo_parts, raw_parts, keep, src_type, parents, sink)
+                g.add_cached(s)
+            else:
+                g.add_read(s, store)
+        return _TableWide(table, seen, g, parents, sink).run()
 
 
-def _table_wide(table: Table, sources: list[Source], parts: list[_Part], fail_parts: list, qinfo_parts: list,
-                raw_parts: list, keep: list[str], src_type, parents: dict[str, pl.Series], sink) -> TableOutcome:
+class _Gather:
+    """Stage (b) of one table, one source at a time: the passing rows of every
+    source (``parts``, spilled to disk once they outgrow ``BUCKET_ROWS``) and
+    the quarantined rows' failures, details and raw values; row ids ``_rid``
+    run over all sources in their order."""
+
+    def __init__(self, table: Table, as_of: dt.date, src_type, spill: SpillFolder):
+        self.table, self.as_of, self.src_type, self.spill = table, as_of, src_type, spill
+        tcols = [f"t__{c.name}" for c in table.columns]
+        okcols = [f"ok__{c.name}" for c in table.columns if c.base_kind == "id_number"]
+        self.keep = ["_rid", "_src", "_row", "_ncells", "_nheader", *tcols, *okcols]
+        self.money = [c.name for c in table.columns if c.base_kind == "money"]
+        self.shard = _shard_expr(table)
+        self.parts: list[_Part] = []
+        self.fail_parts, self.qinfo_parts, self.raw_parts = [], [], []
+        self.offset = 0
+
+    def hold(self, part: _Part) -> None:
+        self.parts.append(part)
+        if sum(p.rows for p in self.parts) > BUCKET_ROWS:
+            for i, p in enumerate(self.parts):
+                p.spill(self.spill.path, i)
+
+    def add_cached(self, s: Source) -> None:
+        """A source typed and row-checked in an earlier run: its cached frames, row ids shifted."""
+        base, fr = self.offset, s.cached.frames
+        self.offset += s.n_rows
+        part = _Part(s.label, base, pl.scan_parquet(s.cached.passing_path).select(pl.len()).collect().item(),
+                     path=s.cached.passing_path)
+        if part.rows + sum(p.rows for p in self.parts) <= BUCKET_ROWS:  # in memory; the file stays the spill
+            part.frame = part.load(0, N_SHARDS, self.keep + ["_shard"], self.src_type)
+        self.hold(part)
+        if fr["fails"].height:
+            self.fail_parts.append(_from_local(fr["fails"], base, list(FAIL_SCHEMA)))
+            self.qinfo_parts.append(_from_local(fr["qinfo"], base, QINFO_COLUMNS, _src=pl.lit(s.label)))
+            self.raw_parts.append(_from_local(fr["raw"], base, ["_rid", "raw"]))
+
+    def add_read(self, s: Source, store) -> None:
+        """A source read now: typing, row checks, its failed rows quarantined, the rest held (and cached)."""
+        base = self.offset
+        f = self._numbered(s)
+        _mark("typing")
+        f = type_columns(f, self.table, self.as_of)
+        _mark("row checks")
+        fails = row_failures(f, self.table, self.as_of)
+        _mark("failed rows")
+        q_part = raw_part = None
+        if fails.height:
+            bad = fails.select("_rid").unique()
+            q_part, raw_part = self._quarantine(f.join(bad, on="_rid", how="semi"), s)
+            f = f.join(bad, on="_rid", how="anti", maintain_order="left")
+            self.fail_parts.append(fails)
+        _mark("passing rows")
+        part = _Part(s.label, base, f.height, frame=f.select(*self.keep, self.shard))
+        del f
+        if store is not None and s.cache_key is not None:
+            _mark("cache store")
+            part.path = store(s, self._cache_frames(s, part, base, fails, q_part, raw_part))
+        self.hold(part)
+
+    def _numbered(self, s: Source) -> pl.DataFrame:
+        """The source's raw frame with its label, header row count, run-wide row ids and money scales; the
+        source keeps only its row count (the raw strings are no longer needed in memory)."""
+        f = s.frame.with_columns(pl.lit(s.label).cast(self.src_type).alias("_src"),
+                                 pl.lit(s.n_header, dtype=pl.Int64).alias("_nheader"),
+                                 pl.int_range(self.offset, self.offset + pl.len(), dtype=pl.Int64).alias("_rid"),
+                                 *[pl.lit(s.scales.get(m, 1), dtype=pl.Int64).alias(f"_scale__{m}")
+                                   for m in self.money])
+        s.n_rows = f.height
+        self.offset += f.height
+        s.frame = s.frame.clear()
+        return f
+
+    def _quarantine(self, failed: pl.DataFrame, s: Source) -> tuple[pl.DataFrame, pl.DataFrame]:
+        q_part, raw_part = quarantine_info(failed, self.table), raw_json_of(failed, s)
+        self.qinfo_parts.append(q_part)
+        self.raw_parts.append(raw_part)
+        return q_part, raw_part
+
+    def _cache_frames(self, s: Source, part: _Part, base: int, fails, q_part, raw_part) -> dict:
+        """What the ingest cache keeps of a source read now (source-local row ids)."""
+        qinfo = q_part if q_part is not None else quarantine_info(part.frame.clear(), self.table)
+        raw = raw_part if raw_part is not None else pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
+        return {"passing": _to_local(part.frame.drop("_src"), base), "fails": _to_local(fails, base),
+                "qinfo": _to_local(qinfo.drop("_src"), base), "raw": _to_local(raw, base), "extras": s.extras}
+
+
+class _TableWide:
     """Stages (c)-(f) per bucket of shards (one bucket while the table fits in memory)."""
-    by_label = {s.label: s for s in sources}
-    tcols = [f"t__{c.name}" for c in table.columns]
-    keys = [f"t__{k}" for k in table.key_columns]
-    total = sum(p.rows for p in parts)
-    k = min(N_SHARDS, max(1, -(-total // BUCKET_ROWS)))
-    if k > 1 and any(p.frame is not None for p in parts):
-        k = 1  # only on-disk parts are worth splitting (cannot happen: hold() spills beyond BUCKET_ROWS)
-    bounds = [round(i * N_SHARDS / k) for i in range(k + 1)]
-    empty = pl.DataFrame(schema={
-        "_rid": pl.Int64, "_src": src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
-        **{f"t__{c.name}": pl_type(c) for c in table.columns},
-        **{f"ok__{c.name}": pl.Boolean for c in table.columns if c.base_kind == "id_number"}})
-    late, collapsed, mm_parts, key_parts = [], [], [], []
-    n_loaded = 0
-    for b in range(k):
-        lo, hi = bounds[b], bounds[b + 1]
-        loaded_parts = [p.load(lo, hi, keep, src_type) for p in parts]
+
+    def __init__(self, table: Table, sources: list[Source], g: _Gather, parents: dict[str, pl.Series], sink):
+        self.table, self.sources, self.parents, self.sink = table, sources, parents, sink
+        self.parts, self.keep, self.src_type = g.parts, g.keep, g.src_type
+        self.fail_parts, self.qinfo_parts, self.raw_parts = g.fail_parts, g.qinfo_parts, g.raw_parts
+        self.tcols = [f"t__{c.name}" for c in table.columns]
+        self.keys = [f"t__{k}" for k in table.key_columns]
+        self.empty = pl.DataFrame(schema={
+            "_rid": pl.Int64, "_src": g.src_type, "_row": pl.Int64, "_ncells": pl.Int64, "_nheader": pl.Int64,
+            **{f"t__{c.name}": pl_type(c) for c in table.columns},
+            **{f"ok__{c.name}": pl.Boolean for c in table.columns if c.base_kind == "id_number"}})
+        self.late, self.collapsed, self.mm_parts, self.key_parts = [], [], [], []
+        self.n_loaded = 0
+
+    def run(self) -> TableOutcome:
+        total = sum(p.rows for p in self.parts)
+        k = min(N_SHARDS, max(1, -(-total // BUCKET_ROWS)))
+        if k > 1 and any(p.frame is not None for p in self.parts):
+            k = 1  # only on-disk parts are worth splitting (cannot happen: hold() spills beyond BUCKET_ROWS)
+        bounds = [round(i * N_SHARDS / k) for i in range(k + 1)]
+        for b in range(k):
+            self.bucket(bounds[b], bounds[b + 1], k)
+        return self.outcome()
+
+    def load(self, lo: int, hi: int, k: int) -> pl.DataFrame:
+        """The passing rows of shards ``lo``..``hi``-1 of every source, in ``_rid`` order."""
+        loaded_parts = [p.load(lo, hi, self.keep, self.src_type) for p in self.parts]
         if k == 1:
-            for p in parts:
+            for p in self.parts:
                 p.frame = None  # the bucket holds the rows now
-        ok = pl.concat(loaded_parts) if loaded_parts else empty
+        ok = pl.concat(loaded_parts) if loaded_parts else self.empty
         del loaded_parts
         if not ok["_rid"].is_sorted():
             ok = ok.sort("_rid")  # a bucket read from disk comes in shard order
+        return ok
+
+    def bucket(self, lo: int, hi: int, k: int) -> None:
+        table = self.table
+        ok = self.load(lo, hi, k)
         # (c) exact duplicates after normalisation collapse to the first occurrence;
         # (d) conflicting duplicates of a key (among what is left): all quarantined
         _mark("duplicates")
-        first, conflict = duplicate_masks(ok, tcols, keys)
-        collapsed.append(ok.filter(~first).group_by("_src").len())
+        first, conflict = duplicate_masks(ok, self.tcols, self.keys)
+        self.collapsed.append(ok.filter(~first).group_by("_src").len())
         dup = ok.filter(conflict)
         ok = ok.filter(first & ~conflict)
         del first, conflict
-        late.append(dup)
-        fail_parts.append(dup.select(
+        self.late.append(dup)
+        self.fail_parts.append(dup.select(
             pl.col("_rid"), pl.lit("DQ-DUP-KEY").alias("rule_id"),
             pl.lit(", ".join(table.key_columns)).alias("column"),
             pl.concat_str([pl.col(f"t__{c}").cast(pl.String).fill_null("") for c in table.key_columns],
                           separator=", ").alias("value")))
         _mark("orphans")
         # (e) orphans against what persons / employers loaded
-        orphan_parts = []
-        for col, parent in table.references:
-            keys_loaded = parents.get(parent)
-            if keys_loaded is None:
-                continue
-            m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
-            orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
-                                                    pl.lit(col).alias("column"), pl.col(f"t__{col}").alias("value")))
-        if orphan_parts:
-            orphans = pl.concat(orphan_parts)
-            fail_parts.append(orphans)
+        orphans = _orphans(table, ok, self.parents)
+        if orphans is not None:
+            self.fail_parts.append(orphans)
             orphan_ids = orphans.select("_rid").unique()
-            late.append(ok.join(orphan_ids, on="_rid", how="semi"))
+            self.late.append(ok.join(orphan_ids, on="_rid", how="semi"))
             ok = ok.join(orphan_ids, on="_rid", how="anti", maintain_order="left")
         _mark("final select")
         out, mm = _finish(table, ok)
         del ok
+        self.emit(out, mm)
+
+    def emit(self, out: pl.DataFrame, mm: pl.DataFrame | None) -> None:
+        """The bucket's loaded rows: counted, keys kept (persons / employers), written through the sink."""
         if mm is not None:
-            mm_parts.append(mm)
-        n_loaded += out.height
-        if table.name in ("persons", "employers"):
-            key_parts.append(out[table.key_columns[0]])
-        if sink is not None and out.height:
+            self.mm_parts.append(mm)
+        self.n_loaded += out.height
+        if self.table.name in ("persons", "employers"):
+            self.key_parts.append(out[self.table.key_columns[0]])
+        if self.sink is not None and out.height:
             _mark("warehouse insert")
-            sink(out)
-        del out
-    # raw values of rows quarantined after typing: re-read from their files (few rows, few files)
-    late_rows = pl.concat(late)
-    if late_rows.height:
-        qinfo_parts.append(quarantine_info(late_rows, table))
+            self.sink(out)
+
+    def outcome(self) -> TableOutcome:
+        table = self.table
+        late_rows = pl.concat(self.late)
+        self.late_raw(late_rows)
+        failures = pl.concat(self.fail_parts) if self.fail_parts else pl.DataFrame(schema=FAIL_SCHEMA)
+        qinfo = pl.concat(self.qinfo_parts) if self.qinfo_parts else quarantine_info(self.empty, table)
+        raw = pl.concat(self.raw_parts) if self.raw_parts else pl.DataFrame(schema={"_rid": pl.Int64,
+                                                                                    "raw": pl.String})
+        counts = self.counts(qinfo)
+        mismatches = pl.concat(self.mm_parts).sort("_rid") if self.mm_parts else None
+        key_values = pl.concat(self.key_parts) if self.key_parts else None
+        late_keys = late_rows.select([pl.col(f"t__{k}").alias(k) for k in table.key_columns]).unique()
+        return TableOutcome(self.n_loaded, key_values, failures, qinfo, raw, counts, mismatches, late_keys)
+
+    def late_raw(self, late_rows: pl.DataFrame) -> None:
+        """Raw values of rows quarantined after typing: re-read from their files (few rows, few files)."""
+        if not late_rows.height:
+            return
+        by_label = {s.label: s for s in self.sources}
+        self.qinfo_parts.append(quarantine_info(late_rows, self.table))
         for label, g in late_rows.group_by(pl.col("_src").cast(pl.String)):
             src = by_label[label[0]]
             raw = src.raw_rows(g["_row"]).join(g.select("_row", "_rid"), on="_row", how="inner")
-            raw_parts.append(raw_json_of(raw, src))
-    failures = pl.concat(fail_parts) if fail_parts else pl.DataFrame(schema=FAIL_SCHEMA)
-    qinfo = pl.concat(qinfo_parts) if qinfo_parts else quarantine_info(empty, table)
-    raw = pl.concat(raw_parts) if raw_parts else pl.DataFrame(schema={"_rid": pl.Int64, "raw": pl.String})
-    q_by_src = dict(qinfo.group_by("_src").len().iter_rows())
-    c_by_src = {str(src): int(n) for src, n in
-                pl.concat(collapsed).group_by("_src").agg(pl.col("len").sum()).iter_rows()}
-    counts = {}
-    for s in sources:
-        q, c = int(q_by_src.get(s.label, 0)), int(c_by_src.get(s.label, 0))
-        counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
-    mismatches = pl.concat(mm_parts).sort("_rid") if mm_parts else None
-    key_values = pl.concat(key_parts) if key_parts else None
-    late_keys = late_rows.select([pl.col(f"t__{k}").alias(k) for k in table.key_columns]).unique()
-    return TableOutcome(n_loaded, key_values, failures, qinfo, raw, counts, mismatches, late_keys)
+            self.raw_parts.append(raw_json_of(raw, src))
+
+    def counts(self, qinfo: pl.DataFrame) -> dict[str, tuple[int, int, int, int]]:
+        """label -> read, loaded, quarantined, collapsed."""
+        q_by_src = dict(qinfo.group_by("_src").len().iter_rows())
+        c_by_src = {str(src): int(n) for src, n in
+                    pl.concat(self.collapsed).group_by("_src").agg(pl.col("len").sum()).iter_rows()}
+        counts = {}
+        for s in self.sources:
+            q, c = int(q_by_src.get(s.label, 0)), int(c_by_src.get(s.label, 0))
+            counts[s.label] = (s.n_rows, s.n_rows - q - c, q, c)
+        return counts
+
+
+def _orphans(table: Table, ok: pl.DataFrame, parents: dict[str, pl.Series]) -> pl.DataFrame | None:
+    """DQ-ORPHAN failures of the rows in ``ok``: references to a person / employer that was not loaded."""
+    orphan_parts = []
+    for col, parent in table.references:
+        keys_loaded = parents.get(parent)
+        if keys_loaded is None:
+            continue
+        m = ~pl.col(f"t__{col}").is_in(keys_loaded.implode())
+        orphan_parts.append(ok.filter(m).select(pl.col("_rid"), pl.lit("DQ-ORPHAN").alias("rule_id"),
+                                                pl.lit(col).alias("column"), pl.col(f"t__{col}").alias("value")))
+    return pl.concat(orphan_parts) if orphan_parts else None
 
 
 def _finish(table: Table, ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:

@@ -23,8 +23,9 @@ def _age_band_sql(age: str) -> str:
 def _active_holders_sql() -> str:
     return f"""SELECT p.permit_no, p.uscc, e.district, coalesce(e.category, 'other') AS category,
                       coalesce(pe.highest_degree, 'none') AS degree, coalesce(pe.title_level, 'none') AS title,
-                      id_gender(p.id_number) AS gender,
-                      {_age_band_sql("age_years(id_birth_date(p.id_number), as_of())")} AS age_band
+                      person_sex(pe.id_type, p.id_number, pe.gender) AS gender,
+                      {_age_band_sql("age_years(person_birth_on(pe.id_type, p.id_number, pe.birth_date), as_of())")}
+                          AS age_band
                FROM _active_permits p LEFT JOIN employers e USING (uscc) LEFT JOIN persons pe USING (id_number)"""
 
 

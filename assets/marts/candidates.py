@@ -61,8 +61,9 @@ def build_candidates(con: duckdb.DuckDBPyConnection, as_of=None, policy=None) ->
         SELECT {", ".join(["application_id"] + states + forecasts)}
         FROM _cand_checks k GROUP BY application_id),
     x AS (
-        SELECT c.*, e.name AS employer_name, e.district, p.name, id_gender(c.id_number) AS gender,
-               id_birth_date(c.id_number) AS birth_date,
+        SELECT c.*, e.name AS employer_name, e.district, p.name,
+               person_sex(p.id_type, c.id_number, p.gender) AS gender,
+               person_birth_on(p.id_type, c.id_number, p.birth_date) AS birth_date,
                coalesce(p.highest_degree, 'none') AS highest_degree, coalesce(p.title_level, 'none') AS title_level,
                k.* EXCLUDE (application_id), pr.eligible_on
         FROM _cand c JOIN employers e USING (uscc) LEFT JOIN persons p USING (id_number)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -18,21 +17,42 @@ from starlette.routing import Route
 
 from pipelines.serve import accounts as A
 from pipelines.serve import pages as P
+from pipelines.serve.app import CSRF_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, Server, _en, _safe_next
 from pipelines.serve.db import utcnow
 from pipelines.serve.sitefs import home_path
-
-if TYPE_CHECKING:
-    from pipelines.serve.app import Server
 
 
 def _same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
-def form_routes(srv: "Server") -> list[Route]:
-    from pipelines.serve.app import CSRF_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, _en, _safe_next
+def _minutes(until) -> int:
+    return max(1, math.ceil((until - utcnow()).total_seconds() / 60))
 
-    def page(request, form, heading_key, *, en, status=200, csrf="", message="", ok=False, username="",
+
+def _new_passwords(form) -> tuple[str, str]:
+    return str(form.get("new_password") or ""), str(form.get("confirm") or "")
+
+
+def _username(form) -> str:
+    return str(form.get("username") or "").strip()[:200]
+
+
+def form_routes(srv: Server) -> list[Route]:
+    f = Forms(srv)
+    return [Route("/login", f.login, methods=["GET", "POST"]), Route("/logout", f.logout, methods=["POST"]),
+            Route("/activate", f.activate, methods=["GET", "POST"]),
+            Route("/password", f.password, methods=["GET", "POST"])]
+
+
+class Forms:
+    """The four form endpoints of one server, with their shared steps (page, CSRF, lockout, session)."""
+
+    def __init__(self, srv: Server):
+        self.srv = srv
+
+    # --- shared steps ---------------------------------------------------------------------------------------
+    def page(self, request, form, heading_key, *, en, status=200, csrf="", message="", ok=False, username="",
              next="/", new_csrf_cookie=False) -> Response:
         q = ("&" + urlencode({"next": request.query_params["next"]})) \
             if form == "login" and "next" in request.query_params else ""
@@ -40,59 +60,50 @@ def form_routes(srv: "Server") -> list[Route]:
                                      ok=ok, username=username, next=next, extra_query=q),
                             status_code=status, headers=SECURITY_HEADERS)
         if new_csrf_cookie:
-            resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=srv.secure(request),
+            resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=self.srv.secure(request),
                             path="/")
         return resp
 
+    @staticmethod
     def pre_csrf(request) -> tuple[str, bool]:
         tok = request.cookies.get(CSRF_COOKIE, "")
         return (tok, False) if 20 <= len(tok) <= 100 else (secrets.token_urlsafe(32), True)
 
-    def locked(name: str, src: str):
-        ends = [t for t in (A.locked_until(srv.engine, "user", A.key(name)),
-                            A.locked_until(srv.engine, "addr", src)) if t]
+    def locked(self, name: str, src: str):
+        ends = [t for t in (A.locked_until(self.srv.engine, "user", A.key(name)),
+                            A.locked_until(self.srv.engine, "addr", src)) if t]
         return max(ends) if ends else None
 
-    def minutes(until) -> int:
-        return max(1, math.ceil((until - utcnow()).total_seconds() / 60))
-
-    def fail(name: str, src: str):
-        a = A.record_failure(srv.engine, "user", A.key(name)[:200])
-        b = A.record_failure(srv.engine, "addr", src)
+    def fail(self, name: str, src: str):
+        a = A.record_failure(self.srv.engine, "user", A.key(name)[:200])
+        b = A.record_failure(self.srv.engine, "addr", src)
         return a or b
 
-    async def login(request: Request) -> Response:
-        en = _en(request)
-        tok, fresh = pre_csrf(request)
-        nxt = _safe_next(request.query_params.get("next"))
-        if request.method == "GET":
-            return page(request, "login", "login", en=en, csrf=tok, next=nxt, new_csrf_cookie=fresh)
-        form = await request.form()
-        en = _en(request, form)
-        nxt = _safe_next(form.get("next"))
-        name = str(form.get("username") or "").strip()[:200]
-        src = srv.source(request)
-        if fresh or not _same(str(form.get("csrf") or ""), tok):
-            return page(request, "login", "login", en=en, status=403, csrf=tok, message=P.text("csrf", en),
-                        username=name, next=nxt, new_csrf_cookie=fresh)
-        until = await run_in_threadpool(locked, name, src)
-        if until:
-            await run_in_threadpool(lambda: srv.audit.record("login_locked", username=name, role=None,
-                                                             source=src, status=429, now=True))
-            return page(request, "login", "login", en=en, status=429, csrf=tok, username=name, next=nxt,
-                        message=P.text("locked", en, m=minutes(until)))
-        async with srv.hash_limiter:
-            user = await run_in_threadpool(A.authenticate, srv.engine, name, str(form.get("password") or ""))
-        if user is None:
-            until = await run_in_threadpool(fail, name, src)
-            await run_in_threadpool(lambda: srv.audit.record("login_failed", username=name, role=None,
-                                                             source=src, status=401, now=True))
-            msg = P.text("locked", en, m=minutes(until)) if until else P.text("bad_login", en)
-            return page(request, "login", "login", en=en, status=429 if until else 401, csrf=tok, username=name,
-                        next=nxt, message=msg)
-        return await _open_session(request, user, src, nxt, "password")
+    async def audit(self, event: str, **fields) -> None:
+        await run_in_threadpool(lambda: self.srv.audit.record(event, now=True, **fields))
 
-    async def _open_session(request, user: A.User, src: str, nxt: str, detail: str) -> Response:
+    async def lockout_page(self, request, form: str, *, en, tok, name, src, detail=None, **extra) -> Response | None:
+        """The 429 page when the account or the source address is locked out, else None."""
+        until = await run_in_threadpool(self.locked, name, src)
+        if not until:
+            return None
+        fields = {"detail": detail} if detail else {}
+        await self.audit("login_locked", username=name, role=None, source=src, status=429, **fields)
+        return self.page(request, form, form, en=en, status=429, csrf=tok, username=name,
+                         message=P.text("locked", en, m=_minutes(until)), **extra)
+
+    async def failure_page(self, request, form: str, event: str, bad_key: str, *, en, tok, name, src,
+                           **extra) -> Response:
+        """Count a failed login or activation; 429 if that locks the account out, else 401."""
+        until = await run_in_threadpool(self.fail, name, src)
+        await self.audit(event, username=name, role=None, source=src, status=401)
+        msg = P.text("locked", en, m=_minutes(until)) if until else P.text(bad_key, en)
+        return self.page(request, form, form, en=en, status=429 if until else 401, csrf=tok, username=name,
+                         message=msg, **extra)
+
+    async def open_session(self, request, user: A.User, src: str, nxt: str, detail: str) -> Response:
+        srv = self.srv
+
         def work():
             A.clear_failures(srv.engine, "user", user.name_key)
             token, _ = A.create_session(srv.engine, user, src, hours=srv.cfg.session_hours)
@@ -103,7 +114,33 @@ def form_routes(srv: "Server") -> list[Route]:
         srv.set_session_cookie(request, resp, token)
         return resp
 
-    async def logout(request: Request) -> Response:
+    # --- endpoints ------------------------------------------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        en = _en(request)
+        tok, fresh = self.pre_csrf(request)
+        nxt = _safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return self.page(request, "login", "login", en=en, csrf=tok, next=nxt, new_csrf_cookie=fresh)
+        form = await request.form()
+        en = _en(request, form)
+        nxt = _safe_next(form.get("next"))
+        name = _username(form)
+        src = self.srv.source(request)
+        if fresh or not _same(str(form.get("csrf") or ""), tok):
+            return self.page(request, "login", "login", en=en, status=403, csrf=tok, message=P.text("csrf", en),
+                             username=name, next=nxt, new_csrf_cookie=fresh)
+        locked = await self.lockout_page(request, "login", en=en, tok=tok, name=name, src=src, next=nxt)
+        if locked:
+            return locked
+        async with self.srv.hash_limiter:
+            user = await run_in_threadpool(A.authenticate, self.srv.engine, name, str(form.get("password") or ""))
+        if user is None:
+            return await self.failure_page(request, "login", "login_failed", "bad_login", en=en, tok=tok,
+                                           name=name, src=src, next=nxt)
+        return await self.open_session(request, user, src, nxt, "password")
+
+    async def logout(self, request: Request) -> Response:
+        srv = self.srv
         form = await request.form()
         token = request.cookies.get(SESSION_COOKIE, "")
         sess = await run_in_threadpool(A.session_user, srv.engine, token) if token else None
@@ -111,8 +148,8 @@ def form_routes(srv: "Server") -> list[Route]:
             return RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
         user, csrf, _via = sess
         if not _same(str(form.get("csrf") or ""), csrf):
-            return page(request, "message", "logout", en=_en(request, form), status=403,
-                        message=P.text("csrf", _en(request, form)))
+            return self.page(request, "message", "logout", en=_en(request, form), status=403,
+                             message=P.text("csrf", _en(request, form)))
 
         def work():
             A.end_session(srv.engine, token)
@@ -123,81 +160,79 @@ def form_routes(srv: "Server") -> list[Route]:
         resp.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=srv.secure(request))
         return resp
 
-    async def activate(request: Request) -> Response:
+    async def activate(self, request: Request) -> Response:
         en = _en(request)
-        tok, fresh = pre_csrf(request)
+        tok, fresh = self.pre_csrf(request)
         if request.method == "GET":
-            return page(request, "activate", "activate", en=en, csrf=tok, new_csrf_cookie=fresh)
+            return self.page(request, "activate", "activate", en=en, csrf=tok, new_csrf_cookie=fresh)
         form = await request.form()
         en = _en(request, form)
-        name = str(form.get("username") or "").strip()[:200]
-        src = srv.source(request)
+        name = _username(form)
+        src = self.srv.source(request)
         if fresh or not _same(str(form.get("csrf") or ""), tok):
-            return page(request, "activate", "activate", en=en, status=403, csrf=tok, username=name,
-                        message=P.text("csrf", en), new_csrf_cookie=fresh)
-        new, confirm = str(form.get("new_password") or ""), str(form.get("confirm") or "")
+            return self.page(request, "activate", "activate", en=en, status=403, csrf=tok, username=name,
+                             message=P.text("csrf", en), new_csrf_cookie=fresh)
+        new, confirm = _new_passwords(form)
+        message = self.new_password_problem(new, confirm, en)
+        if message:
+            return self.page(request, "activate", "activate", en=en, status=400, csrf=tok, username=name,
+                             message=message)
+        locked = await self.lockout_page(request, "activate", en=en, tok=tok, name=name, src=src,
+                                         detail="activation")
+        if locked:
+            return locked
+        async with self.srv.hash_limiter:
+            user = await run_in_threadpool(A.activate, self.srv.engine, name, str(form.get("code") or ""), new)
+        if user is None:
+            return await self.failure_page(request, "activate", "activation_failed", "bad_code", en=en, tok=tok,
+                                           name=name, src=src)
+        await self.audit("activation", username=user.username, role=user.role, source=src)
+        return await self.open_session(request, user, src, "/", "activation")
+
+    @staticmethod
+    def new_password_problem(new: str, confirm: str, en: bool) -> str:
+        """Why an activation's new password is refused ("" if it is not)."""
         if new != confirm:
-            return page(request, "activate", "activate", en=en, status=400, csrf=tok, username=name,
-                        message=P.text("mismatch", en))
+            return P.text("mismatch", en)
         try:
             A.check_password_rules(new)
         except A.AccountError as exc:
-            return page(request, "activate", "activate", en=en, status=400, csrf=tok, username=name,
-                        message=str(exc))
-        until = await run_in_threadpool(locked, name, src)
-        if until:
-            await run_in_threadpool(lambda: srv.audit.record("login_locked", username=name, role=None, source=src,
-                                                             status=429, detail="activation", now=True))
-            return page(request, "activate", "activate", en=en, status=429, csrf=tok, username=name,
-                        message=P.text("locked", en, m=minutes(until)))
-        async with srv.hash_limiter:
-            user = await run_in_threadpool(A.activate, srv.engine, name, str(form.get("code") or ""), new)
-        if user is None:
-            until = await run_in_threadpool(fail, name, src)
-            await run_in_threadpool(lambda: srv.audit.record("activation_failed", username=name, role=None,
-                                                             source=src, status=401, now=True))
-            msg = P.text("locked", en, m=minutes(until)) if until else P.text("bad_code", en)
-            return page(request, "activate", "activate", en=en, status=429 if until else 401, csrf=tok,
-                        username=name, message=msg)
-        await run_in_threadpool(lambda: srv.audit.record("activation", username=user.username, role=user.role,
-                                                         source=src, now=True))
-        return await _open_session(request, user, src, "/", "activation")
+            return str(exc)
+        return ""
 
-    async def password(request: Request) -> Response:
-        auth = await run_in_threadpool(srv.authenticate, request)
+    async def password(self, request: Request) -> Response:
+        auth = await run_in_threadpool(self.srv.authenticate, request)
         if isinstance(auth, Response):
             return auth
         if auth is None:
             return RedirectResponse("/login?next=/password", status_code=303, headers=SECURITY_HEADERS)
         en = _en(request)
         if auth.via == "sso":
-            return page(request, "message", "change", en=en, message=P.text("sso_no_password", en))
+            return self.page(request, "message", "change", en=en, message=P.text("sso_no_password", en))
         if request.method == "GET":
-            return page(request, "password", "change", en=en, csrf=auth.csrf)
+            return self.page(request, "password", "change", en=en, csrf=auth.csrf)
         form = await request.form()
         en = _en(request, form)
         if not _same(str(form.get("csrf") or ""), auth.csrf):
-            return page(request, "password", "change", en=en, status=403, csrf=auth.csrf,
-                        message=P.text("csrf", en))
-        new, confirm = str(form.get("new_password") or ""), str(form.get("confirm") or "")
+            return self.page(request, "password", "change", en=en, status=403, csrf=auth.csrf,
+                             message=P.text("csrf", en))
+        return await self.change_password(request, form, auth, en)
+
+    async def change_password(self, request, form, auth, en: bool) -> Response:
+        new, confirm = _new_passwords(form)
         if new != confirm:
-            return page(request, "password", "change", en=en, status=400, csrf=auth.csrf,
-                        message=P.text("mismatch", en))
-        src = srv.source(request)
+            return self.page(request, "password", "change", en=en, status=400, csrf=auth.csrf,
+                             message=P.text("mismatch", en))
+        src = self.srv.source(request)
         try:
-            async with srv.hash_limiter:
-                ok = await run_in_threadpool(A.change_password, srv.engine, auth.user.username,
+            async with self.srv.hash_limiter:
+                ok = await run_in_threadpool(A.change_password, self.srv.engine, auth.user.username,
                                              str(form.get("current") or ""), new)
         except A.AccountError as exc:
-            return page(request, "password", "change", en=en, status=400, csrf=auth.csrf, message=str(exc))
+            return self.page(request, "password", "change", en=en, status=400, csrf=auth.csrf, message=str(exc))
         if not ok:
-            await run_in_threadpool(fail, auth.user.username, src)
-            return page(request, "password", "change", en=en, status=401, csrf=auth.csrf,
-                        message=P.text("bad_current", en))
-        await run_in_threadpool(lambda: srv.audit.record("password_changed", username=auth.user.username,
-                                                         role=auth.user.role, source=src, now=True))
-        return page(request, "message", "change", en=en, message=P.text("changed", en), ok=True)
-
-    return [Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
-            Route("/activate", activate, methods=["GET", "POST"]),
-            Route("/password", password, methods=["GET", "POST"])]
+            await run_in_threadpool(self.fail, auth.user.username, src)
+            return self.page(request, "password", "change", en=en, status=401, csrf=auth.csrf,
+                             message=P.text("bad_current", en))
+        await self.audit("password_changed", username=auth.user.username, role=auth.user.role, source=src)
+        return self.page(request, "message", "change", en=en, message=P.text("changed", en), ok=True)

@@ -13,7 +13,7 @@ from .state import APPL, CAND, HOLDER, LEAVER, State, choice, days, frame
 
 
 def build_dependents(g: State) -> None:
-    rng, P, N = g.rng, g.P, g.N
+    rng, P = g.rng, g.P
     sp, sp_def, sp_birth, sp_male, sp_area, n_ch = _spouses(g)
     ch, ch_birth, ch_area, force16 = _children(g, n_ch)
     all_male = np.concatenate([sp_male, rng.random(len(ch)) < 0.5])

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from reports.site import publish_site
-from reports.site.builder import remove_tree
+from reports.site.publish import remove_tree
 from reports.site.synthetic import build_synthetic_warehouse
 
 
