@@ -140,6 +140,8 @@ CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
 -- (most rows); for the windows and kinds with other rows ("rest"), the months with rows of
 -- those minus the months proper by any row (a matching employer or agent, each masked to
 -- the months it is valid) are bad; only the few bad cells are expanded into months.
+-- Months compare by month_index: contribution months and agents' valid_from / valid_to are
+-- first days of months (data contract: kind month).
 CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
 WITH win AS (SELECT k, id_number, month_index(lo) AS i0, month_index(hi) AS i1 FROM query_table(w)),
 g AS (
