@@ -75,6 +75,9 @@ def prepare(con, as_of: dt.date, policy: Policy, calendar_csv: Path = CALENDAR_C
     con.execute("CREATE OR REPLACE TEMP TABLE _kinds (kind VARCHAR, bit INTEGER)")
     if bits:
         con.executemany("INSERT INTO _kinds VALUES (?, ?)", list(bits.items()))
+    # the same kinds as a list (rule_tables.sql filters the 48.7 M city contributions with
+    # list_contains on it: a semi join with _kinds cost 0.2 s wall / 0.4 CPU s more)
+    con.execute("SET VARIABLE kinds = CAST(? AS VARCHAR[])", [kinds])
     create_policy_table(con, policy, bits)
     lo, hi = con.sql("SELECT min(year(month) * 12 + month(month) - 1), max(year(month) * 12 + month(month) - 1) "
                      "FROM contributions").fetchall()[0]

@@ -12,15 +12,16 @@ FROM persons pe;
 
 -- contributions, aggregated once (one group-by over the big table): per person, kind and
 -- withholder (uscc, name) a bit string over the months cov_min .. cov_max (variables set by
--- the engine; character i = month cov_min + i - 1, '1' = a row of that kind and withholder
--- exists, amount 0 counts): _wh_bits, read by withholder_bad (preamble.sql); and per person
--- and kind the OR of those (_cov_kind: '1' = a row of that kind exists).
+-- the engine, as is kinds: the policies' contribution kinds; character i = month
+-- cov_min + i - 1, '1' = a row of that kind and withholder exists, amount 0 counts):
+-- _wh_bits, read by withholder_bad (preamble.sql); and per person and kind the OR of those
+-- (_cov_kind: '1' = a row of that kind exists).
 CREATE OR REPLACE TEMP TABLE _wh_bits AS
 WITH g AS (
     SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
            bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
     FROM contributions c
-    WHERE c.month IS NOT NULL AND c.kind IN (SELECT kind FROM _kinds)
+    WHERE c.month IS NOT NULL AND list_contains(getvariable('kinds'), c.kind)
     GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name),
 -- name_key once per distinct name (a CASE around it still costs it on every row)
 nk AS (SELECT wn, name_key(wn) AS wkey FROM (SELECT DISTINCT wn FROM g WHERE wu IS NULL))
