@@ -17,16 +17,17 @@ from pathlib import Path
 import duckdb
 
 from core.sql import create_macros, sql_str
+from reports.site import labels as L
 
 SQL_DIR = Path(__file__).with_name("synthetic_sql")  # one statement per file; values as $name parameters
 
 DISTRICTS = ["haidian", "chaoyang", "dongcheng", "xicheng", "fengtai", "shijingshan", "mentougou", "fangshan",
              "tongzhou", "shunyi", "changping", "daxing", "huairou", "pinggu", "miyun", "yanqing", "etdz"]
-DISTRICT_ZH = ["海淀区", "朝阳区", "东城区", "西城区", "丰台区", "石景山区", "门头沟区", "房山区", "通州区", "顺义区",
-               "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区", "经开区"]
 CATEGORIES = ["high_tech", "software", "integrated_circuit", "rnd_center", "financial", "cultural_creative",
               "regional_hq", "other"]
-CATEGORY_ZH = ["高新技术企业", "软件企业", "集成电路企业", "驻京研发机构", "金融企业", "文化创意企业", "跨国公司地区总部", "其他"]
+# the labels as the site shows them (reports/site/labels.py), in this builder's order
+DISTRICT_ZH = [L.ENUMS["district"][d][0] for d in DISTRICTS]
+CATEGORY_ZH = [L.ENUMS["category"][c][0] for c in CATEGORIES]
 RULES = [
     ("ELIG-TALENT", "error", "application", "人才条件不符合", "Talent condition not met"),
     ("ELIG-CONTRIB-6M", "error", "application", "近6个月个税社保不连续", "6 months of contributions missing"),
