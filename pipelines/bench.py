@@ -230,12 +230,12 @@ def _median_checklists(runs: list[dict]) -> dict | None:
 
 def run_once(input_dir: Path, as_of: str, work: Path) -> dict:
     from pipelines.runner import execute_run
-    from reports.privacy import _marks_of
+    from reports.privacy import forget_suppression_patterns
 
     # every run starts as a run in its own process does: the remembered small-cell suppression
     # patterns (integer programs; seconds for the bureau's checklist tables) of an earlier run of
     # the same data in this process would make the repeats after the first look cheaper
-    _marks_of.cache_clear()
+    forget_suppression_patterns()
     instance = DagsterInstance.ephemeral()
     with Sampler() as sampler:
         t0 = time.time()

@@ -199,6 +199,12 @@ def _marks_of(shape: tuple[int, int], data: bytes, min_cell: int) -> tuple[np.nd
     return aug, sup.reshape(aug.shape), (s.primary & sup).reshape(aug.shape), withheld
 
 
+def forget_suppression_patterns() -> None:
+    """Forget the remembered patterns (``_marks_of``), so the next build pays for its integer
+    programs as a fresh process would (the benchmark runs every repeat in one process)."""
+    _marks_of.cache_clear()
+
+
 def _augmented(x: np.ndarray) -> np.ndarray:
     """Cells + row totals + column totals + grand total, shape (r+1, c+1)."""
     r, c = x.shape
