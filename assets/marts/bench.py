@@ -178,8 +178,8 @@ def bench_xlsx(employers: int, rows: int, repeats: int) -> dict:
                 times.append((time.perf_counter() - t0, time.process_time() - c0))
                 assert n == employers
         # both outputs open in openpyxl and hold the same cells (dates as datetimes in both)
-        sample = [r[0] for r in con.sql(f"SELECT uscc FROM employer_summary USING SAMPLE 50 ROWS "
-                                        f"(reservoir, 7)").fetchall()]
+        sample = [r[0] for r in con.sql("SELECT uscc FROM employer_summary USING SAMPLE 50 ROWS "
+                                        "(reservoir, 7)").fetchall()]
         same = all(_cells(Path(d) / "lean0" / "employers" / u / "todo.xlsx")
                    == _cells(Path(d) / "xlsxwriter0" / "employers" / u / "todo.xlsx") for u in sample)
         size = lambda p: sum(f.stat().st_size for f in Path(p).rglob("todo.xlsx"))  # noqa: E731

@@ -6,7 +6,6 @@ layer). The checks' specs come from the rule YAML, so they are built when the
 definitions are (``build_rules_checks``), not when this module is imported.
 No ``from __future__ import annotations`` here: Dagster needs real types.
 """
-import json
 from pathlib import Path
 
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,

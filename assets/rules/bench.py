@@ -143,11 +143,9 @@ def run_warehouse(a) -> None:
     con.execute("SET enable_progress_bar = false")
     if a.threads:
         con.execute(f"SET threads = {a.threads}")
-    base = {}
-    for q, name in (("SELECT id_number, kind, count(*) FROM contributions GROUP BY ALL", "group-by"),):
-        t0, c0 = time.perf_counter(), time.process_time()
-        con.sql(q).fetchall()
-        base = {"what": name, "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(time.process_time() - c0, 2)}
+    t0, c0 = time.perf_counter(), time.process_time()
+    con.sql("SELECT id_number, kind, count(*) FROM contributions GROUP BY ALL").fetchall()
+    base = {"what": "group-by", "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(time.process_time() - c0, 2)}
     print(f"{before}; contributions grouped by person and kind: {base['wall_s']} s wall, {base['cpu_s']} s CPU")
     t0, c0 = time.perf_counter(), time.process_time()
     res = evaluate_rulebook(con, dt.date.fromisoformat(a.as_of), "bench", PACKAGED_POLICY, candidates=True,
