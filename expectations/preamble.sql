@@ -32,8 +32,12 @@ CREATE OR REPLACE TEMP MACRO text_len(s) AS
 -- (v2) a name compared as the spec says: NFKC-normalised, all whitespace removed. The ingest
 -- layer already NFKC-normalises every text value; this maps full-width ASCII forms
 -- (U+FF01..U+FF5E, e.g. （）) again for tables filled by other means, and drops whitespace.
+-- Only names with such characters are rewritten (a match test costs a tenth of the
+-- translate with its 94-character map: 0.016 against 0.2 s for the 50,000 city employers).
 CREATE OR REPLACE TEMP MACRO name_key(s) AS
-    nullif(regexp_replace(translate(s, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'), '');
+    CASE WHEN regexp_matches(s, '[\x{9}-\x{d}\x{85}\p{Z}\x{ff01}-\x{ff5e}]') THEN
+    nullif(regexp_replace(translate(s, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), '[\x{9}-\x{d}\x{85}\p{Z}]', '', 'g'), '')
+    ELSE nullif(s, '') END;
 CREATE OR REPLACE TEMP MACRO is_open(s) AS
     s IN ('draft', 'person_submitted', 'employer_submitted', 'under_review', 'returned');
 CREATE OR REPLACE TEMP MACRO as_of() AS getvariable('as_of');
@@ -116,7 +120,8 @@ SELECT g.*, name_key(g.agent_name) AS agent_key FROM withholding_agents g;
 -- a bit string over cov_min .. cov_max like _cov_kind (filled by rule_tables.sql with one
 -- group-by over the big table, from which _cov_kind is derived; created empty here because
 -- withholder_bad binds to it). wkey = name_key(wn) of the rows without a withholder_uscc.
-CREATE OR REPLACE TEMP TABLE _wh_bits (id_number VARCHAR, kind VARCHAR, wu VARCHAR, wn VARCHAR, wkey VARCHAR, b BIT);
+CREATE OR REPLACE TEMP TABLE _wh_bits (id_number VARCHAR, kind VARCHAR, wu VARCHAR, wn VARCHAR, wkey VARCHAR, b BIT,
+                                       i_first INTEGER, i_last INTEGER);
 
 -- a bit string over cov_min .. cov_max with the months (month_index) p_i0 .. p_i1 set
 CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
@@ -144,9 +149,13 @@ CREATE OR REPLACE TEMP MACRO month_mask(p_i0, p_i1) AS CAST(
 -- first days of months (data contract: kind month).
 CREATE OR REPLACE TEMP MACRO withholder_bad(w, em) AS TABLE
 WITH win AS (SELECT k, id_number, month_index(lo) AS i0, month_index(hi) AS i1 FROM query_table(w)),
+-- only the withholder rows with a month in the window: the others' months are masked out of
+-- badb, add only months outside the window to ok and match no bad cell (cells lie in the
+-- window), so leaving them out changes nothing — but they are many (a holder's earlier
+-- employers: 147 k of the 1.1 M rows of NC-WITHHOLDER at city would otherwise be "rest")
 g AS (
     SELECT w.k, w.i0, w.i1, x.rowid AS r, x.kind, x.wu, x.wn, x.wkey, x.b
-    FROM win w JOIN _wh_bits x ON x.id_number = w.id_number
+    FROM win w JOIN _wh_bits x ON x.id_number = w.id_number AND x.i_last >= w.i0 AND x.i_first <= w.i1
     WHERE w.i0 <= w.i1 AND w.i0 <= getvariable('cov_max') AND w.i1 >= getvariable('cov_min')),
 emp AS (SELECT e.k, e.uscc, month_index(e.lo) AS i0, month_index(e.hi) AS i1, er.ekey
         FROM query_table(em) e LEFT JOIN _employer_keys er ON er.uscc = e.uscc

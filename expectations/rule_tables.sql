@@ -13,19 +13,21 @@ FROM persons pe;
 -- contributions, aggregated once (one group-by over the big table): per person, kind and
 -- withholder (uscc, name) a bit string over the months cov_min .. cov_max (variables set by
 -- the engine, as is kinds: the policies' contribution kinds; character i = month
--- cov_min + i - 1, '1' = a row of that kind and withholder exists, amount 0 counts):
+-- cov_min + i - 1, '1' = a row of that kind and withholder exists, amount 0 counts; i_first /
+-- i_last: the month_index of its first / last month):
 -- _wh_bits, read by withholder_bad (preamble.sql); and per person and kind the OR of those
 -- (_cov_kind: '1' = a row of that kind exists).
 CREATE OR REPLACE TEMP TABLE _wh_bits AS
 WITH g AS (
     SELECT c.id_number, c.kind, c.withholder_uscc AS wu, c.withholder_name AS wn,
-           bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b
+           bitstring_agg(month_index(c.month), getvariable('cov_min'), getvariable('cov_max')) AS b,
+           min(month_index(c.month)) AS i_first, max(month_index(c.month)) AS i_last
     FROM contributions c
     WHERE c.month IS NOT NULL AND list_contains(getvariable('kinds'), c.kind)
     GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name),
 -- name_key once per distinct name (a CASE around it still costs it on every row)
 nk AS (SELECT wn, name_key(wn) AS wkey FROM (SELECT DISTINCT wn FROM g WHERE wu IS NULL))
-SELECT g.id_number, g.kind, g.wu, g.wn, CASE WHEN g.wu IS NULL THEN nk.wkey END AS wkey, g.b
+SELECT g.id_number, g.kind, g.wu, g.wn, CASE WHEN g.wu IS NULL THEN nk.wkey END AS wkey, g.b, g.i_first, g.i_last
 FROM g LEFT JOIN nk ON nk.wn = g.wn;
 CREATE OR REPLACE TEMP TABLE _cov_kind AS
 SELECT id_number, kind, bit_or(b) AS b FROM _wh_bits GROUP BY id_number, kind;

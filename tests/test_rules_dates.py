@@ -67,3 +67,16 @@ def test_id_birth_and_gender(con):
     assert con.sql("SELECT id_birth_date('11010519720229123X'), id_gender('11010519720229123X'), "
                    "id_gender('110105197202291243'), mask_id('11010519720229123X')").fetchall()[0] == (
         dt.date(1972, 2, 29), "M", "F", "110105********123X")
+
+
+def ref_name_key(s: str) -> str | None:
+    """rules.md § Definitions: full-width ASCII forms mapped to ASCII, all white space removed."""
+    folded = "".join(chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in s)
+    return re.sub("[" + re.escape(WHITE_SPACE) + "]", "", folded) or None
+
+
+@settings(max_examples=200, deadline=None)
+@given(s=st.text(alphabet=st.sampled_from(list("北京科技有限公司abAB1()（）ａＢ１！～｛") + list(WHITE_SPACE)), max_size=30))
+def test_name_key_folds_full_width_and_drops_white_space(con, s):
+    # the macro rewrites only names holding such characters; the others are returned as they are
+    assert con.sql("SELECT name_key(?)", params=[s]).fetchall()[0][0] == ref_name_key(s)
