@@ -1,14 +1,23 @@
 """Great Expectations Core 1.x as the runner and reporter of the rule book.
 
-One suite per guarded table (applications, permits, employers, persons,
-dependents), one expectation per rule: ``expect_column_values_to_be_in_set``
-on the rule's column of a per-entity facts frame, value set ``[True]``. The
-frame holds, for every entity of the guarded table a rule applies to, the
-rule's ``ok`` (NOT breaks) — NULL where the rule does not apply, which GX
-skips. So GX's ``unexpected_count`` is the number of findings of the rule,
-from the same SQL facts that produce the complete findings rows (a test
-checks they agree for every rule). GX reports counts only: the frames
-carry no entity keys, and the masked samples come from the findings.
+One expectation per rule: ``expect_column_values_to_be_in_set`` on the
+rule's column of its facts frame, value set ``[True]``; the expectations
+are grouped by the table they guard (applications, permits, employers,
+persons, dependents, waivers: ``expectation_dicts``), and each is
+validated as a suite of its own, ``rulebook_<guard>.<RULE-ID>``, on a
+one-column frame: the rule's ``ok`` (NOT breaks) for every entity it
+applies to. So GX's ``unexpected_count`` is the number of findings of the
+rule, and its ``element_count`` the entities the rule evaluated, from the
+same SQL facts that produce the complete findings rows (a test checks they
+agree for every rule). GX reports counts only: the frames carry no entity
+keys, and the masked samples come from the findings.
+
+Why a suite per rule rather than one per guarded table (until 2026-12-03):
+a table's frame had to hold every rule's column padded to the table's
+entities, and GX's pandas engine takes all columns of the frame once per
+metric of each expectation and hashes the whole frame for its batch id —
+at city scale 1.8–2.0 s against 1.0–1.1 s for the same counts validated
+per rule (docs/performance.md).
 
 ``great_expectations`` is imported inside functions: the import costs seconds.
 """
@@ -64,62 +73,43 @@ def prefetch_gx() -> None:
         threading.Thread(target=_import, name="gx-prefetch", daemon=True).start()
 
 
-def build_suites(rules: dict[str, dict] | None = None) -> dict:
-    """ExpectationSuite objects per guard; raises if GX dropped any expectation
-    (GX logs and drops invalid expectation dicts instead of raising)."""
+def build_suites(rules: dict[str, dict] | None = None) -> dict[str, list]:
+    """Per guard, one ExpectationSuite per rule (``rulebook_<guard>.<RULE-ID>``,
+    its one expectation); raises if GX dropped an expectation (GX logs and
+    drops invalid expectation dicts instead of raising)."""
     import great_expectations as gx
 
-    suites = {}
+    suites: dict[str, list] = {}
     for guard, exps in expectation_dicts(rules).items():
-        suite = gx.ExpectationSuite(name=SUITE_PREFIX + guard, expectations=exps)
-        if len(suite.expectations) != len(exps):
-            got = {e.meta.get("rule_id") for e in suite.expectations}
-            lost = [e["meta"]["rule_id"] for e in exps if e["meta"]["rule_id"] not in got]
-            raise RuleBookError(f"GX suite {suite.name}: expectation(s) dropped: {lost}")
-        suites[guard] = suite
+        for exp in exps:
+            suite = gx.ExpectationSuite(name=f"{SUITE_PREFIX}{guard}.{exp['meta']['rule_id']}", expectations=[exp])
+            if len(suite.expectations) != 1:
+                raise RuleBookError(f"GX suite {suite.name}: expectation dropped: {exp['meta']['rule_id']}")
+            suites.setdefault(guard, []).append(suite)
     return suites
 
 
-def facts_columns(con, guard_rules: list[dict], facts: dict[str, RuleFacts]) -> tuple[int, dict]:
-    """One guard's GX input, read from the facts tables (TEMP tables of the
-    rule step's connection ``con``): the guard's entity count (the distinct
-    entity keys of its rules' facts) and, per rule, its ``ok`` values (NOT
-    breaks) as an Arrow array."""
+def facts_values(con, rules: dict[str, dict], facts: dict[str, RuleFacts]) -> dict:
+    """Per rule, its ``ok`` values (NOT breaks, one per entity it evaluated) as
+    an Arrow array, read from the facts tables (TEMP tables of the rule step's
+    connection ``con``)."""
     import pyarrow as pa
 
-    tabs = [facts[r["rule_id"]].table for r in guard_rules]
-    keys = " UNION ".join(f"SELECT entity_key FROM {t}" for t in tabs)
-    n = con.sql(f"SELECT count(*) FROM ({keys})").fetchall()[0][0]
-    columns = {}
-    for r in guard_rules:
-        ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {facts[r['rule_id']].table}").to_arrow_table()
-        columns[r["rule_id"]] = ok.column(0).combine_chunks() if ok.num_rows else pa.array([], pa.bool_())
-    return n, columns
+    out = {}
+    for rid in rules:
+        ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {facts[rid].table}").to_arrow_table()
+        out[rid] = ok.column(0).combine_chunks() if ok.num_rows else pa.array([], pa.bool_())
+    return out
 
 
-def columns_frame(n: int, columns: dict):
-    """Wide pandas frame: one nullable boolean column per rule (True ok, False
-    broken, NULL not applicable), ``n`` rows (the guard's entities). A column
-    holds its rule's ``ok`` values followed by NULLs for the entities the rule
-    does not apply to: the rows are not aligned by entity across columns,
-    because nothing reads them that way — with the BASIC result format GX
-    reports counts only (element, missing and unexpected counts per column,
-    the same as for an entity-aligned frame; the masked samples come from the
-    findings), and aligning 1.5 M entities over two dozen rules costs a join
-    per rule."""
+def values_frame(rule_id: str, values):
+    """The one-column pandas frame (nullable boolean) a rule's suite validates."""
     import pandas as pd
     import pyarrow as pa
 
-    padded = {rid: pa.concat_arrays([v, pa.nulls(n - len(v), pa.bool_())]) for rid, v in columns.items()}
-    df = pa.table(padded).to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
-    if df.empty:  # GX needs at least the columns; an empty frame validates as success
-        df = pd.DataFrame({rid: pd.Series([], dtype="boolean") for rid in columns})
-    return df
-
-
-def facts_frame(con, guard_rules: list[dict], facts: dict[str, RuleFacts]):
-    """The GX frame of one guard (``columns_frame`` of ``facts_columns``)."""
-    return columns_frame(*facts_columns(con, guard_rules, facts))
+    if not len(values):  # GX needs the column; an empty frame validates as success
+        return pd.DataFrame({rule_id: pd.Series([], dtype="boolean")})
+    return pa.table({rule_id: values}).to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
 
 
 def run_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None,
@@ -140,9 +130,7 @@ def start_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None,
     meanwhile, which releases the GIL while it runs."""
     t0 = time.perf_counter()
     rules = sql_rules(rules)
-    inputs = {}
-    for guard in expectation_dicts(rules):
-        inputs[guard] = facts_columns(con, [r for r in rules.values() if r["check"]["guards"] == guard], facts)
+    inputs = facts_values(con, rules, facts)
     read_s = time.perf_counter() - t0
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-validate")
     try:
@@ -151,9 +139,9 @@ def start_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None,
         pool.shutdown(wait=False)
 
 
-def _validate(inputs: dict[str, tuple[int, dict]], datadocs_dir: Path | None, rules: dict[str, dict],
+def _validate(inputs: dict, datadocs_dir: Path | None, rules: dict[str, dict],
               t0: float, read_s: float) -> dict[str, dict]:
-    """Validate the guards' frames (``start_gx``'s thread)."""
+    """Validate every rule's values (``start_gx``'s thread)."""
     import logging
 
     import great_expectations as gx
@@ -176,21 +164,19 @@ def _validate(inputs: dict[str, tuple[int, dict]], datadocs_dir: Path | None, ru
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     source = ctx.data_sources.add_pandas("rulebook_facts")
     out: dict[str, dict] = {}
-    for guard, suite in suites.items():
-        df = columns_frame(*inputs[guard])
-        asset = source.add_dataframe_asset(guard)
-        batch_def = asset.add_batch_definition_whole_dataframe("as_of")
-        suite = ctx.suites.add(suite)
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{SUITE_PREFIX}{guard}", data=batch_def,
-                                                                    suite=suite))
-        vr = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
-        for r in vr.results:
-            rid = r.expectation_config.meta["rule_id"]
-            result = r.result or {}
-            out[rid] = {"gx_success": bool(r.success), "gx_unexpected": int(result.get("unexpected_count") or 0),
-                        "gx_evaluated": int((result.get("element_count") or 0) - (result.get("missing_count") or 0)),
-                        "gx_exception": (r.exception_info or {}).get("exception_message")
-                        if isinstance(r.exception_info, dict) else None}
+    for guard_suites in suites.values():
+        for suite in guard_suites:
+            rid = suite.expectations[0].meta["rule_id"]
+            batch_def = source.add_dataframe_asset(rid).add_batch_definition_whole_dataframe("as_of")
+            suite = ctx.suites.add(suite)
+            vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_def, suite=suite))
+            vr = vd.run(batch_parameters={"dataframe": values_frame(rid, inputs[rid])}, result_format=RESULT_FORMAT)
+            for r in vr.results:
+                result = r.result or {}
+                out[rid] = {"gx_success": bool(r.success), "gx_unexpected": int(result.get("unexpected_count") or 0),
+                            "gx_evaluated": int((result.get("element_count") or 0) - (result.get("missing_count") or 0)),
+                            "gx_exception": (r.exception_info or {}).get("exception_message")
+                            if isinstance(r.exception_info, dict) else None}
     if datadocs_dir is not None:  # once, for every suite (building per validation costs seconds each)
         ctx.build_data_docs(site_names=["permits"])
     missing = set(rules) - set(out)

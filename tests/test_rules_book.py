@@ -65,9 +65,11 @@ def test_gx_suites_load_whole():
 
     suites = build_suites()
     dicts = expectation_dicts()
-    assert sum(len(s.expectations) for s in suites.values()) == len(RULE_LAYER_IDS)
-    for guard, suite in suites.items():
-        assert {e.meta["rule_id"] for e in suite.expectations} == {d["meta"]["rule_id"] for d in dicts[guard]}
+    assert sum(len(s.expectations) for ss in suites.values() for s in ss) == len(RULE_LAYER_IDS)
+    for guard, ss in suites.items():  # one suite per rule, named after its guard and rule
+        assert [len(s.expectations) for s in ss] == [1] * len(ss)
+        assert {s.name: s.expectations[0].meta["rule_id"] for s in ss} == {
+            f"rulebook_{guard}.{d['meta']['rule_id']}": d["meta"]["rule_id"] for d in dicts[guard]}
 
 
 def test_broken_rule_files_fail_loudly(tmp_path):
