@@ -124,3 +124,30 @@ def test_every_threshold_a_finding_used_is_named_in_its_detail(ro_con):
             assert "policy" in d and not (used - set(d)), (rid, sorted(used - set(d)))
             checked += 1
     assert checked > 100
+
+
+def test_facts_are_checked_per_rule_and_name_it():
+    """materialise_rules checks every rule's facts (one catalog query and one count query for
+    all of them) and names the rule whose facts are wrong."""
+    import duckdb
+
+    from expectations.engine import STANDARD, materialise_rules
+
+    con = duckdb.connect()
+    std = ", ".join(f"NULL AS {c}" for c in STANDARD if c not in ("entity_key", "breaks"))
+
+    def rule(rid: str, facts: str) -> dict:
+        return {"rule_id": rid, "file": "t.yaml", "check": {"facts": facts}}
+
+    good = rule("T-GOOD", f"SELECT 'a' AS entity_key, true AS breaks, 1 AS n, {std} UNION ALL "
+                          f"SELECT 'b', false, 2, NULL, NULL, NULL, NULL")
+    facts = materialise_rules(con, {"T-GOOD": good})
+    assert (facts["T-GOOD"].evaluated, facts["T-GOOD"].broken, facts["T-GOOD"].detail_cols) == (2, 1, ["n"])
+    dup = rule("T-DUP", f"SELECT 'a' AS entity_key, true AS breaks, {std} UNION ALL SELECT 'a', true, NULL, NULL, NULL, NULL")
+    with pytest.raises(RuleBookError, match="t.yaml: T-DUP: facts have 1 duplicate"):
+        materialise_rules(con, {"T-GOOD": good, "T-DUP": dup})
+    lacking = rule("T-LACK", "SELECT 'a' AS entity_key, true AS breaks")
+    with pytest.raises(RuleBookError, match="T-LACK: facts lack column"):
+        materialise_rules(con, {"T-GOOD": good, "T-LACK": lacking})
+    with pytest.raises(RuleBookError, match="T-BAD: facts SQL failed"):
+        materialise_rules(con, {"T-BAD": rule("T-BAD", "SELECT nope FROM nowhere")})
