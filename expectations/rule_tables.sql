@@ -25,7 +25,7 @@ WITH g AS (
     FROM contributions c
     WHERE c.month IS NOT NULL AND list_contains(getvariable('kinds'), c.kind)
     GROUP BY c.id_number, c.kind, c.withholder_uscc, c.withholder_name),
--- name_key once per distinct name (a CASE around it still costs it on every row)
+-- name_key once per distinct name without a withholder_uscc, not per grouped row
 nk AS (SELECT wn, name_key(wn) AS wkey FROM (SELECT DISTINCT wn FROM g WHERE wu IS NULL))
 SELECT g.id_number, g.kind, g.wu, g.wn, CASE WHEN g.wu IS NULL THEN nk.wkey END AS wkey, g.b, g.i_first, g.i_last
 FROM g LEFT JOIN nk ON nk.wn = g.wn;
