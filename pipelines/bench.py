@@ -6,7 +6,8 @@ scale and seed), runs the whole Dagster job in this process N times, and
 reports per step: wall time, CPU time and peak RSS (sampled every 50 ms by a
 thread; steps are the Dagster step boundaries from the event log). In the same
 run it measures the floor: DuckDB scanning every input file and grouping the
-largest table (contributions) by person and kind. From the steps' own
+largest table (contributions) by person and kind — three times before the runs
+and once after each, reporting the median (``median_floor``). From the steps' own
 ``timing_s`` metadata it reports the rule step's phases and what the material
 checklists add to the marts and site steps (issue 16 item 6).
 """
@@ -159,6 +160,19 @@ def duckdb_floor(input_dir: Path) -> dict:
                          f'union_by_name=true) GROUP BY ALL)').fetchall()[0][0]
     return {"wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(_cpu_seconds() - c0, 3),
             "rows_scanned": rows, "groups": groups}
+
+
+# the floor is measured this many times before the runs, and once after each run; the
+# figure reported is the median measurement (one 1.4-3 s measurement moved the ratio by 20 %)
+FLOORS_BEFORE = 3
+
+
+def median_floor(floors: list[dict]) -> dict:
+    """The measurement of median wall time among ``floors`` (each ``duckdb_floor``'s
+    dict; of an even number the lower middle one, so the rules ÷ floor ratio errs high),
+    with every measurement's wall time, in the order taken, under ``walls_s``."""
+    ranked = sorted(floors, key=lambda f: f["wall_s"])
+    return {**ranked[(len(ranked) - 1) // 2], "walls_s": [f["wall_s"] for f in floors]}
 
 
 def _materialization_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict]:
@@ -422,8 +436,8 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
             log(f"  generated in {time.perf_counter() - t0:.1f} s")
         info = json.loads(marker.read_text(encoding="utf-8"))
         before, after = prepare_incremental(data)
-        floor = duckdb_floor(after)
-        log(f"[{frac:g}] DuckDB floor: {floor['wall_s']} s wall for {floor['rows_scanned']:,} rows")
+        floors = [duckdb_floor(after) for _ in range(FLOORS_BEFORE)]
+        log(f"[{frac:g}] DuckDB floor: {[f['wall_s'] for f in floors]} s wall for {floors[0]['rows_scanned']:,} rows")
         runs = []
         for i in range(repeats):
             work = work_root / f"run-{frac:g}-{i}"
@@ -431,11 +445,14 @@ def bench(out_dir: Path, fractions: list[float], repeats: int, seed: int,
             work.mkdir(parents=True)
             r = run_once(after, info["reference_date"], work)
             r["load_after"] = os.getloadavg()
+            floors.append(duckdb_floor(after))  # the floor after each run too: the machine's speed drifts
+            r["floor_after_s"] = floors[-1]["wall_s"]
             runs.append(r)
             log(f"[{frac:g}] run {i + 1}/{repeats}: {r['total']['wall_s']} s wall, "
                 f"{r['total']['cpu_s']} s CPU, peak {r['total']['peak_rss_mb']} MB, load {r['load_after']}")
         med = _median_run(runs)
         med["rules_step_s"] = med["steps"].get("findings", {}).get("wall_s")
+        floor = median_floor(floors)
         entry = {"data": str(after), "counts": info.get("counts"), "floor": floor, "median": med, "runs": runs,
                  "rules_over_floor": round(med["rules_step_s"] / floor["wall_s"], 1)
                  if med["rules_step_s"] and floor["wall_s"] else None}

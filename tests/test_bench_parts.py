@@ -8,7 +8,7 @@ import time
 import duckdb
 import polars as pl
 
-from pipelines.bench import Sampler, findings_difference, prepare_incremental
+from pipelines.bench import Sampler, findings_difference, median_floor, prepare_incremental
 
 
 def test_sampler_counts_cpu_and_memory_of_child_processes():
@@ -185,3 +185,12 @@ def test_markdown_table_reports_the_checklists_median_and_share():
     # a bench.json from before the checklists were measured still prints, without the row
     del med["checklists"]
     assert "checklists" not in markdown_table(report)
+
+
+def test_the_floor_reported_is_the_median_measurement_and_errs_high_on_the_ratio():
+    floors = [{"wall_s": w, "cpu_s": w * 1.5, "rows_scanned": 10} for w in (2.9, 1.4, 1.6, 3.3)]
+    f = median_floor(floors)
+    # of four, the lower middle one (1.6, not 2.9 nor their mean): a smaller floor, a higher ratio
+    assert f["wall_s"] == 1.6 and f["cpu_s"] == 1.6 * 1.5
+    assert f["walls_s"] == [2.9, 1.4, 1.6, 3.3]
+    assert median_floor(floors[:3])["wall_s"] == 1.6 and median_floor(floors[:1])["wall_s"] == 2.9
