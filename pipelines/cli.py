@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from pipelines.console import console
+from pipelines.console import fail as _fail
+
 app = typer.Typer(help="北京市工作居住证 数据工具 / Beijing Work Residence Permit toolkit", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 DEFAULT_SITE = Path("data/site")
@@ -54,11 +54,6 @@ def run_pipeline(input_dir: Path, as_of: Optional[str], warehouse: Path, site: P
     if backfill_days > 1:
         return execute_backfill(input_dir.resolve(), as_of, backfill_days, **kw)[-1]
     return execute_run(input_dir=input_dir.resolve(), as_of=as_of, **kw)
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]错误 / error:[/] {msg}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _one_line(exc: BaseException) -> str:

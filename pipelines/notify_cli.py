@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(msg: str) -> None:
-    err.print(f"[bold red]错误 / error:[/] {msg}")
-    raise typer.Exit(2)
+from pipelines.console import console, err
+from pipelines.console import fail as _fail
 
 
 def _latest_as_of(con) -> dt.date | None:

@@ -167,9 +167,10 @@ def test_permits_notify_command_dry_run_and_clear_errors(tmp_path):
     assert r.exit_code == 0, r.output
     # without a configuration a dry run still writes the e-mails (no chat channel is known)
     assert len(list((tmp_path / "out").glob("*.eml"))) == 2 and not list((tmp_path / "out").glob("*wecom*"))
-    r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(tmp_path / "absent.yaml"),
-                            "--db", str(tmp_path / "s.sqlite")])
-    assert r.exit_code == 2 and "absent.yaml" in r.output
+    # the whole path on one line, however long and whatever the terminal's width (an operator copies it)
+    absent = tmp_path / ("配置目录-" + "x" * 90) / "absent.yaml"
+    r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(absent), "--db", str(tmp_path / "s.sqlite")])
+    assert r.exit_code == 2 and str(absent) in r.output, r.output
     (tmp_path / "broken.yaml").write_text("channels: {x: {type: wecom, url: '${NOPE_NOT_SET}'}}", encoding="utf-8")
     r = runner.invoke(app, ["notify", "--warehouse", str(wh), "--config", str(tmp_path / "broken.yaml"),
                             "--db", str(tmp_path / "s.sqlite")])

@@ -10,19 +10,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
+from pipelines.console import console
+from pipelines.console import fail as _fail
+
 users_app = typer.Typer(help="服务账号 / accounts of `permits serve`", no_args_is_help=True)
 DB_HELP = "服务数据库: SQLite 文件 (默认 data/server.sqlite) 或 postgresql://… / server database"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]错误 / error:[/] {msg}")
-    raise typer.Exit(code)
 
 
 def _engine(db: Optional[str]):
