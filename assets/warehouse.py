@@ -261,19 +261,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def run_duckdb_config() -> dict:
-    """DuckDB settings of a run's connections (the resource's ``connection_config`` overrides them).
-
-    ``block_allocator_memory``: DuckDB keeps up to this much memory of the buffer blocks it
-    frees instead of returning it to the operating system (it holds it until the connection
-    closes). Without it the rule step at city scale gave back and faulted in again its scratch
-    tables' memory between statements: 1.4 M page faults, 5-10 s of system time; with a fifth of
-    the machine's memory (4.7 GB here) 1.1 M and 3.5 s, the step 1-1.5 s faster, peak memory the
-    same (docs/performance.md § Fifth pass)."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"block_allocator_memory": f"{total // 5 // 2**20}MiB"}
-
-
 class Warehouse(ConfigurableResource):
     """The live warehouse file, with per-run staging and the single-writer lock.
 
@@ -338,10 +325,9 @@ class Warehouse(ConfigurableResource):
         return exc
 
     def staged(self, run_id: str) -> DuckDBResource:
-        """The DuckDBResource of this run's staging copy (not the live file), with
-        ``run_duckdb_config()`` under the resource's own ``connection_config``."""
+        """The DuckDBResource of this run's staging copy (not the live file)."""
         return DuckDBResource(database=str(staging_path(self.live_path(), run_id)),
-                              connection_config={**run_duckdb_config(), **dict(self.connection_config)})
+                              connection_config=dict(self.connection_config))
 
     def commit_rows_only(self, run_id: str, tables: list[str]) -> Path:
         """Commit only this run's rows of ``tables`` (those with ``run_id`` =

@@ -309,22 +309,3 @@ def test_staging_copy_write_back_is_started_and_leaves_the_bytes(tmp_path):
     assert start_writeback(f) is sys.platform.startswith("linux")
     assert f.read_bytes() == data
     assert start_writeback(tmp_path / "missing.duckdb") is False
-
-
-def test_run_connections_keep_freed_blocks_and_the_resource_can_override_it(tmp_path):
-    """A run's connections keep a fifth of the machine's memory of freed buffer blocks
-    (run_duckdb_config: fewer page faults in the rule step); the resource's own
-    connection_config wins over that default."""
-    from assets.warehouse import run_duckdb_config
-
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    assert run_duckdb_config() == {"block_allocator_memory": f"{total // 5 // 2**20}MiB"}
-
-    def setting(wh, run_id):
-        with wh.run_connection(run_id) as con:
-            return con.sql("SELECT current_setting('block_allocator_memory')").fetchall()[0][0]
-
-    default = setting(Warehouse(database=str(tmp_path / "a.duckdb")), "r1")
-    assert default != "0 bytes"
-    assert setting(Warehouse(database=str(tmp_path / "b.duckdb"),
-                             connection_config={"block_allocator_memory": "64MiB"}), "r2") == "64.0 MiB"
