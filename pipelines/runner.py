@@ -156,7 +156,9 @@ class _Progress:
                 self.console.print(f"  [green]✓[/] {ev.step_key}  [dim]{secs:.1f} s[/]")
             elif ev.event_type == DagsterEventType.STEP_FAILURE:
                 err = ev.event_specific_data.error if ev.event_specific_data else None
-                self.console.print(f"  [red]✗ {ev.step_key}[/]: {_innermost_message(err)}")
+                # on one line however narrow the terminal: the message names a file, row and column
+                self.console.print(f"  [red]✗ {ev.step_key}[/]: {_innermost_message(err)}", highlight=False,
+                                   soft_wrap=True)
             elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 data = ev.event_specific_data
                 if data is not None:

@@ -96,8 +96,11 @@ def test_cli_progress_shows_the_failing_step_and_its_message(tmp_path, monkeypat
     buf = io.StringIO()
     with pytest.raises(RuntimeError, match="site: .*people.csv row 3 column born"):
         run_toy(tmp_path / "in", "2026-03-01", tmp_path / "w.duckdb", tmp_path / "site",
-                console=Console(file=buf, width=200))
+                console=Console(file=buf, width=40))
     assert "✗ site" in buf.getvalue() and "TOY-AGE" in buf.getvalue()
+    # the failure on one line even in a 40-column terminal (the file, row and column stay copyable)
+    line = next(x for x in buf.getvalue().splitlines() if "✗ site" in x)
+    assert "TOY-AGE" in line and "people.csv" in line and "row 3" in line, buf.getvalue()
 
 
 def test_run_summary_log_page_has_counts_not_personal_data(tmp_path):
