@@ -63,6 +63,16 @@ def test_text_len_ignores_unicode_white_space(con, s):
     assert con.sql("SELECT text_len(?)", params=[s]).fetchall()[0][0] == expected
 
 
+def test_white_space_test_and_removal_agree_on_every_code_point(con):
+    # has_white_space names the White_Space characters one by one (fast), strip_white_space
+    # removes them by a regular-expression class: both must be exactly WHITE_SPACE
+    got = con.sql("""SELECT list(c ORDER BY c) FILTER (WHERE has_white_space(chr(c))),
+                            list(c ORDER BY c) FILTER (WHERE strip_white_space(chr(c)) = '')
+                     FROM (SELECT CAST(range AS INTEGER) AS c FROM range(1, 1114112))
+                     WHERE c NOT BETWEEN 55296 AND 57343""").fetchall()[0]
+    assert got[0] == got[1] == sorted(ord(ch) for ch in WHITE_SPACE)
+
+
 def test_id_birth_and_gender(con):
     assert con.sql("SELECT id_birth_date('11010519720229123X'), id_gender('11010519720229123X'), "
                    "id_gender('110105197202291243'), mask_id('11010519720229123X')").fetchall()[0] == (
