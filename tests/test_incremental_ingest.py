@@ -10,12 +10,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from core.contract import TABLE_ORDER
-
 from assets.ingest.cache import IngestCache, cache_key, fingerprint
 from assets.ingest.core import ingest_folder
 
-from core.contract import TABLE_ORDER  # noqa: E402  (every contract table, in load order)
+from core.contract import TABLE_ORDER  # every contract table, in load order
 
 COMPARED = [*TABLE_ORDER, "quarantine", "ingest_log", "ingest_files", "ingest_extra_values", "findings"]
 MONTH_FILE = "contributions_2025_12.parquet"
