@@ -13,6 +13,11 @@
   inbox to ``<archive_dir>/<run_id>/``; files the ingest layer could not read
   (``ingest_files.status`` rejected / unsupported / unrecognised / error) go to
   ``rejected_dir`` with the ingest message as their reason file.
+  A run-status sensor sees only runs that end after its first tick (or while it
+  runs): a run that succeeded while it was stopped, or before its first tick,
+  would stay in ``.incoming`` and its files in the inbox for good. So every
+  ``inbox_sensor`` tick first archives the snapshots whose run succeeded
+  (``archive_succeeded``; the same ``archive_run``).
 
 Both launch with a partition key (the as_of) and one value of run config, the
 ingest step's input folder (``ingest_run_config``); the runs use the code
@@ -33,9 +38,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from dagster import (DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus, RunConfig, RunRequest,
-                     ScheduleEvaluationContext, SensorEvaluationContext, SkipReason, run_status_sensor,
-                     schedule, sensor)
+from dagster import (DagsterInvariantViolationError, DagsterRunStatus, DefaultScheduleStatus, DefaultSensorStatus,
+                     RunConfig, RunRequest, RunsFilter, ScheduleEvaluationContext, SensorEvaluationContext, SkipReason,
+                     run_status_sensor, schedule, sensor)
 
 from assets.settings import INGEST_OP, SHANGHAI, IngestConfig, PermitsSettings, today_shanghai
 from assets.warehouse import Warehouse
@@ -207,6 +212,11 @@ def ingest_run_config(input_dir: Path) -> dict:
     return {"ops": RunConfig(ops={INGEST_OP: IngestConfig(input_dir=str(input_dir))}).to_config_dict()["ops"]}
 
 
+def archive_dir_of(settings: PermitsSettings) -> Path:
+    """Where deliveries are archived: ``settings.archive_dir``, else ``archive`` beside the inbox."""
+    return Path(settings.archive_dir or Path(settings.inbox_dir).parent / "archive")
+
+
 def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str | None, now: float | None = None,
                    log=None) -> tuple[RunRequest | SkipReason, str | None]:
     """One sensor tick: (RunRequest or SkipReason, new cursor)."""
@@ -246,7 +256,7 @@ def evaluate_inbox(settings: PermitsSettings, warehouse: Warehouse, cursor: str 
     last = json.loads(cursor).get("last_key") if cursor else None
     if key == last:
         return SkipReason(f"这批文件已经运行过 / this file set was already run (run key {key})"), cursor
-    archive_dir = Path(settings.archive_dir or inbox.parent / "archive")
+    archive_dir = archive_dir_of(settings)
     snap = snapshot_files(keep, archive_dir / ".incoming" / key,
                           {"run_key": key, "inbox": str(inbox),
                            "files": [{"name": n, "size": s, "mtime_ns": m} for n, s, m in entries]})
@@ -326,11 +336,34 @@ def archive_run(run_id: str, tags: dict, log=None) -> dict:
     return out
 
 
+def archive_succeeded(instance, archive_dir: Path, log=None) -> list[str]:
+    """Archive (``archive_run``) every snapshot in ``<archive_dir>/.incoming``
+    whose inbox run succeeded; the ids of those runs. Snapshots of runs queued,
+    running or failed stay."""
+    incoming = archive_dir / ".incoming"
+    if not incoming.is_dir():
+        return []
+    done = []
+    for snap in sorted(p for p in incoming.iterdir() if p.is_dir()):
+        runs = instance.get_runs(filters=RunsFilter(tags={TAG_KEY: snap.name}, statuses=[DagsterRunStatus.SUCCESS]),
+                                 limit=1)
+        if runs and runs[0].tags.get(TAG_SNAPSHOT) == str(snap):
+            archive_run(runs[0].run_id, dict(runs[0].tags), log=log)
+            done.append(runs[0].run_id)
+    return done
+
+
 def build_sensors(job_name: str = JOB_NAME) -> list:
     @sensor(name=INBOX_SENSOR_NAME, job_name=job_name, minimum_interval_seconds=15,
             default_status=DefaultSensorStatus.STOPPED,
             description="收件箱有新文件且稳定后启动运行 / start a run when new inbox files are stable")
     def inbox_sensor(context: SensorEvaluationContext, settings: PermitsSettings, warehouse: Warehouse):
+        try:
+            instance = context.instance
+        except DagsterInvariantViolationError:  # a context built without an instance (tests of the inbox alone)
+            instance = None
+        if instance is not None and settings.inbox_dir:  # the runs the archive sensor did not see
+            archive_succeeded(instance, archive_dir_of(settings), log=context.log)
         result, cursor = evaluate_inbox(settings, warehouse, context.cursor, log=context.log)
         if cursor != context.cursor:
             context.update_cursor(cursor)

@@ -292,6 +292,32 @@ def test_successful_inbox_run_archives_and_rejects_what_ingest_could_not_read(bo
     assert sorted(p.name for p in arch.iterdir()) == ["manifest.json", good.name]
 
 
+def test_a_run_the_archive_sensor_missed_is_archived_by_the_next_inbox_tick(box):
+    """A run-status sensor sees only runs that end after its first tick: a run that succeeded
+    while it was stopped (or before its first tick: seen in the UI test) is archived by the
+    inbox sensor's next tick instead of staying in .incoming, its files in the inbox, for good."""
+    good = write_people(box["inbox"], 5)
+    _age(good, 100)
+    first = _tick(box)
+    req = _request(first)
+    incoming = box["dir"] / "archive" / ".incoming" / req.run_key
+    instance = DagsterInstance.ephemeral()
+    inbox_sensor, _ = _sensors()
+    resources = {"settings": box["settings"], "warehouse": box["warehouse"]}
+    # no run of the snapshot yet (launched, not started): it stays, and the set is not requested again
+    res = inbox_sensor(build_sensor_context(cursor=first.cursor, resources=resources, instance=instance))
+    assert incoming.is_dir() and good.exists() and isinstance(res, SkipReason)
+    result = _run_request_in_process(toy_defs(box["dir"]), req, instance)
+    assert result.success
+    # the archive sensor never ran for it; the inbox sensor's tick archives it
+    res = inbox_sensor(build_sensor_context(cursor=first.cursor, resources=resources, instance=instance))
+    arch = box["dir"] / "archive" / result.run_id
+    assert (arch / good.name).is_file() and not good.exists() and not incoming.exists()
+    assert isinstance(res, SkipReason) and "empty" in res.skip_message
+    inbox_sensor(build_sensor_context(cursor=first.cursor, resources=resources, instance=instance))  # again: no-op
+    assert sorted(p.name for p in arch.iterdir()) == ["manifest.json", good.name]
+
+
 def test_runs_without_the_inbox_tag_archive_nothing(box):
     good = write_people(box["inbox"], 3)
     _age(good, 100)
