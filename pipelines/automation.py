@@ -348,7 +348,12 @@ def archive_succeeded(instance, archive_dir: Path, log=None) -> list[str]:
         runs = instance.get_runs(filters=RunsFilter(tags={TAG_KEY: snap.name}, statuses=[DagsterRunStatus.SUCCESS]),
                                  limit=1)
         if runs and runs[0].tags.get(TAG_SNAPSHOT) == str(snap):
-            archive_run(runs[0].run_id, dict(runs[0].tags), log=log)
+            try:
+                archive_run(runs[0].run_id, dict(runs[0].tags), log=log)
+            except OSError as exc:  # one delivery that cannot be archived must not hold back new ones
+                if log is not None:
+                    log.error(f"归档失败 / could not archive run {runs[0].run_id} ({snap}): {exc}")
+                continue
             done.append(runs[0].run_id)
     return done
 

@@ -318,6 +318,25 @@ def test_a_run_the_archive_sensor_missed_is_archived_by_the_next_inbox_tick(box)
     assert sorted(p.name for p in arch.iterdir()) == ["manifest.json", good.name]
 
 
+def test_a_delivery_that_cannot_be_archived_does_not_hold_back_the_next(box, monkeypatch):
+    good = write_people(box["inbox"], 4)
+    _age(good, 100)
+    first = _tick(box)
+    instance = DagsterInstance.ephemeral()
+    assert _run_request_in_process(toy_defs(box["dir"]), _request(first), instance).success
+
+    def fail(*a, **k):
+        raise PermissionError("archive is read-only")
+
+    monkeypatch.setattr(automation, "archive_run", fail)
+    late = write_people(box["inbox"], 2, "late.csv")
+    _age(late, 100)
+    inbox_sensor, _ = _sensors()
+    res = inbox_sensor(build_sensor_context(cursor=first.cursor, instance=instance,
+                                            resources={"settings": box["settings"], "warehouse": box["warehouse"]}))
+    assert isinstance(res, RunRequest) and res.run_key != _request(first).run_key  # the new file set still runs
+
+
 def test_runs_without_the_inbox_tag_archive_nothing(box):
     good = write_people(box["inbox"], 3)
     _age(good, 100)
