@@ -24,8 +24,8 @@ install: .venv/.synced
 demo: install
 	.venv/bin/permits demo
 
-# two test processes (pytest-xdist; the machine has 2 cores): 16 min 16 s -> 10 min 43 s on
-# 2026-12-03 (docs/performance.md); TEST_WORKERS=0 runs them in this process
+# two test processes (pytest-xdist; the machine has 2 cores; the measured times are in
+# docs/performance.md); TEST_WORKERS=0 runs them in this process
 TEST_WORKERS ?= 2
 
 test: install
