@@ -9,9 +9,9 @@ yields, for every entity the rule applies to, the columns
 the entity breaks the rule; NULL counts as not breaking). Columns whose name
 starts with ``_`` feed the messages only; every other extra column goes into
 the finding's ``detail`` JSON together with the policy that applied.
-The facts are materialised once per rule (``_facts_<n>`` TEMP tables); the
-findings are their ``breaks`` rows, and Great Expectations validates the same
-facts (``expectations/gx_suites.py``).
+The facts are materialised once per rule (a ``_facts_<n>`` TEMP table, dropped
+once judged: ``judge_rule``); the findings are their ``breaks`` rows, and Great
+Expectations validates the same facts' ``ok`` values (``expectations/gx_suites.py``).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import string
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.calendar import CALENDAR_CSV, create_calendar_table
 from core.sql import create_macros, sql_str
@@ -164,6 +165,38 @@ class RuleFacts:
     seconds: float = 0.0
     detail_cols: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    # NOT breaks, one value per entity the rule evaluated (a pyarrow BooleanArray, never NULL):
+    # what Great Expectations validates (gx_suites); set by ``judge_rule``
+    ok: Any = None
+
+
+def create_facts(con, rule: dict) -> RuleFacts:
+    """One rule's facts as a TEMP table (``facts_table``), its columns checked:
+    the standard columns present, identifiers only. Counts are left to the caller."""
+    rid = rule["rule_id"]
+    where = f"{rule.get('file', '?')}: {rid}"
+    table = facts_table(rid)
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {rule['check']['facts']}")
+    except Exception as exc:  # duckdb errors carry the SQL problem; name the rule
+        raise RuleBookError(f"{where}: facts SQL failed: {exc}") from exc
+    rel = con.table(table)  # the catalog's columns and types, without a query
+    cols = {c: str(t) for c, t in zip(rel.columns, rel.types)}
+    missing = [c for c in STANDARD if c not in cols]
+    if missing:
+        raise RuleBookError(f"{where}: facts lack column(s) {', '.join(missing)}")
+    bad = [c for c in cols if not _IDENT.match(c)]
+    if bad:
+        raise RuleBookError(f"{where}: facts column names must be identifiers: {bad}")
+    detail = [c for c in cols if c not in STANDARD and not c.startswith("_")]
+    return RuleFacts(rid, table, cols, seconds=round(time.perf_counter() - t0, 3), detail_cols=detail,
+                     cpu_seconds=round(time.process_time() - c0, 3))
+
+
+def _duplicates_error(rule: dict, n: int) -> RuleBookError:
+    return RuleBookError(f"{rule.get('file', '?')}: {rule['rule_id']}: facts have {n} duplicate entity_key rows "
+                         "(one row per entity)")
 
 
 def materialise_facts(con, rule: dict) -> RuleFacts:
@@ -172,49 +205,54 @@ def materialise_facts(con, rule: dict) -> RuleFacts:
 
 
 def materialise_rules(con, rules: dict[str, dict]) -> dict[str, RuleFacts]:
-    """Each rule's facts as a TEMP table (``facts_table``), checked: the
-    standard columns present, identifiers only, one row per breaking entity.
-    The checks read the catalog and count the tables in one query each for
-    all the rules (two small queries per rule cost ~0.5 s at city scale)."""
-    timing = {}
-    for rid, rule in rules.items():
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {facts_table(rid)} AS {rule['check']['facts']}")
-        except Exception as exc:  # duckdb errors carry the SQL problem; name the rule
-            raise RuleBookError(f"{rule.get('file', '?')}: {rid}: facts SQL failed: {exc}") from exc
-        timing[rid] = (round(time.perf_counter() - t0, 3), round(time.process_time() - c0, 3))
-    if not rules:
+    """Each rule's facts as a TEMP table (``create_facts``), kept, counted and
+    checked: one row per breaking entity (one count query for all the rules).
+    For readers of the facts themselves (the marts' window states); the rule
+    step judges rule by rule instead (``judge_rule``)."""
+    out = {rid: create_facts(con, rule) for rid, rule in rules.items()}
+    if not out:
         return {}
-    tables = {facts_table(rid): rid for rid in rules}
-    cols: dict[str, dict[str, str]] = {rid: {} for rid in rules}
-    for table, col, typ in con.execute(
-            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = 'temp' "
-            "AND table_name IN (SELECT unnest(?)) ORDER BY table_name, column_index", [list(tables)]).fetchall():
-        cols[tables[table]][col] = typ
-    for rid, rule in rules.items():
-        where = f"{rule.get('file', '?')}: {rid}"
-        missing = [c for c in STANDARD if c not in cols[rid]]
-        if missing:
-            raise RuleBookError(f"{where}: facts lack column(s) {', '.join(missing)}")
-        bad = [c for c in cols[rid] if not _IDENT.match(c)]
-        if bad:
-            raise RuleBookError(f"{where}: facts column names must be identifiers: {bad}")
     # one finding per (rule_id, entity_key): checked on the breaking rows (the entity sets
     # come from keyed tables; a full distinct count over every entity costs a hash of all keys)
     counts = {r[0]: r[1:] for r in con.execute(" UNION ALL ".join(
         f"SELECT {sql_str(rid)}, count(*), count(*) FILTER (WHERE coalesce(breaks, false)), "
-        f"count(DISTINCT entity_key) FILTER (WHERE coalesce(breaks, false)) FROM {facts_table(rid)}"
-        for rid in rules)).fetchall()}
-    out = {}
+        f"count(DISTINCT entity_key) FILTER (WHERE coalesce(breaks, false)) FROM {f.table}"
+        for rid, f in out.items())).fetchall()}
     for rid, rule in rules.items():
         n, broken, distinct = counts[rid]
         if broken != distinct:
-            raise RuleBookError(f"{rule.get('file', '?')}: {rid}: facts have {broken - distinct} duplicate "
-                                f"entity_key rows (one row per entity)")
-        detail = [c for c in cols[rid] if c not in STANDARD and not c.startswith("_")]
-        out[rid] = RuleFacts(rid, facts_table(rid), cols[rid], n, broken, timing[rid][0], detail, timing[rid][1])
+            raise _duplicates_error(rule, broken - distinct)
+        out[rid].evaluated, out[rid].broken = n, broken
     return out
+
+
+def ok_values(con, table: str, where: str):
+    """NOT breaks of every row of a facts table, as a pyarrow BooleanArray."""
+    import pyarrow as pa
+
+    ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {table}").to_arrow_table()
+    values = ok.column(0).combine_chunks() if ok.num_rows else pa.array([], pa.bool_())
+    if values.null_count:  # NOT coalesce(...) is never NULL: a facts table that says otherwise is a bug
+        raise RuleBookError(f"{where}: NULL in the ok values of {table}")
+    return values
+
+
+def judge_rule(con, rule: dict, run_id: str) -> RuleFacts:
+    """One rule of the rule step: its facts table, its breaking rows into
+    ``_run_findings``, its ``ok`` values (what GX validates), then the facts
+    table dropped — held together until the step ended, the 43 rules' facts
+    took 1.1 GB at city scale, memory the candidates then had to map again."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    f = create_facts(con, rule)
+    try:
+        con.execute("INSERT INTO _run_findings BY NAME " + findings_sql(rule, f, run_id))
+        f.ok = ok_values(con, f.table, f"{rule.get('file', '?')}: {rule['rule_id']}")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {f.table}")
+    f.evaluated = len(f.ok)
+    f.broken = f.evaluated - f.ok.true_count
+    f.seconds, f.cpu_seconds = round(time.perf_counter() - t0, 3), round(time.process_time() - c0, 3)
+    return f
 
 
 def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:
@@ -248,26 +286,26 @@ def _rule_entities(con, rules: dict[str, dict]) -> None:
 
 
 def evaluate(con, run_id: str, rules: dict[str, dict] | None = None) -> dict[str, RuleFacts]:
-    """Materialise every SQL rule's facts and TEMP TABLE _run_findings (findings
-    columns + policy) with the breaking rows of all of them, then mark the
-    waived findings (waivers.sql; also the ingest layer's rows in ``findings``).
-    Needs prepare()."""
+    """Judge every SQL rule (``judge_rule``: TEMP TABLE _run_findings gets the
+    findings columns + policy of the breaking rows of all of them), check one
+    finding per entity, then mark the waived findings (waivers.sql; also the
+    ingest layer's rows in ``findings``). Needs prepare()."""
     rules = sql_rules(rules)
     first = {rid: r for rid, r in rules.items() if r["check"].get("phase") != AFTER_FINDINGS}
     after = {rid: r for rid, r in rules.items() if r["check"].get("phase") == AFTER_FINDINGS}
-    facts = materialise_rules(con, first)
-    selects = [findings_sql(rule, facts[rid], run_id) for rid, rule in first.items()]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _run_findings ({FINDINGS_DDL}, policy VARCHAR)")
-    if selects:
-        con.execute("INSERT INTO _run_findings BY NAME " + " UNION ALL ".join(selects))
+    facts = {rid: judge_rule(con, rule, run_id) for rid, rule in first.items()}
     _rule_entities(con, rules)
     ensure_findings_tables(con)  # the ingest layer's findings of this run (absent in bare test warehouses)
     con.execute("CREATE OR REPLACE TEMP VIEW _all_findings AS SELECT rule_id, entity_type, entity_key, uscc "
                 "FROM _run_findings UNION ALL SELECT rule_id, entity_type, entity_key, uscc FROM findings "
                 "WHERE rule_id IN (SELECT rule_id FROM _rule_entities WHERE engine = 'ingest')")
-    for rid, f in materialise_rules(con, after).items():
-        facts[rid] = f
-        con.execute("INSERT INTO _run_findings BY NAME " + findings_sql(after[rid], f, run_id))
+    facts.update({rid: judge_rule(con, rule, run_id) for rid, rule in after.items()})
+    # one finding per (rule_id, entity_key), on the breaking rows (the entity sets come from keyed tables)
+    dups = con.sql("SELECT rule_id, count(*) - count(DISTINCT entity_key) AS n FROM _run_findings "
+                   "GROUP BY rule_id HAVING n > 0 ORDER BY rule_id").fetchall()
+    if dups:
+        raise _duplicates_error(rules[dups[0][0]], dups[0][1])
     con.execute(WAIVERS_SQL.read_text(encoding="utf-8"))
     return facts
 

@@ -89,21 +89,6 @@ def build_suites(rules: dict[str, dict] | None = None) -> dict[str, list]:
     return suites
 
 
-def facts_values(con, rules: dict[str, dict], facts: dict[str, RuleFacts]) -> dict:
-    """Per rule, its ``ok`` values (NOT breaks, one per entity it evaluated) as
-    an Arrow array, read from the facts tables (TEMP tables of the rule step's
-    connection ``con``)."""
-    import pyarrow as pa
-
-    out = {}
-    for rid in rules:
-        ok = con.sql(f"SELECT NOT coalesce(breaks, false) AS ok FROM {facts[rid].table}").to_arrow_table()
-        out[rid] = ok.column(0).combine_chunks() if ok.num_rows else pa.array([], pa.bool_())
-        if out[rid].null_count:  # NOT coalesce(...) is never NULL: a facts table that says otherwise is a bug
-            raise RuleBookError(f"{rid}: NULL in the ok values read for GX")
-    return out
-
-
 def values_frame(rule_id: str, values):
     """The one-column pandas frame a rule's suite validates: plain numpy
     booleans (``ok`` is never NULL; GX hashes a nullable column's mask too)."""
@@ -113,35 +98,36 @@ def values_frame(rule_id: str, values):
     return pd.DataFrame({rule_id: np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)})
 
 
-def run_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None,
+def run_gx(facts: dict[str, RuleFacts], datadocs_dir: Path | None,
            rules: dict[str, dict] | None = None) -> dict[str, dict]:
     """Validate every rule's facts with GX; build Data Docs into datadocs_dir.
     Returns rule_id -> {gx_success, gx_unexpected, gx_evaluated, gx_exception}
     (and ``_meta``)."""
-    return start_gx(con, facts, datadocs_dir, rules).result()
+    return start_gx(facts, datadocs_dir, rules).result()
 
 
-def start_gx(con, facts: dict[str, RuleFacts], datadocs_dir: Path | None,
+def start_gx(facts: dict[str, RuleFacts], datadocs_dir: Path | None,
              rules: dict[str, dict] | None = None) -> Future:
-    """``run_gx`` in the background: read the facts' columns now (they are
-    TEMP tables of ``con``, which no other thread may use), then validate and
-    build Data Docs in a thread of their own, and return its Future (result:
-    ``run_gx``'s dict; errors are raised by ``result()``). GX is Python and
-    pandas on one core; the rule step judges the candidates in DuckDB
-    meanwhile, which releases the GIL while it runs."""
+    """``run_gx`` in the background: validate every rule's ``ok`` values (read
+    by the engine as it judged the rule, ``RuleFacts.ok``) and build Data Docs
+    in a thread of its own, and return its Future (result: ``run_gx``'s dict;
+    errors are raised by ``result()``). GX is Python and pandas on one core;
+    the rule step judges the candidates in DuckDB meanwhile, which releases
+    the GIL while it runs."""
     t0 = time.perf_counter()
     rules = sql_rules(rules)
-    inputs = facts_values(con, rules, facts)
-    read_s = time.perf_counter() - t0
+    missing = sorted(rid for rid in rules if rid not in facts or facts[rid].ok is None)
+    if missing:
+        raise RuleBookError(f"no ok values to validate for {missing}")
+    inputs = {rid: facts[rid].ok for rid in rules}
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-validate")
     try:
-        return pool.submit(_validate, inputs, datadocs_dir, rules, t0, read_s)
+        return pool.submit(_validate, inputs, datadocs_dir, rules, t0)
     finally:
         pool.shutdown(wait=False)
 
 
-def _validate(inputs: dict, datadocs_dir: Path | None, rules: dict[str, dict],
-              t0: float, read_s: float) -> dict[str, dict]:
+def _validate(inputs: dict, datadocs_dir: Path | None, rules: dict[str, dict], t0: float) -> dict[str, dict]:
     """Validate every rule's values (``start_gx``'s thread)."""
     import logging
 
@@ -185,7 +171,7 @@ def _validate(inputs: dict, datadocs_dir: Path | None, rules: dict[str, dict],
     missing = set(rules) - set(out)
     if missing:
         raise RuleBookError(f"GX returned no result for {sorted(missing)}")
-    out["_meta"] = {"gx_seconds": round(time.perf_counter() - t0, 2), "gx_read_seconds": round(read_s, 2),
+    out["_meta"] = {"gx_seconds": round(time.perf_counter() - t0, 2),
                     "gx_thread_cpu_seconds": round(time.thread_time() - c0, 2), "gx_version": gx.__version__}
     return out
 

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expectations.calendar.build_calendar import CALENDAR_CSV, calendar_rows
+from expectations.engine import materialise_facts
+from expectations.rulebook import load_rules
 from test_rules_helpers import E1, P1, base_tables, run_rules
 
 import chinese_calendar as cc  # noqa: E402  (a dependency: missing = a failure, not a skip)
@@ -69,8 +71,10 @@ def test_sla_counts_makeup_working_day_and_boundary():
     d = json.loads(by["national"]["detail"])
     assert d["working_days"] == 16 and d["calendar_fallback_years"] == []
     assert json.loads(by["open"]["detail"])["working_days"] == _oracle("2026-05-20", "2026-06-15")
-    # the window day itself is excluded: (ws, end]
-    facts = dict(con.sql("SELECT entity_key, working_days FROM _facts_SLA_15WD").fetchall())
+    # the window day itself is excluded: (ws, end] (the step drops each rule's facts once judged:
+    # materialised again on the run's prepared connection to read a passing application's count)
+    table = materialise_facts(con, load_rules()["SLA-15WD"]).table
+    facts = dict(con.sql(f"SELECT entity_key, working_days FROM {table}").fetchall())
     assert facts["fifteen"] == 15
 
 

@@ -126,6 +126,43 @@ def test_every_threshold_a_finding_used_is_named_in_its_detail(ro_con):
     assert checked > 100
 
 
+def test_rule_step_judges_rule_by_rule_drops_the_facts_and_checks_one_finding_per_entity():
+    """evaluate (the rule step) judges each rule in turn: its breaking rows go to
+    _run_findings, its ok values (what GX validates) stay with its RuleFacts, and its facts
+    table is dropped; a rule with two findings for one entity is named."""
+    import datetime as dt
+
+    import duckdb
+
+    from assets.settings import PACKAGED_POLICY
+    from core.policy import load_policy
+    from expectations.engine import STANDARD, ensure_input_tables, evaluate, prepare
+    from expectations.testing import make_warehouse
+    from test_rules_helpers import base_tables
+
+    con = duckdb.connect()
+    make_warehouse(con, **base_tables())
+    ensure_input_tables(con)
+    prepare(con, dt.date(2026, 6, 15), load_policy(PACKAGED_POLICY))
+    std = ", ".join(f"NULL AS {c}" for c in STANDARD if c not in ("entity_key", "breaks"))
+
+    def rule(rid: str, facts: str) -> dict:
+        return {"rule_id": rid, "file": "t.yaml", "severity": "warning", "entity_type": "person",
+                "message_zh": "{n}", "message_en": "{n}", "check": {"engine": "sql", "guards": "persons", "facts": facts}}
+
+    good = rule("T-GOOD", f"SELECT 'a' AS entity_key, true AS breaks, 1 AS n, {std} UNION ALL "
+                          f"SELECT 'b', NULL, 2, NULL, NULL, NULL, NULL UNION ALL SELECT 'c', false, 3, NULL, NULL, NULL, NULL")
+    facts = evaluate(con, "t", {"T-GOOD": good})
+    assert (facts["T-GOOD"].evaluated, facts["T-GOOD"].broken) == (3, 1)
+    assert sorted(facts["T-GOOD"].ok.to_pylist()) == [False, True, True]  # NULL breaks = passes
+    assert con.sql("SELECT entity_key, message_zh FROM _run_findings").fetchall() == [("a", "1")]
+    assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%facts%'").fetchall() == [(0,)]
+    dup = rule("T-DUP", f"SELECT 'a' AS entity_key, true AS breaks, 1 AS n, {std} UNION ALL "
+                        f"SELECT 'a', true, 2, NULL, NULL, NULL, NULL")
+    with pytest.raises(RuleBookError, match="t.yaml: T-DUP: facts have 1 duplicate"):
+        evaluate(con, "t", {"T-GOOD": good, "T-DUP": dup})
+
+
 def test_facts_are_checked_per_rule_and_name_it():
     """materialise_rules checks every rule's facts (one catalog query and one count query for
     all of them) and names the rule whose facts are wrong."""
