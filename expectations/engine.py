@@ -170,13 +170,18 @@ class RuleFacts:
     ok: Any = None
 
 
+def _where(rule: dict) -> str:
+    """How errors name a rule: its file and id."""
+    return f"{rule.get('file', '?')}: {rule['rule_id']}"
+
+
 def create_facts(con, rule: dict) -> RuleFacts:
     """One rule's facts as a TEMP table (``facts_table``), its columns checked:
-    the standard columns present, identifiers only. Counts are left to the caller."""
+    the standard columns present, identifiers only. Counts and timing are left
+    to the caller."""
     rid = rule["rule_id"]
-    where = f"{rule.get('file', '?')}: {rid}"
+    where = _where(rule)
     table = facts_table(rid)
-    t0, c0 = time.perf_counter(), time.process_time()
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {rule['check']['facts']}")
     except Exception as exc:  # duckdb errors carry the SQL problem; name the rule
@@ -190,12 +195,11 @@ def create_facts(con, rule: dict) -> RuleFacts:
     if bad:
         raise RuleBookError(f"{where}: facts column names must be identifiers: {bad}")
     detail = [c for c in cols if c not in STANDARD and not c.startswith("_")]
-    return RuleFacts(rid, table, cols, seconds=round(time.perf_counter() - t0, 3), detail_cols=detail,
-                     cpu_seconds=round(time.process_time() - c0, 3))
+    return RuleFacts(rid, table, cols, detail_cols=detail)
 
 
 def _duplicates_error(rule: dict, n: int) -> RuleBookError:
-    return RuleBookError(f"{rule.get('file', '?')}: {rule['rule_id']}: facts have {n} duplicate entity_key rows "
+    return RuleBookError(f"{_where(rule)}: facts have {n} duplicate entity_key rows "
                          "(one row per entity)")
 
 
@@ -246,7 +250,7 @@ def judge_rule(con, rule: dict, run_id: str) -> RuleFacts:
     f = create_facts(con, rule)
     try:
         con.execute("INSERT INTO _run_findings BY NAME " + findings_sql(rule, f, run_id))
-        f.ok = ok_values(con, f.table, f"{rule.get('file', '?')}: {rule['rule_id']}")
+        f.ok = ok_values(con, f.table, _where(rule))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {f.table}")
     f.evaluated = len(f.ok)
@@ -257,7 +261,7 @@ def judge_rule(con, rule: dict, run_id: str) -> RuleFacts:
 
 def findings_sql(rule: dict, facts: RuleFacts, run_id: str) -> str:
     """SELECT of the findings rows (FINDINGS_COLUMNS order, plus ``policy``)."""
-    where = f"{rule.get('file', '?')}: {rule['rule_id']}"
+    where = _where(rule)
     msg_zh = compile_template(rule["message_zh"], facts.columns, where + " message_zh", "zh")
     msg_en = compile_template(rule["message_en"], facts.columns, where + " message_en", "en")
     detail_fields = [f'"{c}" := f."{c}"' for c in facts.detail_cols]

@@ -164,8 +164,8 @@ def test_rule_step_judges_rule_by_rule_drops_the_facts_and_checks_one_finding_pe
 
 
 def test_facts_are_checked_per_rule_and_name_it():
-    """materialise_rules checks every rule's facts (one catalog query and one count query for
-    all of them) and names the rule whose facts are wrong."""
+    """materialise_rules checks every rule's facts (its columns from the catalog, one count
+    query for all of them) and names the rule whose facts are wrong."""
     import duckdb
 
     from expectations.engine import STANDARD, materialise_rules
